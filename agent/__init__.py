@@ -1,0 +1,1 @@
+"""Routing agent: API, graph, classifiers, embeddings, data access."""

@@ -1,0 +1,81 @@
+"""The one settings object. Nothing else in the project reads ``os.environ``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("ticketwatch", appauthor=False))
+
+
+def _default_datasets_dir() -> Path:
+    # A development checkout keeps the public datasets beside it in ../shared/data;
+    # an installed copy keeps them (fetched on first use) under the data directory.
+    beside_checkout = REPO_ROOT.parent / "shared" / "data"
+    if beside_checkout.is_dir():
+        return beside_checkout
+    return _default_data_dir() / "datasets"
+
+
+class Settings(BaseSettings):
+    """Every setting, with its environment variable. See the README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TICKETWATCH_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # --- where things live -------------------------------------------------------------
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Embedded services' data, cached models, golden sets, reports.",
+    )
+    datasets_dir: Path = Field(
+        default_factory=_default_datasets_dir,
+        description="Public datasets (Banking77). Read here; never copied into the project.",
+    )
+
+    # --- services ----------------------------------------------------------------------
+    database_url: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "TICKETWATCH_DATABASE_URL"),
+        description="Postgres with pgvector. Unset: an embedded server is started.",
+    )
+    redis_url: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("REDIS_URL", "TICKETWATCH_REDIS_URL"),
+        description="Redis. Unset: an embedded server is started.",
+    )
+    embedded_autostart: bool = Field(
+        default=True,
+        description="Start the embedded services when a URL is unset and they are not running.",
+    )
+    db_pool_size: int = Field(default=10, ge=1, description="Connections per process pool.")
+    db_statement_timeout_ms: int = Field(
+        default=15_000, ge=100, description="Postgres statement_timeout for every session."
+    )
+
+    # --- HTTP --------------------------------------------------------------------------
+    host: str = Field(default="127.0.0.1", description="Address `ticketwatch serve` binds.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `ticketwatch serve` binds.")
+    max_ticket_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Request bodies above this size get 413."
+    )
+
+    # --- logging -----------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = Field(default=False, description="JSON log lines (for log shippers).")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Evals: golden sets, regression gate, drift-scenario replays, benchmarks."""

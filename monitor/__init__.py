@@ -1,0 +1,1 @@
+"""Drift monitor: Celery workers computing calibrated signals per window and segment."""

@@ -1,0 +1,1 @@
+"""Review UI and operator console."""
