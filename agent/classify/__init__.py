@@ -1,0 +1,1 @@
+"""Classifiers: `knn` (offline default), `llm` (LiteLLM), `cascade` (knn, then LLM when unsure)."""

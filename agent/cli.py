@@ -1,0 +1,36 @@
+"""The ``ticketwatch`` command line.
+
+Commands of the agent live here; ``monitor``, ``review_ui`` and ``evals`` add theirs through
+the ``ticketwatch.cli`` entry-point group (each exposes ``register(app)``), so that ``agent``
+imports none of them.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import entry_points
+
+import typer
+
+app = typer.Typer(
+    name="ticketwatch",
+    help="Route support tickets with an LLM agent, and operate it safely.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _register_plugins() -> None:
+    for ep in sorted(entry_points(group="ticketwatch.cli"), key=lambda e: e.name):
+        try:
+            register = ep.load()
+        except Exception as exc:  # a broken plugin must not take the whole CLI down
+            print(f"warning: command group {ep.name!r} failed to load: {exc}", file=sys.stderr)
+            continue
+        register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _register_plugins()
+    app()
