@@ -1,8 +1,8 @@
 """The ``ticketwatch`` command line.
 
-Commands of the agent live here; ``monitor``, ``review_ui`` and ``evals`` add theirs through
-the ``ticketwatch.cli`` entry-point group (each exposes ``register(app)``), so that ``agent``
-imports none of them.
+Commands of the agent live in :mod:`agent.commands`; ``monitor``, ``review_ui`` and ``evals``
+add theirs through the ``ticketwatch.cli`` entry-point group (each exposes ``register(app)``),
+so that ``agent`` imports none of them.
 """
 
 from __future__ import annotations
@@ -12,12 +12,25 @@ from importlib.metadata import entry_points
 
 import typer
 
+from agent.commands import services
+from agent.config import get_settings
+from agent.logs import configure_logging
+
 app = typer.Typer(
     name="ticketwatch",
     help="Route support tickets with an LLM agent, and operate it safely.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+
+
+@app.callback()
+def _setup() -> None:
+    configure_logging(get_settings())
+
+
+app.add_typer(services.app, name="services")
+app.command()(services.migrate)
 
 
 def _register_plugins() -> None:

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
         default=True,
         description="Start the embedded services when a URL is unset and they are not running.",
     )
+    embedded_postgres_options: str = Field(
+        default="",
+        description="Extra server options for the embedded Postgres, e.g. '-c work_mem=64MB'.",
+    )
     db_pool_size: int = Field(default=10, ge=1, description="Connections per process pool.")
     db_statement_timeout_ms: int = Field(
         default=15_000, ge=100, description="Postgres statement_timeout for every session."

@@ -1,0 +1,68 @@
+"""Logging for every process: structured (structlog over stdlib), secrets masked."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+import structlog
+
+from agent.config import Settings
+
+_URL_SECRET = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@\s]+)@")
+_KEYLIKE = re.compile(r"\b(sk|tw|pk)[-_][A-Za-z0-9_-]{12,}\b")
+
+
+def mask_secrets(text: str) -> str:
+    """Hide passwords in URLs and API-key-looking tokens."""
+    text = _URL_SECRET.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    return _KEYLIKE.sub(lambda m: f"{m.group(1)}-***", text)
+
+
+def _mask_processor(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            event_dict[key] = mask_secrets(value)
+    return event_dict
+
+
+class _MaskingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg = record.getMessage()
+            record.args = None
+        record.msg = mask_secrets(str(record.msg))
+        return True
+
+
+def configure_logging(settings: Settings) -> None:
+    """Route stdlib and structlog records through one masked, optionally JSON, renderer."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _mask_processor,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if settings.log_json
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_MaskingFilter())
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    ))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    for noisy in ("LiteLLM", "litellm", "httpx", "httpcore", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

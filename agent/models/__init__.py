@@ -1,0 +1,13 @@
+"""The ORM models of DESIGN §4. Migrations (not ``create_all``) build the schema."""
+
+from agent.models.base import EMBEDDING_DIM, Base
+from agent.models.catalog import AgentVersion, TaxonomyRecord, VersionLabel
+from agent.models.operations import Alert, AuditEntry, SignalValue, Switch
+from agent.models.tenancy import Tenant, User
+from agent.models.tickets import Decision, Outcome, Override, Ticket, TraceSpan
+
+__all__ = [
+    "EMBEDDING_DIM", "AgentVersion", "Alert", "AuditEntry", "Base", "Decision", "Outcome",
+    "Override", "SignalValue", "Switch", "TaxonomyRecord", "Tenant", "Ticket", "TraceSpan", "User",
+    "VersionLabel",
+]

@@ -1,0 +1,65 @@
+"""Taxonomies, immutable agent versions, and the labels that point at them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, SmallInteger, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from agent.models.base import Base, created_at, uuid_pk
+
+CLASSIFIERS = ("knn", "llm", "cascade")
+LABELS = ("production", "canary", "shadow")
+
+
+class TaxonomyRecord(Base):
+    """A taxonomy version as stored (the YAML's content, identified by its hash)."""
+
+    __tablename__ = "taxonomies"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[str] = mapped_column(String(50))
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    definition: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = created_at()
+
+
+class AgentVersion(Base):
+    """The whole execution context of the agent. Append-only: a trigger rejects UPDATE/DELETE."""
+
+    __tablename__ = "agent_versions"
+    __table_args__ = (CheckConstraint(f"classifier IN {CLASSIFIERS!r}", name="classifier"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    semver: Mapped[str] = mapped_column(String(50), unique=True)
+    classifier: Mapped[str] = mapped_column(String(20))
+    model: Mapped[str | None] = mapped_column(String(200))
+    fallback_model: Mapped[str | None] = mapped_column(String(200))
+    prompt_template: Mapped[str] = mapped_column(default="")
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    thresholds: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    taxonomy_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("taxonomies.id"))
+    author: Mapped[str] = mapped_column(String(100))
+    rationale: Mapped[str] = mapped_column(default="")
+    created_at: Mapped[datetime] = created_at()
+
+
+class VersionLabel(Base):
+    """production / canary / shadow → a version. Moving a label is a rollout or a rollback."""
+
+    __tablename__ = "version_labels"
+    __table_args__ = (
+        CheckConstraint(f"label IN {LABELS!r}", name="label"),
+        CheckConstraint("canary_percent BETWEEN 0 AND 100", name="canary_percent"),
+    )
+
+    label: Mapped[str] = mapped_column(String(20), primary_key=True)
+    agent_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agent_versions.id"))
+    canary_percent: Mapped[int] = mapped_column(SmallInteger, default=0)
+    updated_at: Mapped[datetime] = created_at()
+    updated_by: Mapped[str] = mapped_column(String(100))

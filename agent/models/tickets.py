@@ -1,0 +1,164 @@
+"""Tickets, the agent's decisions with their trace spans, and what humans said."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from agent.models.base import EMBEDDING_DIM, Base, created_at, tstz, uuid_pk
+
+OUTCOME_SOURCES = ("history", "helpdesk", "override")
+OVERRIDE_REASONS = (
+    "wrong_queue", "wrong_priority", "wrong_both", "new_product", "policy_change",
+    "ambiguous_ticket", "spam_or_abuse", "other",
+)
+
+
+class Ticket(Base):
+    """A submitted ticket. Stored before any model call, so it cannot be lost."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index("ix_tickets_received_at", "received_at"),
+        Index(
+            "ix_tickets_embedding_hnsw", "embedding",
+            postgresql_using="hnsw", postgresql_ops={"embedding": "vector_cosine_ops"},
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenants.id"))
+    source: Mapped[str] = mapped_column(String(100))
+    external_id: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(default="")
+    body: Mapped[str]
+    customer_id: Mapped[str | None] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(50), default="web")
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    received_at: Mapped[datetime] = tstz()
+    created_at: Mapped[datetime] = created_at()
+    embedding: Mapped[Any | None] = mapped_column(Vector(EMBEDDING_DIM))
+    embedding_model: Mapped[str | None] = mapped_column(String(200))
+
+
+class Decision(Base):
+    """A routing decision. At most one final decision per ticket (a partial unique index)."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        Index("uq_decisions_one_final_per_ticket", "ticket_id", unique=True,
+              postgresql_where=text("is_final")),
+        Index("ix_decisions_created_at", "created_at"),
+        Index("ix_decisions_agent_version_id", "agent_version_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    agent_version_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agent_versions.id"))
+    is_final: Mapped[bool] = mapped_column(default=True)
+    is_shadow: Mapped[bool] = mapped_column(default=False)
+    queue: Mapped[str | None] = mapped_column(String(100))
+    priority: Mapped[str | None] = mapped_column(String(10))
+    routed_to: Mapped[str] = mapped_column(String(100))
+    mode: Mapped[str] = mapped_column(String(30))
+    needs_review: Mapped[bool] = mapped_column(default=False)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    queue_probs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    priority_probs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    entropy: Mapped[float | None] = mapped_column(Float)
+    margin: Mapped[float | None] = mapped_column(Float)
+    knn_agreement: Mapped[float | None] = mapped_column(Float)
+    knn_consensus: Mapped[str | None] = mapped_column(String(100))
+    classifier: Mapped[str | None] = mapped_column(String(20))
+    model: Mapped[str | None] = mapped_column(String(200))
+    prompt_tokens: Mapped[int] = mapped_column(default=0)
+    completion_tokens: Mapped[int] = mapped_column(default=0)
+    cost_usd: Mapped[Decimal] = mapped_column(Numeric(12, 6), default=Decimal(0))
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    reason: Mapped[str | None]
+    error: Mapped[str | None]
+    sampled_for_review: Mapped[bool] = mapped_column(default=False)
+    inclusion_prob: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = created_at()
+
+
+class TraceSpan(Base):
+    """One graph node's run: input, output, timing, error. Written with its decision."""
+
+    __tablename__ = "trace_spans"
+    __table_args__ = (Index("ix_trace_spans_ticket_id", "ticket_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    decision_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("decisions.id", ondelete="CASCADE"), index=True
+    )
+    trace_id: Mapped[str] = mapped_column(String(32))
+    span_id: Mapped[str] = mapped_column(String(16))
+    parent_span_id: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime] = tstz()
+    duration_ms: Mapped[float] = mapped_column(Float)
+    input: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    output: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None]
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Outcome(Base):
+    """The final route a ticket ended with: the history the agent and the monitor learn from."""
+
+    __tablename__ = "outcomes"
+    __table_args__ = (
+        CheckConstraint(f"source IN {OUTCOME_SOURCES!r}", name="source"),
+        Index("ix_outcomes_recorded_at", "recorded_at"),
+    )
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    queue: Mapped[str] = mapped_column(String(100))
+    priority: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(20))
+    recorded_at: Mapped[datetime] = created_at()
+    recorded_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class Override(Base):
+    """A reviewer's correction of a decision."""
+
+    __tablename__ = "overrides"
+    __table_args__ = (
+        CheckConstraint(f"reason_category IN {OVERRIDE_REASONS!r}", name="reason_category"),
+        Index("ix_overrides_created_at", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    decision_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("decisions.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    old_queue: Mapped[str | None] = mapped_column(String(100))
+    old_priority: Mapped[str | None] = mapped_column(String(10))
+    new_queue: Mapped[str] = mapped_column(String(100))
+    new_priority: Mapped[str] = mapped_column(String(10))
+    reason_category: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str] = mapped_column(default="")
+    created_at: Mapped[datetime] = created_at()
