@@ -12,12 +12,15 @@ from importlib.metadata import entry_points
 
 import typer
 
+from agent.datasets.cli import app as datasets_app
+
 app = typer.Typer(
     name="ticketwatch",
     help="Route support tickets with an LLM agent, and operate it safely.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+app.add_typer(datasets_app, name="datasets")
 
 
 def _register_plugins() -> None:
