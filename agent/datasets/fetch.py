@@ -75,6 +75,7 @@ def _download(client: httpx.Client, url: str, target: Path, sha256: str | None) 
                 f"{url} has SHA-256 {digest.hexdigest()}, expected {sha256} "
                 "(the source changed or the download was tampered with)"
             )
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; these are ordinary data files
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -94,14 +94,11 @@ def read_labelled_file(
     Raises ``LabelledFileError`` listing every invalid row, ``FileNotFoundError`` if absent.
     """
     path = Path(path)
-    text = _decode(path)
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        rows = _csv_rows(path, text)
-    elif suffix in (".jsonl", ".ndjson"):
-        rows = _jsonl_rows(path, text)
-    else:
+    if suffix not in (".csv", ".jsonl", ".ndjson"):
         raise ValueError(f"{path}: unsupported labelled file type {suffix!r} (use .csv or .jsonl)")
+    text = _decode(path)
+    rows = _csv_rows(path, text) if suffix == ".csv" else _jsonl_rows(path, text)
     records: list[LabelledTicket] = []
     errors: list[RowError] = []
     first_line_of_id: dict[str, int] = {}
@@ -136,6 +133,7 @@ def write_labelled_jsonl(records: Iterable[LabelledTicket], path: str | Path) ->
             for record in records:
                 out.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
                 count += 1
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; these are ordinary data files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
