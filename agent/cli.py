@@ -14,6 +14,7 @@ import typer
 
 from agent.commands import services
 from agent.config import get_settings
+from agent.datasets.cli import app as datasets_app
 from agent.logs import configure_logging
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ def _setup() -> None:
 
 app.add_typer(services.app, name="services")
 app.command()(services.migrate)
+app.add_typer(datasets_app, name="datasets")
 
 
 def _register_plugins() -> None:

@@ -78,6 +78,18 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = Field(default=False, description="JSON log lines (for log shippers).")
 
+    # --- datasets ---
+    banking77_url: str = Field(
+        default=(
+            "https://raw.githubusercontent.com/PolyAI-LDN/task-specific-datasets/"
+            "57ec275d8078af65b7731c2a98be812d844a6d6b/banking_data"
+        ),
+        description=(
+            "Where Banking77 is fetched from on first use when it is not in datasets_dir "
+            "(a mirror must serve the same files: their SHA-256 digests are checked)."
+        ),
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -24,7 +24,9 @@ TAXONOMY_DIR = Path(__file__).parent / "taxonomies"
 class QueueDef(BaseModel):
     """A support queue: who works on the ticket."""
 
-    model_config = ConfigDict(frozen=True)
+    # extra="forbid": a misspelt key in a taxonomy file is an error, not silently dropped
+    # (and left out of the content hash).
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str
@@ -36,7 +38,7 @@ class QueueDef(BaseModel):
 class PriorityDef(BaseModel):
     """A priority level and what earns it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(pattern=r"^P[1-4]$")
     description: str
@@ -46,7 +48,7 @@ class PriorityDef(BaseModel):
 class Taxonomy(BaseModel):
     """Queues, priorities, and the intent → (queue, priority) rules of one version."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
     version: str
@@ -69,6 +71,8 @@ class Taxonomy(BaseModel):
         seen: dict[str, str] = {}
         for q in self.queues:
             for intent in q.intents:
+                if not intent.strip():
+                    raise ValueError(f"queue {q.name} has an empty intent name")
                 if intent in seen:
                     raise ValueError(f"intent {intent!r} is in both {seen[intent]} and {q.name}")
                 seen[intent] = q.name
@@ -91,8 +95,27 @@ class Taxonomy(BaseModel):
         return PRIORITIES
 
     @cached_property
+    def intents(self) -> tuple[str, ...]:
+        """Every source intent label, in queue order."""
+        return tuple(i for q in self.queues for i in q.intents)
+
+    @cached_property
     def _intent_queue(self) -> dict[str, str]:
         return {i: q.name for q in self.queues for i in q.intents}
+
+    def queue(self, name: str) -> QueueDef:
+        """The definition of queue ``name``."""
+        for q in self.queues:
+            if q.name == name:
+                return q
+        raise KeyError(f"queue {name!r} is not in taxonomy {self.name}")
+
+    def priority(self, name: str) -> PriorityDef:
+        """The definition of priority ``name`` (P1–P4)."""
+        for p in self.priorities:
+            if p.name == name:
+                return p
+        raise KeyError(f"priority {name!r} is not in taxonomy {self.name}")
 
     @cached_property
     def content_hash(self) -> str:
