@@ -74,6 +74,16 @@ class Settings(BaseSettings):
         default=64 * 1024, ge=1024, description="Request bodies above this size get 413."
     )
 
+    # --- routing -----------------------------------------------------------------------
+    review_sample_rate: float = Field(
+        default=0.05, ge=0.0, le=1.0,
+        description="Share of confident decisions sampled for human review (unbiased estimates).",
+    )
+    reconcile_interval_s: float = Field(
+        default=15.0, gt=0,
+        description="How often the API finishes tickets left without a decision by a crash.",
+    )
+
     # --- logging -----------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = Field(default=False, description="JSON log lines (for log shippers).")

@@ -24,7 +24,7 @@ def sqlalchemy_url(url: str) -> str:
     """A libpq URL (``postgresql://``, ``postgres://``) as SQLAlchemy's psycopg 3 URL."""
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     raise ValueError("DATABASE_URL must start with postgresql:// (psycopg 3 is the driver)")
 
 

@@ -71,14 +71,16 @@ def servers() -> Iterator[Servers]:
     with service_dir() as data_dir:
         if settings.database_url is not None and settings.redis_url is not None:
             url = settings.database_url.get_secret_value()
-            yield Servers(with_database(url, "postgres"), settings.redis_url.get_secret_value(),
-                          data_dir)
+            yield Servers(
+                with_database(url, "postgres"), settings.redis_url.get_secret_value(), data_dir
+            )
             return
         embedded = EmbeddedServices(data_dir, postgres_options=TEST_POSTGRES_OPTIONS)
         records = embedded.up()
         try:
-            yield Servers(with_database(records["postgres"].url, "postgres"),
-                          records["redis"].url, data_dir)
+            yield Servers(
+                with_database(records["postgres"].url, "postgres"), records["redis"].url, data_dir
+            )
         finally:
             embedded.down()
 

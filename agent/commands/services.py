@@ -43,18 +43,31 @@ def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
     settings = get_settings()
     rows = services_for(settings).status()
     if as_json:
-        typer.echo(json.dumps([{
-            "name": r.name, "running": r.running, "pid": r.pid,
-            "url": mask_secrets(r.url) if r.url else None, "uptime_s": r.uptime_s,
-            "details": r.details,
-        } for r in rows], indent=2))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "name": r.name,
+                        "running": r.running,
+                        "pid": r.pid,
+                        "url": mask_secrets(r.url) if r.url else None,
+                        "uptime_s": r.uptime_s,
+                        "details": r.details,
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
         return
     table = Table(title=f"embedded services ({settings.data_dir})")
     for col in ("service", "state", "pid", "listens on", "uptime"):
         table.add_column(col)
     for r in rows:
         table.add_row(
-            r.name, "[green]running[/]" if r.running else "[red]stopped[/]", str(r.pid or "-"),
+            r.name,
+            "[green]running[/]" if r.running else "[red]stopped[/]",
+            str(r.pid or "-"),
             mask_secrets(r.url) if r.url else "-",
             f"{r.uptime_s:.0f}s" if r.uptime_s is not None else "-",
         )

@@ -77,12 +77,16 @@ class EmbeddedServices:
             rec = state.get(name)
             pid = pids[name]
             alive = pid is not None and rec is not None and rec.pid == pid
-            out.append(ServiceStatus(
-                name=name, running=pid is not None, pid=pid,
-                url=rec.url if alive and rec else None,
-                uptime_s=time.time() - rec.started_at if alive and rec else None,
-                details=rec.details if rec else {},
-            ))
+            out.append(
+                ServiceStatus(
+                    name=name,
+                    running=pid is not None,
+                    pid=pid,
+                    url=rec.url if alive and rec else None,
+                    uptime_s=time.time() - rec.started_at if alive and rec else None,
+                    details=rec.details if rec else {},
+                )
+            )
         return out
 
     def _live_state(self) -> dict[str, ServiceRecord]:

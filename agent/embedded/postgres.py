@@ -83,16 +83,25 @@ class EmbeddedPostgres:
         self._prepare(account)
         pid = self.running_pid()
         if pid is None:
-            self._run_ctl(account, ["start", "-w", "-t", "60", "-l", str(self.log_file),
-                                    "-o", self._server_options()])
+            self._run_ctl(
+                account,
+                ["start", "-w", "-t", "60", "-l", str(self.log_file), "-o", self._server_options()],
+            )
             pid = self.running_pid()
             if pid is None:
                 raise EmbeddedServiceError(f"Postgres did not start; see {self.log_file}")
         self._ensure_database()
         return ServiceRecord(
-            name="postgres", pid=pid, url=self.url(), started_at=time.time(),
-            details={"pgdata": str(self.pgdata), "socket_dir": str(self.socket_dir),
-                     "log": str(self.log_file), "run_as": account.name or "current user"},
+            name="postgres",
+            pid=pid,
+            url=self.url(),
+            started_at=time.time(),
+            details={
+                "pgdata": str(self.pgdata),
+                "socket_dir": str(self.socket_dir),
+                "log": str(self.log_file),
+                "run_as": account.name or "current user",
+            },
         )
 
     def stop(self) -> None:
@@ -109,14 +118,27 @@ class EmbeddedPostgres:
         if not (self.pgdata / "PG_VERSION").exists():
             give_to(self.pgdata, account, 0o700)
             log.info("initialising a Postgres cluster in %s", self.pgdata)
-            self._run(account, [str(self.bin / "initdb"), "-D", str(self.pgdata), "-U", "postgres",
-                                "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"])
+            self._run(
+                account,
+                [
+                    str(self.bin / "initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
+            )
 
     def _server_options(self) -> str:
         # No TCP listener: only the Unix socket in a 0700 directory, so only its owner (and
         # root) can connect; trust authentication is therefore safe here.
-        opts = (f"-c listen_addresses='' -k {self.socket_dir} -p {SOCKET_PORT} "
-                "-c max_connections=200 -c shared_buffers=128MB")
+        opts = (
+            f"-c listen_addresses='' -k {self.socket_dir} -p {SOCKET_PORT} "
+            "-c max_connections=200 -c shared_buffers=128MB"
+        )
         return f"{opts} {self.extra_options}".strip()
 
     def _run_ctl(self, account: RunAs, args: list[str]) -> None:
@@ -126,8 +148,15 @@ class EmbeddedPostgres:
         env = {"PATH": f"{self.bin}:/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
         # A new session keeps the server alive when the caller's process group is killed.
         result = subprocess.run(
-            cmd, user=account.uid, group=account.gid, env=env, cwd=self.root,
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, start_new_session=True,
+            cmd,
+            user=account.uid,
+            group=account.gid,
+            env=env,
+            cwd=self.root,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            start_new_session=True,
         )
         if result.returncode != 0:
             tail = self.log_file.read_text()[-2000:] if self.log_file.exists() else ""

@@ -46,9 +46,19 @@ def service_account() -> RunAs:
         useradd = shutil.which("useradd") or "/usr/sbin/useradd"
         log.warning("creating system user %r to run the embedded Postgres", SERVICE_USER)
         subprocess.run(
-            [useradd, "--system", "--no-create-home", "--home-dir", "/nonexistent",
-             "--shell", "/usr/sbin/nologin", SERVICE_USER],
-            check=True, capture_output=True, text=True,
+            [
+                useradd,
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                SERVICE_USER,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         entry = pwd.getpwnam(SERVICE_USER)
     return RunAs(uid=entry.pw_uid, gid=entry.pw_gid, name=SERVICE_USER)

@@ -90,15 +90,24 @@ class EmbeddedRedis:
             conf = self.root / "redis.conf"
             conf.write_text(_CONFIG.format(port=port, password=self._password(), root=self.root))
             conf.chmod(0o600)
-            subprocess.run([str(redis_server_binary()), str(conf)], check=True, capture_output=True,
-                           start_new_session=True, stdin=subprocess.DEVNULL)
+            subprocess.run(
+                [str(redis_server_binary()), str(conf)],
+                check=True,
+                capture_output=True,
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+            )
         self._wait_ready(port)
         pid = self.running_pid()
         if pid is None:
             raise EmbeddedServiceError(f"Redis did not start; see {self.root / 'redis.log'}")
-        return ServiceRecord(name="redis", pid=pid, url=self.url(port), started_at=time.time(),
-                             details={"port": port, "dir": str(self.root),
-                                      "log": str(self.root / "redis.log")})
+        return ServiceRecord(
+            name="redis",
+            pid=pid,
+            url=self.url(port),
+            started_at=time.time(),
+            details={"port": port, "dir": str(self.root), "log": str(self.root / "redis.log")},
+        )
 
     def configured_port(self) -> int | None:
         """The port of the last configuration written (kept across restarts when free)."""

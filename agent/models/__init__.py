@@ -7,7 +7,20 @@ from agent.models.tenancy import Tenant, User
 from agent.models.tickets import Decision, Outcome, Override, Ticket, TraceSpan
 
 __all__ = [
-    "EMBEDDING_DIM", "AgentVersion", "Alert", "AuditEntry", "Base", "Decision", "Outcome",
-    "Override", "SignalValue", "Switch", "TaxonomyRecord", "Tenant", "Ticket", "TraceSpan", "User",
+    "EMBEDDING_DIM",
+    "AgentVersion",
+    "Alert",
+    "AuditEntry",
+    "Base",
+    "Decision",
+    "Outcome",
+    "Override",
+    "SignalValue",
+    "Switch",
+    "TaxonomyRecord",
+    "Tenant",
+    "Ticket",
+    "TraceSpan",
+    "User",
     "VersionLabel",
 ]

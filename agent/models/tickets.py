@@ -26,8 +26,14 @@ from agent.models.base import EMBEDDING_DIM, Base, created_at, tstz, uuid_pk
 
 OUTCOME_SOURCES = ("history", "helpdesk", "override")
 OVERRIDE_REASONS = (
-    "wrong_queue", "wrong_priority", "wrong_both", "new_product", "policy_change",
-    "ambiguous_ticket", "spam_or_abuse", "other",
+    "wrong_queue",
+    "wrong_priority",
+    "wrong_both",
+    "new_product",
+    "policy_change",
+    "ambiguous_ticket",
+    "spam_or_abuse",
+    "other",
 )
 
 
@@ -39,8 +45,10 @@ class Ticket(Base):
         UniqueConstraint("source", "external_id"),
         Index("ix_tickets_received_at", "received_at"),
         Index(
-            "ix_tickets_embedding_hnsw", "embedding",
-            postgresql_using="hnsw", postgresql_ops={"embedding": "vector_cosine_ops"},
+            "ix_tickets_embedding_hnsw",
+            "embedding",
+            postgresql_using="hnsw",
+            postgresql_ops={"embedding": "vector_cosine_ops"},
         ),
     )
 
@@ -64,8 +72,12 @@ class Decision(Base):
 
     __tablename__ = "decisions"
     __table_args__ = (
-        Index("uq_decisions_one_final_per_ticket", "ticket_id", unique=True,
-              postgresql_where=text("is_final")),
+        Index(
+            "uq_decisions_one_final_per_ticket",
+            "ticket_id",
+            unique=True,
+            postgresql_where=text("is_final"),
+        ),
         Index("ix_decisions_created_at", "created_at"),
         Index("ix_decisions_agent_version_id", "agent_version_id"),
     )
@@ -124,12 +136,23 @@ class TraceSpan(Base):
 
 
 class Outcome(Base):
-    """The final route a ticket ended with: the history the agent and the monitor learn from."""
+    """The final route a ticket ended with: the history the agent and the monitor learn from.
+
+    It carries a copy of its ticket's embedding with an HNSW index of its own, so retrieving the
+    nearest tickets *with known outcomes* is one index scan with no filter, however few of all
+    tickets have outcomes yet.
+    """
 
     __tablename__ = "outcomes"
     __table_args__ = (
         CheckConstraint(f"source IN {OUTCOME_SOURCES!r}", name="source"),
         Index("ix_outcomes_recorded_at", "recorded_at"),
+        Index(
+            "ix_outcomes_embedding_hnsw",
+            "embedding",
+            postgresql_using="hnsw",
+            postgresql_ops={"embedding": "vector_cosine_ops"},
+        ),
     )
 
     ticket_id: Mapped[uuid.UUID] = mapped_column(
@@ -140,6 +163,7 @@ class Outcome(Base):
     source: Mapped[str] = mapped_column(String(20))
     recorded_at: Mapped[datetime] = created_at()
     recorded_by: Mapped[str | None] = mapped_column(String(100))
+    embedding: Mapped[Any | None] = mapped_column(Vector(EMBEDDING_DIM))
 
 
 class Override(Base):

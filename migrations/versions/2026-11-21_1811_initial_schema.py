@@ -328,6 +328,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("recorded_by", sa.String(length=100), nullable=True),
+        sa.Column("embedding", Vector(384), nullable=True),
         sa.CheckConstraint(
             "source IN ('history', 'helpdesk', 'override')", name=op.f("ck_outcomes_source")
         ),
@@ -340,6 +341,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_outcomes")),
     )
     op.create_index("ix_outcomes_recorded_at", "outcomes", ["recorded_at"], unique=False)
+    op.create_index(
+        "ix_outcomes_embedding_hnsw",
+        "outcomes",
+        ["embedding"],
+        unique=False,
+        postgresql_using="hnsw",
+        postgresql_ops={"embedding": "vector_cosine_ops"},
+        postgresql_with={"m": 16, "ef_construction": 64},
+    )
     op.create_table(
         "version_labels",
         sa.Column("label", sa.String(length=20), nullable=False),
@@ -465,6 +475,7 @@ def downgrade() -> None:
     op.drop_index("ix_overrides_created_at", table_name="overrides")
     op.drop_table("overrides")
     op.drop_table("version_labels")
+    op.drop_index("ix_outcomes_embedding_hnsw", table_name="outcomes")
     op.drop_index("ix_outcomes_recorded_at", table_name="outcomes")
     op.drop_table("outcomes")
     op.drop_index(

@@ -27,8 +27,9 @@ def services(embedded_dir: Path):
 def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env["TICKETWATCH_DATA_DIR"] = str(data_dir)
-    return subprocess.run([sys.executable, "-m", "agent", *args], env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "agent", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_up_starts_both_servers_and_status_reports_them(services):
@@ -36,7 +37,8 @@ def test_up_starts_both_servers_and_status_reports_them(services):
     with psycopg.connect(records["postgres"].url) as conn:
         assert conn.execute("SELECT current_database()").fetchone() == ("ticketwatch",)
         available = conn.execute(
-            "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'").fetchone()
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'"
+        ).fetchone()
         assert available == (1,)
     assert redis.Redis.from_url(records["redis"].url).ping()
     status = {s.name: s for s in services.status()}
@@ -59,19 +61,30 @@ def test_up_is_idempotent_and_shared(services):
 
 def test_concurrent_processes_share_one_instance(embedded_dir):
     data_dir = embedded_dir / "shared"
-    procs = [subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, json; from pathlib import Path; "
-         "from agent.embedded.manager import EmbeddedServices; "
-         "r = EmbeddedServices(Path(sys.argv[1])).up(); "
-         "print(json.dumps({n: x.pid for n, x in r.items()}))", str(data_dir)],
-        stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys, json; from pathlib import Path; "
+                "from agent.embedded.manager import EmbeddedServices; "
+                "r = EmbeddedServices(Path(sys.argv[1])).up(); "
+                "print(json.dumps({n: x.pid for n, x in r.items()}))",
+                str(data_dir),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
     outputs = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
     try:
         assert all(o == outputs[0] for o in outputs)
-        postmasters = [p for p in psutil.process_iter(["name", "cmdline"])
-                       if p.info["name"] == "postgres" and str(data_dir) in " ".join(
-                           p.info["cmdline"] or [])]
+        postmasters = [
+            p
+            for p in psutil.process_iter(["name", "cmdline"])
+            if p.info["name"] == "postgres" and str(data_dir) in " ".join(p.info["cmdline"] or [])
+        ]
         assert len([p for p in postmasters if p.pid == outputs[0]["postgres"]]) == 1
     finally:
         EmbeddedServices(data_dir).down()
@@ -99,15 +112,16 @@ def test_a_corrupt_state_file_is_recovered(services):
     services.state_file.write_text("{not json")
     records = services.up()
     assert {s.name for s in services.status() if s.running} == {"postgres", "redis"}
-    assert json.loads(services.state_file.read_text())["postgres"]["pid"] == records[
-        "postgres"].pid
+    assert json.loads(services.state_file.read_text())["postgres"]["pid"] == records["postgres"].pid
 
 
 def test_down_stops_both(services):
     records = services.up()
     services.down()
-    assert not psutil.pid_exists(records["redis"].pid) or psutil.Process(
-        records["redis"].pid).status() == psutil.STATUS_ZOMBIE
+    assert (
+        not psutil.pid_exists(records["redis"].pid)
+        or psutil.Process(records["redis"].pid).status() == psutil.STATUS_ZOMBIE
+    )
     assert all(not s.running for s in services.status())
 
 

@@ -12,9 +12,20 @@ from agent.db import sqlalchemy_url
 from agent.models import Base
 
 EXPECTED_TABLES = {
-    "tenants", "users", "taxonomies", "agent_versions", "version_labels", "tickets",
-    "decisions", "trace_spans", "outcomes", "overrides", "switches", "audit_log",
-    "signal_values", "alerts",
+    "tenants",
+    "users",
+    "taxonomies",
+    "agent_versions",
+    "version_labels",
+    "tickets",
+    "decisions",
+    "trace_spans",
+    "outcomes",
+    "overrides",
+    "switches",
+    "audit_log",
+    "signal_values",
+    "alerts",
 }
 
 
@@ -55,17 +66,20 @@ def test_upgrade_twice_is_a_no_op(fresh_db_url):
 def test_models_and_migrations_describe_the_same_schema(fresh_db_url):
     engine = create_engine(sqlalchemy_url(fresh_db_url), poolclass=pool.NullPool)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
     engine.dispose()
     assert diff == []
 
 
 def test_hnsw_index_and_constraints_exist(fresh_db_url):
     with psycopg.connect(fresh_db_url) as conn:
-        indexes = dict(conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
-        ).fetchall())
+        indexes = dict(
+            conn.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+            ).fetchall()
+        )
     assert "USING hnsw (embedding vector_cosine_ops)" in indexes["ix_tickets_embedding_hnsw"]
     assert "UNIQUE" in indexes["uq_tickets_source_external_id"]
     final = indexes["uq_decisions_one_final_per_ticket"]

@@ -14,10 +14,13 @@ from sqlalchemy.exc import DBAPIError
 from tests.factories import make_agent_version, make_audit_entry, make_decision, make_ticket
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE agent_versions SET rationale = 'rewritten' WHERE id = :id",
-    "DELETE FROM agent_versions WHERE id = :id",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE agent_versions SET rationale = 'rewritten' WHERE id = :id",
+        "DELETE FROM agent_versions WHERE id = :id",
+    ],
+)
 def test_agent_versions_are_append_only(db, statement):
     version = make_agent_version(db)
     with pytest.raises(DBAPIError, match="append-only"):
@@ -25,10 +28,13 @@ def test_agent_versions_are_append_only(db, statement):
             db.execute(text(statement), {"id": version.id})
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE audit_log SET action = 'rewritten' WHERE id = :id",
-    "DELETE FROM audit_log WHERE id = :id",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_log SET action = 'rewritten' WHERE id = :id",
+        "DELETE FROM audit_log WHERE id = :id",
+    ],
+)
 def test_audit_log_is_append_only(db, statement):
     entry = make_audit_entry(db)
     with pytest.raises(DBAPIError, match="append-only"):
@@ -70,31 +76,40 @@ def _race(url: str, n: int, statement: str, params: dict) -> tuple[int, int]:
 
 def test_concurrent_inserts_of_one_ticket_keep_exactly_one(fresh_db_url):
     n = 12
-    ok, dup = _race(fresh_db_url, n,
+    ok, dup = _race(
+        fresh_db_url,
+        n,
         "INSERT INTO tickets (id, source, external_id, subject, body, channel, metadata, "
         "received_at) VALUES (gen_random_uuid(), 'race', 'same-id', '', 'x', 'web', '{}', now())",
-        {})
+        {},
+    )
     assert (ok, dup) == (1, n - 1)
     with psycopg.connect(fresh_db_url) as conn:
         count = conn.execute(
-            "SELECT count(*) FROM tickets WHERE external_id = 'same-id'").fetchone()
+            "SELECT count(*) FROM tickets WHERE external_id = 'same-id'"
+        ).fetchone()
     assert count == (1,)
 
 
 def test_concurrent_final_decisions_for_one_ticket_keep_exactly_one(fresh_db_url):
     ticket_id = uuid.uuid4()
     with psycopg.connect(fresh_db_url) as conn:
-        conn.execute("INSERT INTO tickets (id, source, external_id, subject, body, channel, "
-                     "metadata, received_at) "
-                     "VALUES (%s, 'race', 't1', '', 'x', 'web', '{}', now())",
-                     (ticket_id,))
+        conn.execute(
+            "INSERT INTO tickets (id, source, external_id, subject, body, channel, "
+            "metadata, received_at) "
+            "VALUES (%s, 'race', 't1', '', 'x', 'web', '{}', now())",
+            (ticket_id,),
+        )
     n = 8
-    ok, dup = _race(fresh_db_url, n,
+    ok, dup = _race(
+        fresh_db_url,
+        n,
         "INSERT INTO decisions (id, ticket_id, is_final, is_shadow, routed_to, mode, needs_review, "
         "queue_probs, priority_probs, prompt_tokens, completion_tokens, cost_usd, latency_ms, "
         "sampled_for_review) VALUES (gen_random_uuid(), %(t)s, true, false, 'cards', 'agent', "
         "false, '{}', '{}', 0, 0, 0, 0, false)",
-        {"t": ticket_id})
+        {"t": ticket_id},
+    )
     assert (ok, dup) == (1, n - 1)
 
 
@@ -118,13 +133,28 @@ def test_knn_query_on_embeddings_uses_the_hnsw_index(fresh_db_url):
             "received_at, embedding) FROM STDIN"
         ) as copy:
             for i, v in enumerate(vectors):
-                copy.write_row((uuid.uuid4(), "bulk", str(i), "", "x", "web", "{}",
-                                "2026-01-01T00:00:00Z", "[" + ",".join(map(str, v)) + "]"))
+                copy.write_row(
+                    (
+                        uuid.uuid4(),
+                        "bulk",
+                        str(i),
+                        "",
+                        "x",
+                        "web",
+                        "{}",
+                        "2026-01-01T00:00:00Z",
+                        "[" + ",".join(map(str, v)) + "]",
+                    )
+                )
         conn.execute("ANALYZE tickets")
         query = "[" + ",".join(map(str, vectors[0])) + "]"
-        plan = "\n".join(r[0] for r in conn.execute(
-            "EXPLAIN SELECT id FROM tickets ORDER BY embedding <=> %s::vector LIMIT 10", (query,)
-        ).fetchall())
+        plan = "\n".join(
+            r[0]
+            for r in conn.execute(
+                "EXPLAIN SELECT id FROM tickets ORDER BY embedding <=> %s::vector LIMIT 10",
+                (query,),
+            ).fetchall()
+        )
         nearest = conn.execute(
             "SELECT external_id FROM tickets ORDER BY embedding <=> %s::vector LIMIT 1", (query,)
         ).fetchone()

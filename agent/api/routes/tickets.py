@@ -1,0 +1,107 @@
+"""``/v1/tickets``: submit a ticket and get its route; read a ticket with its trace."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, HTTPException, Response
+
+from agent.api.deps import RuntimeDep, TenantDep
+from agent.api.schemas import (
+    DecisionOut,
+    ErrorOut,
+    OutcomeOut,
+    Probabilities,
+    RouteOut,
+    SpanOut,
+    TicketCreate,
+    TicketOut,
+)
+from agent.metrics import DUPLICATES, observe_decision
+from agent.repositories import decisions, history, tickets
+from agent.services.router import Routed, Submission
+
+router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+
+ERRORS = {r: {"model": ErrorOut} for r in (400, 401, 413, 415, 422, 429, 503)}
+
+
+def route_out(routed: Routed) -> RouteOut:
+    d = routed.decision
+    return RouteOut(
+        ticket_id=routed.ticket.id,
+        decision_id=d.id,
+        routed_to=d.routed_to,
+        queue=d.queue,
+        priority=d.priority,
+        mode=d.mode,
+        confidence=d.confidence,
+        needs_review=d.needs_review,
+        reason=d.reason,
+        probabilities=Probabilities(queue=d.queue_probs, priority=d.priority_probs),
+        agent_version_id=d.agent_version_id,
+        classifier=d.classifier,
+        latency_ms=d.latency_ms,
+        duplicate=routed.duplicate,
+    )
+
+
+@router.post(
+    "",
+    response_model=RouteOut,
+    status_code=201,
+    responses={
+        200: {"model": RouteOut, "description": "A resubmission: the first decision."},
+        **ERRORS,
+    },
+)
+async def submit_ticket(
+    payload: TicketCreate, runtime: RuntimeDep, tenant: TenantDep, response: Response
+) -> RouteOut:
+    """Route a ticket. The ticket is stored before any model call; resubmitting the same
+    ``(source, external_id)`` returns the first decision (200) and never makes a second."""
+    routed = await runtime.router.submit(Submission(**payload.model_dump()), tenant_id=tenant.id)
+    d = routed.decision
+    if routed.duplicate:
+        response.status_code = 200
+        DUPLICATES.inc()
+    else:
+        observe_decision(
+            routed_to=d.routed_to,
+            mode=d.mode,
+            latency_ms=d.latency_ms,
+            classifier=d.classifier,
+            model=d.model,
+            prompt_tokens=d.prompt_tokens,
+            completion_tokens=d.completion_tokens,
+            cost_usd=float(d.cost_usd),
+            model_latency_ms=None,
+        )
+    return route_out(routed)
+
+
+@router.get("/{ticket_id}", response_model=TicketOut, responses={404: {"model": ErrorOut}})
+async def read_ticket(ticket_id: uuid.UUID, runtime: RuntimeDep, tenant: TenantDep) -> TicketOut:
+    """A ticket with its final decision, its outcome, and one trace span per graph node."""
+    async with runtime.sessions() as session:
+        ticket = await tickets.get(session, ticket_id)
+        if ticket is None or ticket.tenant_id != tenant.id:
+            raise HTTPException(404, "no such ticket")
+        decision = await decisions.final_for(session, ticket_id)
+        outcome = await history.for_ticket(session, ticket_id)
+        spans = await decisions.spans_for(session, ticket_id)
+    return TicketOut(
+        id=ticket.id,
+        source=ticket.source,
+        external_id=ticket.external_id,
+        subject=ticket.subject,
+        body=ticket.body,
+        customer_id=ticket.customer_id,
+        channel=ticket.channel,
+        metadata=ticket.metadata_,
+        received_at=ticket.received_at,
+        has_embedding=ticket.embedding is not None,
+        decision=DecisionOut.model_validate(decision) if decision else None,
+        outcome=OutcomeOut.model_validate(outcome) if outcome else None,
+        spans=[SpanOut.model_validate(s) for s in spans],
+    )

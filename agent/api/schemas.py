@@ -1,0 +1,215 @@
+"""Request and response bodies of the public API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from agent.taxonomy import PRIORITIES
+
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+class TicketCreate(BaseModel):
+    """A support ticket from an upstream helpdesk. ``(source, external_id)`` is its identity:
+    submitting it again returns the first decision."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "source": "zendesk",
+                    "external_id": "48213",
+                    "subject": "Card not arrived",
+                    "body": "I ordered a new card two weeks ago and it still has not arrived.",
+                    "customer_id": "c-1042",
+                    "channel": "email",
+                }
+            ]
+        },
+    )
+
+    source: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=_NAME,
+        description="The submitting system, e.g. `zendesk`.",
+    )
+    external_id: str = Field(
+        min_length=1, max_length=200, description="The ticket's id in the submitting system."
+    )
+    subject: str = Field(default="", max_length=1_000)
+    body: str = Field(min_length=1, max_length=20_000)
+    customer_id: str | None = Field(
+        default=None, max_length=200, description="Keeps a customer on one version during canaries."
+    )
+    channel: str = Field(default="web", min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    received_at: AwareDatetime | None = Field(
+        default=None, description="When the helpdesk received it (default: now)."
+    )
+
+    @field_validator("source", "external_id", "subject", "body", "customer_id")
+    @classmethod
+    def _text(cls, v: str | None) -> str | None:
+        return _no_nul(v) if isinstance(v, str) else v
+
+    @field_validator("body")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v
+
+
+class Probabilities(BaseModel):
+    queue: dict[str, float]
+    priority: dict[str, float]
+
+
+class RouteOut(BaseModel):
+    """Where the ticket goes. ``routed_to`` is a queue or ``human_triage``."""
+
+    ticket_id: uuid.UUID
+    decision_id: uuid.UUID
+    routed_to: str
+    queue: str | None
+    priority: str | None
+    mode: str = Field(
+        description="agent, kill_switch, fallback, unknown, low_confidence, no_version"
+    )
+    confidence: float | None
+    needs_review: bool
+    reason: str | None
+    probabilities: Probabilities
+    agent_version_id: uuid.UUID | None
+    classifier: str | None
+    latency_ms: float
+    duplicate: bool = Field(description="True when this is a resubmission of a known ticket.")
+
+
+class SpanOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    trace_id: str
+    span_id: str
+    started_at: datetime
+    duration_ms: float
+    input: dict[str, Any]
+    output: dict[str, Any]
+    error: str | None
+
+
+class DecisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    routed_to: str
+    queue: str | None
+    priority: str | None
+    mode: str
+    confidence: float | None
+    margin: float | None
+    entropy: float | None
+    knn_agreement: float | None
+    knn_consensus: str | None
+    needs_review: bool
+    reason: str | None
+    error: str | None
+    queue_probs: dict[str, float]
+    priority_probs: dict[str, float]
+    agent_version_id: uuid.UUID | None
+    classifier: str | None
+    model: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    latency_ms: float
+    created_at: datetime
+
+
+class OutcomeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    queue: str
+    priority: str
+    source: str
+    recorded_at: datetime
+
+
+class TicketOut(BaseModel):
+    id: uuid.UUID
+    source: str
+    external_id: str
+    subject: str
+    body: str
+    customer_id: str | None
+    channel: str
+    metadata: dict[str, Any]
+    received_at: datetime
+    has_embedding: bool
+    decision: DecisionOut | None
+    outcome: OutcomeOut | None
+    spans: list[SpanOut]
+
+
+class OutcomeCreate(BaseModel):
+    """The final route a ticket ended with in the helpdesk. Name the ticket by its id or by
+    ``(source, external_id)``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_id: uuid.UUID | None = None
+    source: str | None = Field(default=None, max_length=100)
+    external_id: str | None = Field(default=None, max_length=200)
+    queue: str = Field(min_length=1, max_length=100)
+    priority: str = Field(description="P1-P4")
+    recorded_at: AwareDatetime | None = None
+
+    @field_validator("priority")
+    @classmethod
+    def _priority(cls, v: str) -> str:
+        if v not in PRIORITIES:
+            raise ValueError(f"must be one of {', '.join(PRIORITIES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> OutcomeCreate:
+        by_pair = self.source is not None and self.external_id is not None
+        if (self.ticket_id is None) == (not by_pair):
+            raise ValueError("give either ticket_id or both source and external_id")
+        return self
+
+
+class OutcomeRecorded(BaseModel):
+    ticket_id: uuid.UUID
+    queue: str
+    priority: str
+    agent_routed_to: str | None = Field(description="Where the agent had routed it.")
+    agreed: bool | None
+
+
+class ErrorField(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: list[ErrorField] = Field(default_factory=list)
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

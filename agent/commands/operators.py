@@ -1,0 +1,217 @@
+"""``ticketwatch switch``, ``versions`` and ``tenants``: operator actions from the terminal."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from agent.commands.common import cli_actor, cli_session, console, run
+from agent.repositories import catalog, operations
+from agent.repositories import tenants as tenant_repo
+from agent.services import operators
+from agent.services.tenants import create_tenant
+
+switch_app = typer.Typer(
+    help="Kill switches: route every new ticket (or a segment) to humans.", no_args_is_help=True
+)
+versions_app = typer.Typer(
+    help="Agent versions and their labels (promote, roll back, canary).", no_args_is_help=True
+)
+tenants_app = typer.Typer(
+    help="Tenants: the systems allowed to submit tickets.", no_args_is_help=True
+)
+
+KeyArg = Annotated[
+    str,
+    typer.Argument(
+        help="'global', or a segment: channel:<c>, source:<s>, tenant:<id>, queue:<q>, priority:<p>"
+    ),
+]
+
+
+@switch_app.command("on")
+def switch_on(
+    key: KeyArg = "global",
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit log).")] = "",
+) -> None:
+    """Turn a kill switch on: matching new tickets go to human triage, no model is called."""
+
+    async def body() -> None:
+        async with cli_session(notify_control=True) as session:
+            await operators.set_kill_switch(
+                session, key=key, enabled=True, reason=reason, actor=cli_actor()
+            )
+
+    run(body)
+    console.print(f"[red]kill switch {key} is ON[/]: new matching tickets go to human triage")
+
+
+@switch_app.command("off")
+def switch_off(
+    key: KeyArg = "global", reason: Annotated[str, typer.Option(help="Why (audit log).")] = ""
+) -> None:
+    """Turn a kill switch off: the agent routes matching tickets again."""
+
+    async def body() -> None:
+        async with cli_session(notify_control=True) as session:
+            await operators.set_kill_switch(
+                session, key=key, enabled=False, reason=reason, actor=cli_actor()
+            )
+
+    run(body)
+    console.print(f"[green]kill switch {key} is off[/]")
+
+
+@switch_app.command("status")
+def switch_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every kill switch, on or off, with who set it and why."""
+
+    async def body() -> list[dict[str, object]]:
+        async with cli_session() as session:
+            return [
+                {
+                    "key": s.key,
+                    "enabled": s.enabled,
+                    "reason": s.reason,
+                    "actor": s.actor,
+                    "updated_at": s.updated_at.isoformat(),
+                }
+                for s in await operations.all_switches(session)
+            ]
+
+    rows = run(body)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        console.print("no kill switch has ever been set: the agent routes every ticket")
+    table = Table("switch", "state", "reason", "by", "since")
+    for r in rows:
+        table.add_row(
+            str(r["key"]),
+            "[red]ON[/]" if r["enabled"] else "off",
+            str(r["reason"]),
+            str(r["actor"]),
+            str(r["updated_at"]),
+        )
+    console.print(table)
+
+
+@versions_app.command("list")
+def versions_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Agent versions, newest first, with the labels that point at them."""
+
+    async def body() -> list[dict[str, object]]:
+        async with cli_session() as session:
+            labels = {}
+            for lab in await catalog.labels(session):
+                labels.setdefault(lab.agent_version_id, []).append(
+                    f"{lab.label}" + (f" {lab.canary_percent}%" if lab.label == "canary" else "")
+                )
+            return [
+                {
+                    "semver": v.semver,
+                    "classifier": v.classifier,
+                    "model": v.model,
+                    "labels": labels.get(v.id, []),
+                    "author": v.author,
+                    "created_at": v.created_at.isoformat(),
+                    "rationale": v.rationale,
+                }
+                for v in await catalog.list_versions(session)
+            ]
+
+    rows = run(body)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("version", "classifier", "model", "labels", "author", "created", "rationale")
+    for r in rows:
+        table.add_row(
+            str(r["semver"]),
+            str(r["classifier"]),
+            str(r["model"] or "-"),
+            ", ".join(r["labels"]) or "-",
+            str(r["author"]),  # type: ignore[arg-type]
+            str(r["created_at"])[:19],
+            str(r["rationale"]),
+        )
+    console.print(table)
+
+
+def _label(label: str, semver: str, percent: int, action: str) -> None:
+    async def body() -> None:
+        async with cli_session(notify_control=True) as session:
+            await operators.move_label(
+                session,
+                label=label,
+                semver=semver,
+                actor=cli_actor(),
+                canary_percent=percent,
+                action=action,
+            )
+
+    run(body)
+
+
+@versions_app.command("promote")
+def promote(semver: str) -> None:
+    """Serve this version in production (effective on the next ticket)."""
+    _label("production", semver, 0, "version.promote")
+    console.print(f"production → {semver}")
+
+
+@versions_app.command("canary")
+def canary(semver: str, percent: Annotated[int, typer.Option(min=0, max=100)] = 5) -> None:
+    """Serve this version to a sticky share of customers (1 → 5 → 20 → 50 → 100)."""
+    _label("canary", semver, percent, "version.canary")
+    console.print(f"canary → {semver} for {percent}% of customers")
+
+
+@versions_app.command("rollback")
+def rollback(to: Annotated[str | None, typer.Option(help="Version to return to.")] = None) -> None:
+    """Move production back to the version it served before (or to --to)."""
+
+    async def body() -> str:
+        async with cli_session(notify_control=True) as session:
+            return await operators.rollback_production(session, actor=cli_actor(), to_semver=to)
+
+    console.print(f"production rolled back → {run(body)}")
+
+
+@tenants_app.command("add")
+def tenants_add(name: str, rate_limit: Annotated[int, typer.Option(min=1)] = 6000) -> None:
+    """Create a tenant and print its API key (shown once; only its hash is stored)."""
+
+    async def body() -> str:
+        async with cli_session() as session:
+            _, key = await create_tenant(
+                session, name=name, actor=cli_actor(), rate_limit_per_minute=rate_limit
+            )
+            return key
+
+    key = run(body)
+    console.print(
+        f"tenant [bold]{name}[/] created. API key (store it now, it is not shown again):\n{key}",
+        soft_wrap=True,
+    )
+
+
+@tenants_app.command("list")
+def tenants_list() -> None:
+    """Tenants with their key prefix and rate limit."""
+
+    async def body() -> list[tuple[str, str, int, bool]]:
+        async with cli_session() as session:
+            return [
+                (t.name, t.api_key_prefix, t.rate_limit_per_minute, t.disabled_at is None)
+                for t in await tenant_repo.list_all(session)
+            ]
+
+    table = Table("tenant", "key prefix", "rate limit/min", "active")
+    for name, prefix, limit, active in run(body):
+        table.add_row(name, prefix + "…", str(limit), "yes" if active else "no")
+    console.print(table)

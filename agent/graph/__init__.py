@@ -1,0 +1,1 @@
+"""The routing graph: guard → version → embed → retrieve → classify → decide → record."""

@@ -1,0 +1,63 @@
+"""What the graph's nodes may call: protocols implemented by the services layer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from agent.classify.base import Classifier, Neighbour
+from agent.graph.state import ResolvedVersion, RouteState
+
+
+class SwitchBoard(Protocol):
+    async def enabled(self) -> frozenset[str]:
+        """Keys of the kill switches that are on (``global``, ``channel:email``, ...)."""
+        ...
+
+
+class VersionResolver(Protocol):
+    async def resolve(self, *, sticky_key: str) -> ResolvedVersion | None: ...
+
+
+class TextEmbedder(Protocol):
+    model_name: str
+
+    async def embed(self, text: str) -> np.ndarray: ...
+
+
+class NeighbourStore(Protocol):
+    async def nearest(
+        self, *, embedding: np.ndarray, k: int, exclude_ticket_id: str
+    ) -> list[Neighbour]: ...
+
+
+class ClassifierFactory(Protocol):
+    def for_version(self, version: ResolvedVersion) -> Classifier: ...
+
+
+class DecisionRecorder(Protocol):
+    async def record(self, state: RouteState) -> str:
+        """Write decision, embedding and spans in one transaction; return the decision id."""
+        ...
+
+
+class ReviewSampler(Protocol):
+    def sample_rate(self, segments: Sequence[str]) -> float:
+        """The share of confident decisions to sample for review in these segments."""
+        ...
+
+
+@dataclass(frozen=True)
+class AgentContext:
+    """Run-scoped dependencies, passed as LangGraph's runtime context."""
+
+    switches: SwitchBoard
+    versions: VersionResolver
+    embedder: TextEmbedder
+    history: NeighbourStore
+    classifiers: ClassifierFactory
+    recorder: DecisionRecorder
+    sampler: ReviewSampler

@@ -1,0 +1,156 @@
+"""The graph's nodes: plain async functions returning partial state. No database or web code."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.graph.context import AgentContext
+from agent.graph.state import RouteState
+from agent.graph.tracing import traced
+from agent.routing import decide as decide_route
+from agent.routing import intake_segments, predicted_segments, tripped_switch
+
+DEFAULT_K = 15
+
+
+def _top(probs: dict[str, float], n: int = 5) -> dict[str, float]:
+    return dict(sorted(probs.items(), key=lambda kv: -kv[1])[:n])
+
+
+@traced(
+    "guard",
+    inputs=lambda s: {"segments": intake_segments(s["ticket"])},
+    outputs=lambda u: {"enabled": sorted(u["enabled_switches"]), "switch": u["switch"]},
+)
+async def guard(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Kill switch, global or for the ticket's segment: if on, no model is called."""
+    enabled = await runtime.context.switches.enabled()
+    return {
+        "enabled_switches": enabled,
+        "switch": tripped_switch(enabled, intake_segments(state["ticket"])),
+    }
+
+
+@traced(
+    "version",
+    inputs=lambda s: {"customer_id": s["ticket"].customer_id},
+    outputs=lambda u: {
+        "version": u["version"] and u["version"].semver,
+        "label": u["version"] and u["version"].label,
+        "classifier": u["version"] and u["version"].classifier,
+    },
+)
+async def resolve_version(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """The production version, or the canary for a sticky share of customers."""
+    ticket = state["ticket"]
+    version = await runtime.context.versions.resolve(
+        sticky_key=ticket.customer_id or ticket.ticket_id
+    )
+    return {"version": version}
+
+
+@traced(
+    "embed",
+    inputs=lambda s: {"chars": len(s["ticket"].text)},
+    outputs=lambda u: {"dim": int(u["embedding"].shape[0])},
+)
+async def embed(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    return {"embedding": await runtime.context.embedder.embed(state["ticket"].text)}
+
+
+@traced(
+    "retrieve",
+    inputs=lambda s: {
+        "k": int((s["version"].params if s.get("version") else {}).get("k", DEFAULT_K))
+    },
+    outputs=lambda u: {
+        "neighbours": [
+            {
+                "ticket_id": n.ticket_id,
+                "queue": n.queue,
+                "priority": n.priority,
+                "distance": round(n.distance, 4),
+            }
+            for n in u["neighbours"]
+        ]
+    },
+)
+async def retrieve(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """The k nearest historical tickets with known final routes (HNSW index)."""
+    version = state["version"]
+    assert version is not None
+    neighbours = await runtime.context.history.nearest(
+        embedding=state["embedding"],
+        k=int(version.params.get("k", DEFAULT_K)),
+        exclude_ticket_id=state["ticket"].ticket_id,
+    )
+    return {"neighbours": neighbours}
+
+
+def _describe_classification(update: dict[str, Any]) -> dict[str, Any]:
+    c = update["classification"]
+    return {
+        "classifier": c.classifier,
+        "queue_probs": _top(c.queue_probs),
+        "priority_probs": c.priority_probs,
+        "model": c.model,
+        "error": c.error,
+        "prompt_tokens": c.prompt_tokens,
+        "completion_tokens": c.completion_tokens,
+        "cost_usd": c.cost_usd,
+        "latency_ms": c.latency_ms,
+        "probability_source": c.probability_source,
+    }
+
+
+@traced(
+    "classify",
+    inputs=lambda s: {
+        "classifier": s["version"] and s["version"].classifier,
+        "neighbours": len(s.get("neighbours", [])),
+    },
+    outputs=_describe_classification,
+)
+async def classify(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    version = state["version"]
+    assert version is not None
+    classifier = runtime.context.classifiers.for_version(version)
+    result = await classifier.classify(
+        text=state["ticket"].text, neighbours=state.get("neighbours", []), taxonomy=version.taxonomy
+    )
+    return {"classification": result}
+
+
+@traced(
+    "decide",
+    inputs=lambda s: {"switch": s.get("switch"), "failure": s.get("failure")},
+    outputs=lambda u: asdict(u["decision"]),
+)
+async def decide(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Human triage on a switch, a failure, ``unknown`` or low confidence; else the queue."""
+    classification = state.get("classification")
+    segments = intake_segments(state["ticket"])
+    if classification is not None and not classification.error:
+        segments += predicted_segments(classification.queue, classification.priority)
+    decision = decide_route(
+        ticket=state["ticket"],
+        enabled=state.get("enabled_switches", frozenset()),
+        switch=state.get("switch"),
+        version=state.get("version"),
+        classification=classification,
+        neighbours=state.get("neighbours", []),
+        failure=state.get("failure"),
+        sample_rate=runtime.context.sampler.sample_rate(segments),
+        draw=random.random(),
+    )
+    return {"decision": decision}
+
+
+async def record(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Write decision, embedding and spans in one transaction. Failures propagate: the ticket
+    is already stored, and the reconciler finishes it."""
+    return {"decision_id": await runtime.context.recorder.record(state)}

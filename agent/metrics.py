@@ -1,0 +1,72 @@
+"""Prometheus metrics of the agent (served at ``/metrics``)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+TICKETS = Counter(
+    "ticketwatch_tickets_total", "Tickets routed, by route and mode.", ["routed_to", "mode"]
+)
+DUPLICATES = Counter(
+    "ticketwatch_duplicate_submissions_total", "Resubmissions answered with the first decision."
+)
+DECISION_LATENCY = Histogram(
+    "ticketwatch_decision_latency_seconds",
+    "From acceptance to the stored decision.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+MODEL_LATENCY = Histogram(
+    "ticketwatch_model_latency_seconds",
+    "Model call latency, by classifier and model.",
+    ["classifier", "model"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+)
+TOKENS = Counter(
+    "ticketwatch_model_tokens_total", "Model tokens, by model and kind.", ["model", "kind"]
+)
+COST = Counter("ticketwatch_model_cost_usd_total", "Model cost in USD, by model.", ["model"])
+FALLBACKS = Counter(
+    "ticketwatch_fallbacks_total",
+    "Tickets sent to human triage because something failed, by mode.",
+    ["mode"],
+)
+KILL_SWITCH = Gauge(
+    "ticketwatch_kill_switch_enabled", "1 while a kill switch is on, by key.", ["key"]
+)
+RECONCILED = Counter(
+    "ticketwatch_reconciled_tickets_total",
+    "Tickets finished by the reconciler after an interruption.",
+)
+
+HUMAN_MODES = frozenset({"kill_switch", "fallback", "no_version", "unknown", "low_confidence"})
+
+
+def observe_decision(
+    *,
+    routed_to: str,
+    mode: str,
+    latency_ms: float,
+    classifier: str | None,
+    model: str | None,
+    prompt_tokens: int,
+    completion_tokens: int,
+    cost_usd: float,
+    model_latency_ms: float | None,
+) -> None:
+    TICKETS.labels(routed_to=routed_to, mode=mode).inc()
+    DECISION_LATENCY.observe(latency_ms / 1000)
+    if mode in ("fallback", "no_version"):
+        FALLBACKS.labels(mode=mode).inc()
+    if model:
+        TOKENS.labels(model=model, kind="prompt").inc(prompt_tokens)
+        TOKENS.labels(model=model, kind="completion").inc(completion_tokens)
+        COST.labels(model=model).inc(cost_usd)
+        if model_latency_ms is not None:
+            MODEL_LATENCY.labels(classifier=classifier or "", model=model).observe(
+                model_latency_ms / 1000
+            )
+
+
+def set_switches(enabled: frozenset[str], known: frozenset[str]) -> None:
+    for key in known | enabled:
+        KILL_SWITCH.labels(key=key).set(1 if key in enabled else 0)

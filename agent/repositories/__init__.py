@@ -1,0 +1,1 @@
+"""All SQL lives here. Functions take a session; none of them commits."""

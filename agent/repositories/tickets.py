@@ -1,0 +1,60 @@
+"""Tickets."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent.models import Decision, Ticket
+
+
+async def insert_if_new(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
+    """Insert a ticket unless ``(source, external_id)`` exists; the new id, or ``None``."""
+    stmt = (
+        insert(Ticket)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        .returning(Ticket.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def by_external_id(session: AsyncSession, source: str, external_id: str) -> Ticket | None:
+    stmt = select(Ticket).where(Ticket.source == source, Ticket.external_id == external_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get(session: AsyncSession, ticket_id: uuid.UUID) -> Ticket | None:
+    return await session.get(Ticket, ticket_id)
+
+
+async def set_embedding(
+    session: AsyncSession, ticket_id: uuid.UUID, embedding: np.ndarray, model: str
+) -> None:
+    await session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id)
+        .values(embedding=embedding, embedding_model=model)
+    )
+
+
+async def without_final_decision(
+    session: AsyncSession, *, received_before: datetime, limit: int
+) -> list[Ticket]:
+    """Accepted tickets that have no final decision yet (a crash or outage interrupted them)."""
+    has_final = (
+        select(Decision.id).where(Decision.ticket_id == Ticket.id, Decision.is_final).exists()
+    )
+    stmt = (
+        select(Ticket)
+        .where(Ticket.created_at < received_before, ~has_final)
+        .order_by(Ticket.created_at)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())

@@ -1,0 +1,82 @@
+"""Everything a serving process holds: engine, Redis, embedder, control plane, graph, router."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from agent.config import Settings
+from agent.db import make_async_engine
+from agent.embed import EmbeddingBatcher, get_embedder
+from agent.embedded import resolve_database_url, resolve_redis_url
+from agent.graph.context import AgentContext
+from agent.graph.graph import routing_graph
+from agent.services.classifiers import ClassifierRegistry, ReviewSampling
+from agent.services.control import ControlPlane
+from agent.services.neighbours import PgNeighbourStore
+from agent.services.recorder import PostgresRecorder
+from agent.services.router import TicketRouter
+from agent.services.tenants import TenantAuthenticator
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AgentRuntime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    control: ControlPlane
+    embedder: EmbeddingBatcher
+    router: TicketRouter
+    tenants: TenantAuthenticator
+    classifiers: ClassifierRegistry
+
+    @classmethod
+    async def start(cls, settings: Settings) -> AgentRuntime:
+        engine = make_async_engine(resolve_database_url(settings), settings)
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        redis = Redis.from_url(
+            resolve_redis_url(settings),
+            socket_timeout=0.5,
+            socket_connect_timeout=0.5,
+            health_check_interval=30,
+        )
+        control = ControlPlane(sessions, redis)
+        embedder = EmbeddingBatcher(
+            get_embedder(settings),
+            max_batch=settings.embedding_batch_max,
+            max_wait_ms=settings.embedding_batch_wait_ms,
+        )
+        await embedder.start()
+        classifiers = ClassifierRegistry(settings)
+        context = AgentContext(
+            switches=control,
+            versions=control,
+            embedder=embedder,
+            history=PgNeighbourStore(sessions),
+            classifiers=classifiers,
+            recorder=PostgresRecorder(sessions, embedder.model_name),
+            sampler=ReviewSampling(settings.review_sample_rate),
+        )
+        router = TicketRouter(sessions=sessions, graph=routing_graph(), context=context)
+        return cls(
+            settings,
+            engine,
+            sessions,
+            redis,
+            control,
+            embedder,
+            router,
+            TenantAuthenticator(sessions),
+            classifiers,
+        )
+
+    async def close(self) -> None:
+        await self.embedder.aclose()
+        await self.redis.aclose()
+        await self.engine.dispose()

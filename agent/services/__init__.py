@@ -1,0 +1,1 @@
+"""Services: what endpoints, tasks and CLI commands call. They never commit."""

@@ -1,0 +1,44 @@
+"""Building each version's classifier once, and review sampling rates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agent.classify.base import Classifier
+from agent.classify.knn import KnnClassifier, KnnParams
+from agent.config import Settings
+from agent.graph.state import ResolvedVersion
+
+
+class ClassifierRegistry:
+    """``ClassifierFactory``: one classifier per agent version, built on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._built: dict[str, Classifier] = {}
+
+    def for_version(self, version: ResolvedVersion) -> Classifier:
+        classifier = self._built.get(version.id)
+        if classifier is None:
+            classifier = self._build(version)
+            self._built[version.id] = classifier
+        return classifier
+
+    def _build(self, version: ResolvedVersion) -> Classifier:
+        knn = KnnClassifier(KnnParams.from_params(version.params))
+        if version.classifier == "knn":
+            return knn
+        from agent.classify.factory import build_model_classifier
+
+        return build_model_classifier(version, knn=knn, settings=self._settings)
+
+
+class ReviewSampling:
+    """``ReviewSampler``: the share of confident decisions sampled for human review."""
+
+    def __init__(self, base_rate: float, boosts: dict[str, float] | None = None) -> None:
+        self.base_rate = base_rate
+        self.boosts = boosts or {}
+
+    def sample_rate(self, segments: Sequence[str]) -> float:
+        return max([self.base_rate, *(self.boosts.get(s, 0.0) for s in segments)])

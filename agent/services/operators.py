@@ -1,0 +1,116 @@
+"""Operator actions: kill switches and version labels. Every action is audited."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent.models import AgentVersion
+from agent.repositories import catalog, operations
+
+SWITCH_KEY = re.compile(r"^(global|(channel|source|tenant|queue|priority):[A-Za-z0-9_.\-]{1,100})$")
+
+
+class OperatorError(ValueError):
+    """An operator action that cannot be done as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user of the UI, the CLI's operator, or the monitor."""
+
+    name: str
+    role: str
+
+
+async def audit(
+    session: AsyncSession, actor: Actor, action: str, target: str, **details: Any
+) -> None:
+    await operations.append_audit(
+        session,
+        actor=actor.name,
+        actor_role=actor.role,
+        action=action,
+        target=target,
+        details=details,
+    )
+
+
+async def set_kill_switch(
+    session: AsyncSession, *, key: str, enabled: bool, reason: str, actor: Actor
+) -> None:
+    """Turn a kill switch on or off. ``key`` is ``global`` or ``<segment kind>:<value>``."""
+    if not SWITCH_KEY.match(key):
+        raise OperatorError(
+            f"invalid switch {key!r}: use 'global' or channel:/source:/tenant:/queue:/priority:"
+            "<value>"
+        )
+    if enabled and not reason.strip():
+        raise OperatorError("turning a kill switch on needs a reason")
+    await operations.set_switch(session, key=key, enabled=enabled, reason=reason, actor=actor.name)
+    await audit(
+        session, actor, "kill_switch.on" if enabled else "kill_switch.off", key, reason=reason
+    )
+
+
+async def version_or_error(session: AsyncSession, semver: str) -> AgentVersion:
+    version = await catalog.version_by_semver(session, semver)
+    if version is None:
+        raise OperatorError(f"no agent version {semver!r}")
+    return version
+
+
+async def move_label(
+    session: AsyncSession,
+    *,
+    label: str,
+    semver: str,
+    actor: Actor,
+    canary_percent: int = 0,
+    action: str = "version.label",
+) -> None:
+    """Point a label at a version (promote, roll back, set the canary)."""
+    if label not in ("production", "canary", "shadow"):
+        raise OperatorError(f"unknown label {label!r}")
+    if not 0 <= canary_percent <= 100:
+        raise OperatorError("canary percent must be between 0 and 100")
+    version = await version_or_error(session, semver)
+    previous = {row.label: row for row in await catalog.labels(session)}.get(label)
+    await catalog.set_label(
+        session, label=label, version_id=version.id, canary_percent=canary_percent, actor=actor.name
+    )
+    await audit(
+        session,
+        actor,
+        action,
+        label,
+        version=semver,
+        canary_percent=canary_percent,
+        previous_version_id=str(previous.agent_version_id) if previous else None,
+    )
+
+
+async def rollback_production(
+    session: AsyncSession, *, actor: Actor, to_semver: str | None = None
+) -> str:
+    """Move ``production`` back: to ``to_semver``, or to the version it pointed at before."""
+    if to_semver is None:
+        to_semver = await _previous_production(session)
+    await move_label(
+        session, label="production", semver=to_semver, actor=actor, action="version.rollback"
+    )
+    return to_semver
+
+
+async def _previous_production(session: AsyncSession) -> str:
+    for entry in await operations.audit_entries(session, limit=500, action_prefix="version."):
+        previous = entry.details.get("previous_version_id")
+        if entry.target == "production" and previous:
+            row = await catalog.get_version(session, uuid.UUID(previous))
+            if row is not None:
+                return row.semver
+    raise OperatorError("no earlier production version is recorded; name one to roll back to")

@@ -1,0 +1,146 @@
+"""Routing a submitted ticket: store it first, run the graph, answer with the final decision.
+
+Every accepted ticket ends with exactly one final decision: the ticket row is committed before
+any model call; a resubmission returns the first decision; concurrent duplicates wait for it;
+and :meth:`TicketRouter.reconcile` finishes tickets that a crash or outage left without one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from langgraph.graph.state import CompiledStateGraph
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agent.graph.context import AgentContext
+from agent.graph.state import TicketInput
+from agent.graph.tracing import new_trace_id
+from agent.models import Decision, Ticket
+from agent.repositories import decisions, tickets
+from agent.services.neighbours import ticket_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A ticket as submitted by a tenant (already validated)."""
+
+    source: str
+    external_id: str
+    body: str
+    subject: str = ""
+    customer_id: str | None = None
+    channel: str = "web"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Routed:
+    ticket: Ticket
+    decision: Decision
+    duplicate: bool
+
+
+class TicketRouter:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        graph: CompiledStateGraph,
+        context: AgentContext,
+        duplicate_wait_s: float = 10.0,
+    ) -> None:
+        self._sessions = sessions
+        self._graph = graph
+        self._context = context
+        self._duplicate_wait_s = duplicate_wait_s
+
+    async def submit(self, sub: Submission, *, tenant_id: uuid.UUID | None) -> Routed:
+        ticket, created = await self._accept(sub, tenant_id)
+        if created:
+            return Routed(ticket, await self.route(ticket), duplicate=False)
+        return Routed(ticket, await self._first_decision(ticket), duplicate=True)
+
+    async def _accept(self, sub: Submission, tenant_id: uuid.UUID | None) -> tuple[Ticket, bool]:
+        values = {
+            "id": uuid.uuid4(),
+            "tenant_id": tenant_id,
+            "source": sub.source,
+            "external_id": sub.external_id,
+            "subject": sub.subject,
+            "body": sub.body,
+            "customer_id": sub.customer_id,
+            "channel": sub.channel,
+            "metadata_": sub.metadata,
+            "received_at": sub.received_at or datetime.now(UTC),
+        }
+        async with self._sessions() as session, session.begin():
+            new_id = await tickets.insert_if_new(session, _columns(values))
+            if new_id is not None:
+                return Ticket(**values), True
+            existing = await tickets.by_external_id(session, sub.source, sub.external_id)
+        assert existing is not None
+        return existing, False
+
+    async def _first_decision(self, ticket: Ticket) -> Decision:
+        """The decision of an earlier submission: wait for it while it is being made."""
+        deadline = asyncio.get_running_loop().time() + self._duplicate_wait_s
+        while True:
+            decision = await self.final_decision(ticket.id)
+            if decision is not None:
+                return decision
+            if asyncio.get_running_loop().time() > deadline:
+                # The first attempt died (crash, outage): finish the ticket here. The unique
+                # final-decision index makes a late race with it harmless.
+                return await self.route(ticket)
+            await asyncio.sleep(0.05)
+
+    async def route(self, ticket: Ticket) -> Decision:
+        """Run the graph for a stored ticket and return its final decision."""
+        state = {
+            "ticket": TicketInput(
+                ticket_id=str(ticket.id),
+                text=ticket_text(ticket.subject, ticket.body),
+                channel=ticket.channel,
+                source=ticket.source,
+                customer_id=ticket.customer_id,
+                tenant_id=str(ticket.tenant_id) if ticket.tenant_id else None,
+                received_at=ticket.received_at,
+            ),
+            "trace_id": new_trace_id(),
+            "spans": [],
+        }
+        await self._graph.ainvoke(state, context=self._context)
+        decision = await self.final_decision(ticket.id)
+        assert decision is not None, "the record step returned without a final decision"
+        return decision
+
+    async def final_decision(self, ticket_id: uuid.UUID) -> Decision | None:
+        async with self._sessions() as session:
+            return await decisions.final_for(session, ticket_id)
+
+    async def reconcile(self, *, older_than_s: float = 30.0, limit: int = 100) -> int:
+        """Route tickets left without a final decision; the number finished."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+        async with self._sessions() as session:
+            pending = await tickets.without_final_decision(
+                session, received_before=cutoff, limit=limit
+            )
+        for ticket in pending:
+            log.warning("finishing ticket %s, which was left without a decision", ticket.id)
+            await self.route(ticket)
+        return len(pending)
+
+
+def _columns(values: dict[str, Any]) -> dict[str, Any]:
+    """ORM attribute names → column names (``metadata_`` is stored as ``metadata``)."""
+    out = dict(values)
+    out["metadata"] = out.pop("metadata_")
+    return out

@@ -1,0 +1,104 @@
+"""The routing rules: kill switches, failures, unknown, confidence, review sampling."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from agent.classify.base import Classification, Neighbour
+from agent.graph.state import ResolvedVersion, TicketInput
+from agent.routing import decide, entropy, intake_segments, margin, tripped_switch
+from agent.taxonomy import HUMAN_TRIAGE, load_taxonomy
+
+TAX = load_taxonomy("banking77")
+TICKET = TicketInput(ticket_id="00000000-0000-0000-0000-000000000001", text="x", channel="email",
+                     source="zendesk", customer_id="c1", tenant_id=None,
+                     received_at=datetime.now(UTC))
+VERSION = ResolvedVersion(id="v", semver="1.0.0", label="production", classifier="knn",
+                          model=None, fallback_model=None, prompt_template="", params={"tau": 0.05},
+                          thresholds={"min_confidence": 0.6}, taxonomy=TAX)
+
+
+def classification(top: str, p: float, prio: str = "P3", prio_p: float = 0.9,
+                   error: str | None = None) -> Classification:
+    rest = (1 - p) / (len(TAX.queue_names))
+    probs = {q: rest for q in (*TAX.queue_names, "unknown")}
+    probs[top] = p
+    prios = {x: (1 - prio_p) / 3 for x in TAX.priority_names}
+    prios[prio] = prio_p
+    return Classification(classifier="knn", queue_probs=probs, priority_probs=prios, error=error)
+
+
+def run(**kw: object):
+    args = {"ticket": TICKET, "enabled": frozenset(), "switch": None, "version": VERSION,
+            "classification": classification("transfers", 0.9), "neighbours": [],
+            "failure": None, "sample_rate": 0.0, "draw": 0.5}
+    return decide(**{**args, **kw})  # type: ignore[arg-type]
+
+
+def test_global_switch_beats_segment_switches():
+    enabled = frozenset({"global", "channel:email"})
+    assert tripped_switch(enabled, intake_segments(TICKET)) == "global"
+    assert tripped_switch(frozenset({"channel:email"}), intake_segments(TICKET)) == "channel:email"
+    assert tripped_switch(frozenset({"channel:chat"}), intake_segments(TICKET)) is None
+
+
+def test_kill_switch_routes_to_human_triage():
+    d = run(switch="global", classification=None)
+    assert (d.routed_to, d.mode, d.needs_review) == (HUMAN_TRIAGE, "kill_switch", True)
+
+
+def test_a_switch_on_the_predicted_queue_routes_to_human_triage():
+    d = run(enabled=frozenset({"queue:transfers"}))
+    assert (d.routed_to, d.mode, d.queue) == (HUMAN_TRIAGE, "kill_switch", "transfers")
+
+
+def test_a_failed_step_routes_to_human_triage_with_the_reason():
+    d = run(failure="embed failed: TimeoutError", classification=None)
+    assert (d.routed_to, d.mode) == (HUMAN_TRIAGE, "fallback")
+    assert "embed failed" in (d.reason or "")
+
+
+def test_a_classifier_error_routes_to_human_triage():
+    d = run(classification=classification("transfers", 0.9, error="timeout"))
+    assert (d.mode, d.reason) == ("fallback", "knn: timeout")
+
+
+def test_no_production_version_routes_to_human_triage():
+    assert run(version=None).mode == "no_version"
+
+
+def test_unknown_routes_to_human_triage():
+    d = run(classification=classification("unknown", 0.8))
+    assert (d.routed_to, d.mode) == (HUMAN_TRIAGE, "unknown")
+
+
+def test_low_confidence_routes_to_human_triage_but_keeps_the_prediction():
+    d = run(classification=classification("transfers", 0.55))
+    assert (d.routed_to, d.mode, d.queue) == (HUMAN_TRIAGE, "low_confidence", "transfers")
+    assert d.confidence == pytest.approx(0.55)
+
+
+def test_confident_decision_routes_to_the_queue():
+    d = run(neighbours=[Neighbour("n", "", "transfers", "P3", 0.1)])
+    assert (d.routed_to, d.mode, d.queue, d.priority) == ("transfers", "agent", "transfers", "P3")
+    assert d.knn_consensus == "transfers" and d.knn_agreement == 1.0
+    assert not d.needs_review and not d.sampled_for_review and d.inclusion_prob == 0.0
+
+
+def test_uncertain_priority_is_routed_but_flagged_for_review():
+    d = run(classification=classification("transfers", 0.9, prio_p=0.3))
+    assert d.routed_to == "transfers" and d.needs_review and d.inclusion_prob == 1.0
+
+
+def test_review_sampling_records_its_inclusion_probability():
+    sampled = run(sample_rate=0.1, draw=0.05)
+    skipped = run(sample_rate=0.1, draw=0.5)
+    assert sampled.sampled_for_review and sampled.inclusion_prob == 0.1
+    assert not skipped.sampled_for_review and skipped.inclusion_prob == 0.1
+
+
+def test_entropy_and_margin():
+    assert entropy({"a": 0.5, "b": 0.5}) == pytest.approx(0.6931, abs=1e-4)
+    assert margin({"a": 0.7, "b": 0.2, "c": 0.1}) == pytest.approx(0.5)

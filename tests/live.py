@@ -1,0 +1,95 @@
+"""Running the real API for tests: a uvicorn server on a free port, and an agent set up on it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from agent.classify.knn import KnnParams
+from agent.config import Settings
+from agent.datasets.records import LabelledTicket
+from agent.embed import Embedder
+from agent.services.calibration import calibrate_knn
+from agent.services.history_loader import load_history
+from agent.taxonomy import load_taxonomy
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerThread:
+    """An ASGI app served over real HTTP by uvicorn in a background thread."""
+
+    def __init__(self, app: FastAPI, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="on", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 120
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+@dataclass(frozen=True)
+class AgentSetup:
+    version: str
+    api_key: str
+    tenant_id: str
+
+
+def settings_for(*, database_url: str, redis_url: str, data_dir: Path, **extra: object) -> Settings:
+    return Settings(database_url=database_url, redis_url=redis_url, data_dir=data_dir,
+                    embedded_autostart=False, **extra)  # type: ignore[arg-type]
+
+
+def set_up_agent(settings: Settings, history: Sequence[LabelledTicket], embedder: Embedder,
+                 *, semver: str = "1.0.0", tenant: str = "tests") -> AgentSetup:
+    """Load history, create and promote a calibrated knn version, create a tenant."""
+    from agent.services.operators import Actor, move_label
+    from agent.services.tenants import create_tenant
+    from agent.services.versions import create_version
+    from tests.asyncdb import session_for
+
+    url = settings.database_url.get_secret_value()  # type: ignore[union-attr]
+    taxonomy = load_taxonomy("banking77")
+    load_history(url, history, source="history:tests", embedder=embedder)
+    params = calibrate_knn(url, taxonomy, n=min(600, len(history)), k=15).params
+    actor = Actor("tests", "admin")
+
+    async def body() -> AgentSetup:
+        async with session_for(url) as session:
+            await create_version(session, semver=semver, classifier="knn", taxonomy=taxonomy,
+                                 actor=actor, params=params.to_params(),
+                                 thresholds={"min_confidence": 0.5})
+            await move_label(session, label="production", semver=semver, actor=actor)
+            row, key = await create_tenant(session, name=tenant, actor=actor)
+            return AgentSetup(semver, key, str(row.id))
+
+    return asyncio.run(body())
+
+
+__all__ = ["AgentSetup", "KnnParams", "ServerThread", "free_port", "set_up_agent",
+           "settings_for"]
