@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("ticketwatch", appauthor=False))
+
+
+def _default_embedding_threads() -> int:
+    # Half the cores, at most 8: MiniLM gains little beyond that, and the API process shares
+    # the machine with Postgres, Redis and the workers.
+    return max(1, min(8, (os.cpu_count() or 2) // 2))
 
 
 def _default_datasets_dir() -> Path:
@@ -98,6 +105,24 @@ class Settings(BaseSettings):
             "Where Banking77 is fetched from on first use when it is not in datasets_dir "
             "(a mirror must serve the same files: their SHA-256 digests are checked)."
         ),
+    )
+
+    # --- embeddings ---
+    embedding_model: str = Field(
+        default="local:all-MiniLM-L6-v2",
+        description="`local:all-MiniLM-L6-v2` (onnxruntime, offline) or a LiteLLM embedding "
+        "model string; the latter must return 384 dimensions.",
+    )
+    embedding_threads: int = Field(
+        default_factory=_default_embedding_threads,
+        ge=0,
+        description="onnxruntime intra-op threads of the local embedder; 0 = its default.",
+    )
+    embedding_batch_max: int = Field(
+        default=64, ge=1, description="Most texts the API's micro-batcher embeds in one run."
+    )
+    embedding_batch_wait_ms: float = Field(
+        default=2.0, ge=0, description="Longest a text waits for others to join its batch."
     )
 
 
