@@ -34,8 +34,14 @@ class ServerThread:
     def __init__(self, app: FastAPI, port: int | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on", access_log=False)
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -61,12 +67,23 @@ class AgentSetup:
 
 
 def settings_for(*, database_url: str, redis_url: str, data_dir: Path, **extra: object) -> Settings:
-    return Settings(database_url=database_url, redis_url=redis_url, data_dir=data_dir,
-                    embedded_autostart=False, **extra)  # type: ignore[arg-type]
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        data_dir=data_dir,
+        embedded_autostart=False,
+        **extra,
+    )  # type: ignore[arg-type]
 
 
-def set_up_agent(settings: Settings, history: Sequence[LabelledTicket], embedder: Embedder,
-                 *, semver: str = "1.0.0", tenant: str = "tests") -> AgentSetup:
+def set_up_agent(
+    settings: Settings,
+    history: Sequence[LabelledTicket],
+    embedder: Embedder,
+    *,
+    semver: str = "1.0.0",
+    tenant: str = "tests",
+) -> AgentSetup:
     """Load history, create and promote a calibrated knn version, create a tenant."""
     from agent.services.operators import Actor, move_label
     from agent.services.tenants import create_tenant
@@ -81,9 +98,15 @@ def set_up_agent(settings: Settings, history: Sequence[LabelledTicket], embedder
 
     async def body() -> AgentSetup:
         async with session_for(url) as session:
-            await create_version(session, semver=semver, classifier="knn", taxonomy=taxonomy,
-                                 actor=actor, params=params.to_params(),
-                                 thresholds={"min_confidence": 0.5})
+            await create_version(
+                session,
+                semver=semver,
+                classifier="knn",
+                taxonomy=taxonomy,
+                actor=actor,
+                params=params.to_params(),
+                thresholds={"min_confidence": 0.5},
+            )
             await move_label(session, label="production", semver=semver, actor=actor)
             row, key = await create_tenant(session, name=tenant, actor=actor)
             return AgentSetup(semver, key, str(row.id))
@@ -91,5 +114,4 @@ def set_up_agent(settings: Settings, history: Sequence[LabelledTicket], embedder
     return asyncio.run(body())
 
 
-__all__ = ["AgentSetup", "KnnParams", "ServerThread", "free_port", "set_up_agent",
-           "settings_for"]
+__all__ = ["AgentSetup", "KnnParams", "ServerThread", "free_port", "set_up_agent", "settings_for"]

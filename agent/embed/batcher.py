@@ -45,6 +45,11 @@ class EmbeddingBatcher:
         self._executor: ThreadPoolExecutor | None = None
         self._closing = False
 
+    @property
+    def model_name(self) -> str:
+        """The embedder's model, so the batcher stands in wherever one text is embedded."""
+        return self.embedder.model_name
+
     async def __aenter__(self) -> EmbeddingBatcher:
         await self.start()
         return self

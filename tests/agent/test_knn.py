@@ -69,7 +69,8 @@ def test_consensus_names_the_weighted_majority():
 
 async def test_classifier_returns_probabilities_over_taxonomy_plus_unknown():
     result = await KnnClassifier(KnnParams()).classify(
-        text="x", neighbours=[nb("top_ups", 0.1, "P4"), nb("top_ups", 0.15, "P4")], taxonomy=TAX)
+        text="x", neighbours=[nb("top_ups", 0.1, "P4"), nb("top_ups", 0.15, "P4")], taxonomy=TAX
+    )
     assert set(result.queue_probs) == {*TAX.queue_names, UNKNOWN}
     assert set(result.priority_probs) == set(TAX.priority_names)
     assert result.queue == "top_ups" and result.priority == "P4"
@@ -83,11 +84,17 @@ def _synthetic_cases(rng: np.random.Generator, n: int, noise: float) -> list[Hel
     for _ in range(n):
         truth = queues[rng.integers(len(queues))]
         neighbours = [
-            nb(truth if rng.random() > noise else queues[rng.integers(len(queues))],
-               float(rng.uniform(0.1, 0.5)))
-            for _ in range(15)]
-        cases.append(HeldOut(queue=truth, priority="P3", neighbours=sorted(
-            neighbours, key=lambda x: x.distance)))
+            nb(
+                truth if rng.random() > noise else queues[rng.integers(len(queues))],
+                float(rng.uniform(0.1, 0.5)),
+            )
+            for _ in range(15)
+        ]
+        cases.append(
+            HeldOut(
+                queue=truth, priority="P3", neighbours=sorted(neighbours, key=lambda x: x.distance)
+            )
+        )
     return cases
 
 
@@ -96,9 +103,15 @@ def test_fit_finds_a_temperature_that_beats_the_default_on_held_out_nll():
     cases = _synthetic_cases(rng, 400, noise=0.45)
     report = fit_knn(cases, queues=TAX.queue_names, priorities=TAX.priority_names)
     default = KnnParams()
+
     def nll(params: KnnParams) -> float:
-        return -np.mean([math.log(knn_probabilities(c.neighbours, TAX, params)[0][c.queue] + 1e-12)
-                         for c in cases])
+        return -np.mean(
+            [
+                math.log(knn_probabilities(c.neighbours, TAX, params)[0][c.queue] + 1e-12)
+                for c in cases
+            ]
+        )
+
     fitted = KnnParams(**{**report.params.to_params(), "unknown_lo": 9.0, "unknown_hi": 10.0})
     base = KnnParams(**{**default.to_params(), "unknown_lo": 9.0, "unknown_hi": 10.0})
     assert nll(fitted) < nll(base)

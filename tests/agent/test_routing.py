@@ -12,16 +12,32 @@ from agent.routing import decide, entropy, intake_segments, margin, tripped_swit
 from agent.taxonomy import HUMAN_TRIAGE, load_taxonomy
 
 TAX = load_taxonomy("banking77")
-TICKET = TicketInput(ticket_id="00000000-0000-0000-0000-000000000001", text="x", channel="email",
-                     source="zendesk", customer_id="c1", tenant_id=None,
-                     received_at=datetime.now(UTC))
-VERSION = ResolvedVersion(id="v", semver="1.0.0", label="production", classifier="knn",
-                          model=None, fallback_model=None, prompt_template="", params={"tau": 0.05},
-                          thresholds={"min_confidence": 0.6}, taxonomy=TAX)
+TICKET = TicketInput(
+    ticket_id="00000000-0000-0000-0000-000000000001",
+    text="x",
+    channel="email",
+    source="zendesk",
+    customer_id="c1",
+    tenant_id=None,
+    received_at=datetime.now(UTC),
+)
+VERSION = ResolvedVersion(
+    id="v",
+    semver="1.0.0",
+    label="production",
+    classifier="knn",
+    model=None,
+    fallback_model=None,
+    prompt_template="",
+    params={"tau": 0.05},
+    thresholds={"min_confidence": 0.6},
+    taxonomy=TAX,
+)
 
 
-def classification(top: str, p: float, prio: str = "P3", prio_p: float = 0.9,
-                   error: str | None = None) -> Classification:
+def classification(
+    top: str, p: float, prio: str = "P3", prio_p: float = 0.9, error: str | None = None
+) -> Classification:
     rest = (1 - p) / (len(TAX.queue_names))
     probs = {q: rest for q in (*TAX.queue_names, "unknown")}
     probs[top] = p
@@ -31,9 +47,17 @@ def classification(top: str, p: float, prio: str = "P3", prio_p: float = 0.9,
 
 
 def run(**kw: object):
-    args = {"ticket": TICKET, "enabled": frozenset(), "switch": None, "version": VERSION,
-            "classification": classification("transfers", 0.9), "neighbours": [],
-            "failure": None, "sample_rate": 0.0, "draw": 0.5}
+    args = {
+        "ticket": TICKET,
+        "enabled": frozenset(),
+        "switch": None,
+        "version": VERSION,
+        "classification": classification("transfers", 0.9),
+        "neighbours": [],
+        "failure": None,
+        "sample_rate": 0.0,
+        "draw": 0.5,
+    }
     return decide(**{**args, **kw})  # type: ignore[arg-type]
 
 

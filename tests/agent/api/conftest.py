@@ -11,7 +11,7 @@ import pytest
 from agent.api.app import create_app
 from agent.config import Settings
 from agent.datasets.banking77 import labelled_records
-from agent.datasets.records import LabelledTicket
+from agent.datasets.records import LabelledTicket, shuffled
 from agent.embed import Embedder, get_embedder
 from agent.taxonomy import load_taxonomy
 from tests.conftest import Servers
@@ -22,9 +22,10 @@ PER_QUEUE = 90
 
 
 def stratified(records: list[LabelledTicket], per_queue: int) -> list[LabelledTicket]:
+    """``per_queue`` tickets of each queue, drawn across all its intents (the file is sorted)."""
     taken: dict[str, int] = {}
     out = []
-    for r in records:
+    for r in shuffled(records, seed=7):
         if taken.get(r.queue, 0) < per_queue:
             taken[r.queue] = taken.get(r.queue, 0) + 1
             out.append(r)
@@ -49,16 +50,23 @@ class LiveApi:
     database_url: str
 
     def client(self, *, key: str | None = None) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30,
-                            headers={"Authorization": f"Bearer {key or self.setup.api_key}"})
+        return httpx.Client(
+            base_url=self.url,
+            timeout=30,
+            headers={"Authorization": f"Bearer {key or self.setup.api_key}"},
+        )
 
 
 @pytest.fixture(scope="session")
 def api_settings(servers: Servers, template_db: str) -> Iterator[Settings]:
     name = unique_name("tw_api")
     create_database(servers.postgres_url, name, template=template_db)
-    yield settings_for(database_url=servers.database(name), redis_url=servers.redis_url,
-                       data_dir=servers.data_dir, review_sample_rate=0.1)
+    yield settings_for(
+        database_url=servers.database(name),
+        redis_url=servers.redis_url,
+        data_dir=servers.data_dir,
+        review_sample_rate=0.1,
+    )
     drop_database(servers.postgres_url, name)
 
 
@@ -68,12 +76,12 @@ def embedder(api_settings: Settings) -> Embedder:
 
 
 @pytest.fixture(scope="session")
-def live_api(api_settings: Settings, history: list[LabelledTicket],
-             embedder: Embedder) -> Iterator[LiveApi]:
+def live_api(
+    api_settings: Settings, history: list[LabelledTicket], embedder: Embedder
+) -> Iterator[LiveApi]:
     setup = set_up_agent(api_settings, history, embedder)
     with ServerThread(create_app(api_settings, plugins=False)) as server:
-        yield LiveApi(server.url, api_settings, setup,
-                      api_settings.database_url.get_secret_value())  # type: ignore[union-attr]
+        yield LiveApi(server.url, api_settings, setup, api_settings.database_url.get_secret_value())  # type: ignore[union-attr]
 
 
 @pytest.fixture

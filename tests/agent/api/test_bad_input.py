@@ -31,16 +31,19 @@ def test_missing_fields_are_named(client, live_api, before):
     assert count_tickets(live_api.database_url) == before
 
 
-@pytest.mark.parametrize(("payload", "field"), [
-    ({"body": 42}, "body"),
-    ({"body": "   "}, "body"),
-    ({"body": "has a \x00 NUL"}, "body"),
-    ({"channel": "E-Mail!"}, "channel"),
-    ({"received_at": "yesterday"}, "received_at"),
-    ({"received_at": "2026-01-01T10:00:00"}, "received_at"),
-    ({"unexpected": 1}, "unexpected"),
-    ({"body": "x" * 20_001}, "body"),
-])
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"body": 42}, "body"),
+        ({"body": "   "}, "body"),
+        ({"body": "has a \x00 NUL"}, "body"),
+        ({"channel": "E-Mail!"}, "channel"),
+        ({"received_at": "yesterday"}, "received_at"),
+        ({"received_at": "2026-01-01T10:00:00"}, "received_at"),
+        ({"unexpected": 1}, "unexpected"),
+        ({"body": "x" * 20_001}, "body"),
+    ],
+)
 def test_wrong_fields_get_422_naming_the_field(client, payload, field):
     base = {"source": "tests", "external_id": uuid.uuid4().hex, "body": "card missing"}
     r = client.post("/v1/tickets", json={**base, **payload})
@@ -49,8 +52,12 @@ def test_wrong_fields_get_422_naming_the_field(client, payload, field):
 
 
 def test_oversized_body_gets_413(client, live_api, before):
-    big = {"source": "tests", "external_id": "big", "body": "x" * 19_000,
-           "metadata": {"blob": "y" * 100_000}}
+    big = {
+        "source": "tests",
+        "external_id": "big",
+        "body": "x" * 19_000,
+        "metadata": {"blob": "y" * 100_000},
+    }
     r = client.post("/v1/tickets", json=big)
     assert r.status_code == 413
     assert r.json()["error"]["code"] == "too_large"
@@ -69,15 +76,19 @@ def test_oversized_chunked_body_gets_413(client):
 
 
 def test_non_json_gets_400(client, before, live_api):
-    r = client.post("/v1/tickets", content=b"source=tests&body=hi",
-                    headers={"Content-Type": "application/json"})
+    r = client.post(
+        "/v1/tickets", content=b"source=tests&body=hi", headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
     assert count_tickets(live_api.database_url) == before
 
 
 def test_invalid_utf8_gets_400(client):
-    r = client.post("/v1/tickets", content=b'{"source": "t", "external_id": "u", "body": "\xff\xfe"}',
-                    headers={"Content-Type": "application/json"})
+    r = client.post(
+        "/v1/tickets",
+        content=b'{"source": "t", "external_id": "u", "body": "\xff\xfe"}',
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_utf8"
 
 
@@ -96,7 +107,13 @@ def test_missing_or_wrong_api_key_gets_401(live_api):
 
 def test_the_openapi_document_describes_every_route_and_its_errors(client):
     doc = client.get("/openapi.json").json()
-    assert {"/v1/tickets", "/v1/tickets/{ticket_id}", "/v1/outcomes", "/health", "/ready",
-            "/health/detailed"} <= set(doc["paths"])
+    assert {
+        "/v1/tickets",
+        "/v1/tickets/{ticket_id}",
+        "/v1/outcomes",
+        "/health",
+        "/ready",
+        "/health/detailed",
+    } <= set(doc["paths"])
     responses = doc["paths"]["/v1/tickets"]["post"]["responses"]
     assert {"200", "201", "400", "401", "413", "415", "422", "429", "503"} <= set(responses)

@@ -8,15 +8,29 @@ import psycopg
 
 
 def test_an_outcome_becomes_history_with_the_tickets_embedding(client, live_api):
-    created = client.post("/v1/tickets", json={"source": "tests", "external_id": uuid.uuid4().hex,
-                                               "body": "I need to verify my identity"}).json()
-    r = client.post("/v1/outcomes", json={"ticket_id": created["ticket_id"],
-                                          "queue": "identity_and_onboarding", "priority": "P3"})
+    created = client.post(
+        "/v1/tickets",
+        json={
+            "source": "tests",
+            "external_id": uuid.uuid4().hex,
+            "body": "I need to verify my identity",
+        },
+    ).json()
+    r = client.post(
+        "/v1/outcomes",
+        json={
+            "ticket_id": created["ticket_id"],
+            "queue": "identity_and_onboarding",
+            "priority": "P3",
+        },
+    )
     assert r.status_code == 200, r.text
     assert r.json()["agent_routed_to"] == created["routed_to"]
     with psycopg.connect(live_api.database_url) as conn:
-        row = conn.execute("SELECT queue, source, embedding IS NOT NULL FROM outcomes "
-                           "WHERE ticket_id = %s", (created["ticket_id"],)).fetchone()
+        row = conn.execute(
+            "SELECT queue, source, embedding IS NOT NULL FROM outcomes WHERE ticket_id = %s",
+            (created["ticket_id"],),
+        ).fetchone()
     assert row == ("identity_and_onboarding", "helpdesk", True)
 
 
@@ -24,26 +38,34 @@ def test_an_outcome_by_source_and_external_id_replaces_the_earlier_one(client):
     ext = uuid.uuid4().hex
     client.post("/v1/tickets", json={"source": "tests", "external_id": ext, "body": "fee?"})
     for queue in ("transfers", "fees_and_charges"):
-        r = client.post("/v1/outcomes", json={"source": "tests", "external_id": ext,
-                                              "queue": queue, "priority": "P4"})
+        r = client.post(
+            "/v1/outcomes",
+            json={"source": "tests", "external_id": ext, "queue": queue, "priority": "P4"},
+        )
         assert r.status_code == 200
     assert r.json()["queue"] == "fees_and_charges"
 
 
 def test_an_outcome_for_an_unknown_ticket_is_404(client):
-    r = client.post("/v1/outcomes", json={"ticket_id": str(uuid.uuid4()), "queue": "transfers",
-                                          "priority": "P3"})
+    r = client.post(
+        "/v1/outcomes",
+        json={"ticket_id": str(uuid.uuid4()), "queue": "transfers", "priority": "P3"},
+    )
     assert r.status_code == 404
 
 
 def test_an_outcome_outside_the_taxonomy_is_422(client):
-    created = client.post("/v1/tickets", json={"source": "tests", "external_id": uuid.uuid4().hex,
-                                               "body": "hello"}).json()
-    r = client.post("/v1/outcomes", json={"ticket_id": created["ticket_id"], "queue": "nope",
-                                          "priority": "P3"})
+    created = client.post(
+        "/v1/tickets", json={"source": "tests", "external_id": uuid.uuid4().hex, "body": "hello"}
+    ).json()
+    r = client.post(
+        "/v1/outcomes", json={"ticket_id": created["ticket_id"], "queue": "nope", "priority": "P3"}
+    )
     assert r.status_code == 422 and "not in taxonomy" in r.json()["error"]["message"]
-    r = client.post("/v1/outcomes", json={"ticket_id": created["ticket_id"],
-                                          "queue": "transfers", "priority": "P9"})
+    r = client.post(
+        "/v1/outcomes",
+        json={"ticket_id": created["ticket_id"], "queue": "transfers", "priority": "P9"},
+    )
     assert r.status_code == 422
 
 
@@ -59,8 +81,14 @@ def test_health_ready_and_detailed(client, live_api):
 
 
 def test_metrics_count_tickets_by_route_and_mode(client):
-    client.post("/v1/tickets", json={"source": "tests", "external_id": uuid.uuid4().hex,
-                                     "body": "card declined at the shop"})
+    client.post(
+        "/v1/tickets",
+        json={
+            "source": "tests",
+            "external_id": uuid.uuid4().hex,
+            "body": "card declined at the shop",
+        },
+    )
     text = client.get("/metrics").text
     assert "ticketwatch_tickets_total{" in text
     assert "ticketwatch_decision_latency_seconds_bucket" in text

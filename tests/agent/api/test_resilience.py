@@ -23,17 +23,21 @@ from tests.live import ServerThread, settings_for
 def flip(live_api, key: str, on: bool) -> None:
     async def body() -> None:
         async with session_for(live_api.database_url) as session:
-            await set_kill_switch(session, key=key, enabled=on, reason="test", actor=Actor(
-                "tests", "operator"))
+            await set_kill_switch(
+                session, key=key, enabled=on, reason="test", actor=Actor("tests", "operator")
+            )
         redis = Redis.from_url(live_api.settings.redis_url.get_secret_value())
         await ControlPlane(None, redis).changed()  # type: ignore[arg-type]
         await redis.aclose()
+
     asyncio.run(body())
 
 
 def submit(client: httpx.Client, body: str = "my card was stolen", **extra: object) -> dict:
-    r = client.post("/v1/tickets", json={"source": "tests", "external_id": uuid.uuid4().hex,
-                                         "body": body, **extra})
+    r = client.post(
+        "/v1/tickets",
+        json={"source": "tests", "external_id": uuid.uuid4().hex, "body": body, **extra},
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -45,8 +49,9 @@ def switch_off_after(live_api):
         flip(live_api, key, False)
 
 
-def test_global_kill_switch_routes_new_tickets_to_humans_and_back(client, live_api,
-                                                                 switch_off_after):
+def test_global_kill_switch_routes_new_tickets_to_humans_and_back(
+    client, live_api, switch_off_after
+):
     flip(live_api, "global", True)
     route = submit(client)
     assert (route["routed_to"], route["mode"]) == ("human_triage", "kill_switch")
@@ -62,16 +67,20 @@ def test_segment_kill_switch_affects_only_that_segment(client, live_api, switch_
     assert submit(client, channel="chat")["mode"] != "kill_switch"
 
 
-def test_predicted_queue_kill_switch_applies_after_classification(client, live_api,
-                                                                 switch_off_after):
+def test_predicted_queue_kill_switch_applies_after_classification(
+    client, live_api, switch_off_after
+):
     flip(live_api, "queue:fraud_and_disputes", True)
     route = submit(client, body="There is a payment on my card that I did not make, fraud!")
     assert route["mode"] == "kill_switch" and route["queue"] == "fraud_and_disputes"
 
 
 def test_kill_switch_works_when_redis_is_down(live_api, servers, switch_off_after):
-    settings = settings_for(database_url=live_api.database_url,
-                            redis_url="redis://127.0.0.1:1/0", data_dir=servers.data_dir)
+    settings = settings_for(
+        database_url=live_api.database_url,
+        redis_url="redis://127.0.0.1:1/0",
+        data_dir=servers.data_dir,
+    )
     with ServerThread(create_app(settings, plugins=False)) as server, live_api.client() as c:
         c.base_url = httpx.URL(server.url)
         assert submit(c)["mode"] != "kill_switch"
@@ -83,19 +92,25 @@ def test_kill_switch_works_when_redis_is_down(live_api, servers, switch_off_afte
 def flip_without_redis(url: str, key: str, on: bool) -> None:
     async def body() -> None:
         async with session_for(url) as session:
-            await set_kill_switch(session, key=key, enabled=on, reason="test",
-                                  actor=Actor("tests", "operator"))
+            await set_kill_switch(
+                session, key=key, enabled=on, reason="test", actor=Actor("tests", "operator")
+            )
+
     asyncio.run(body())
 
 
 def test_database_unreachable_gives_503_with_retry_after(live_api, servers, tmp_path: Path):
     settings = settings_for(
         database_url=f"postgresql://postgres@/nowhere?host={tmp_path}&port=5432",
-        redis_url=live_api.settings.redis_url.get_secret_value(), data_dir=servers.data_dir)
+        redis_url=live_api.settings.redis_url.get_secret_value(),
+        data_dir=servers.data_dir,
+    )
     with ServerThread(create_app(settings, plugins=False)) as server:
-        r = httpx.post(f"{server.url}/v1/tickets",
-                       json={"source": "tests", "external_id": "x", "body": "hello"},
-                       headers={"Authorization": f"Bearer {live_api.setup.api_key}"})
+        r = httpx.post(
+            f"{server.url}/v1/tickets",
+            json={"source": "tests", "external_id": "x", "body": "hello"},
+            headers={"Authorization": f"Bearer {live_api.setup.api_key}"},
+        )
         assert r.status_code == 503
         assert r.headers["Retry-After"].isdigit()
         assert r.json()["error"]["code"] == "unavailable"
@@ -109,7 +124,9 @@ async def test_tickets_left_without_a_decision_are_finished_by_the_reconciler(li
         conn.execute(
             "INSERT INTO tickets (id, source, external_id, subject, body, channel, metadata, "
             "received_at, created_at) VALUES (%s, 'tests', %s, '', 'my transfer has not arrived',"
-            " 'web', '{}', now(), now() - interval '5 minutes')", (ticket_id, ticket_id.hex))
+            " 'web', '{}', now(), now() - interval '5 minutes')",
+            (ticket_id, ticket_id.hex),
+        )
     runtime = await AgentRuntime.start(live_api.settings)
     try:
         finished = await runtime.router.reconcile(older_than_s=60)
@@ -119,6 +136,7 @@ async def test_tickets_left_without_a_decision_are_finished_by_the_reconciler(li
     finally:
         await runtime.close()
     with psycopg.connect(live_api.database_url) as conn:
-        n = conn.execute("SELECT count(*) FROM decisions WHERE ticket_id = %s AND is_final",
-                         (ticket_id,)).fetchone()
+        n = conn.execute(
+            "SELECT count(*) FROM decisions WHERE ticket_id = %s AND is_final", (ticket_id,)
+        ).fetchone()
     assert n == (1,)

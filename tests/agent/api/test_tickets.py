@@ -17,8 +17,12 @@ def ticket(body: str, **extra: object) -> dict[str, object]:
 
 
 def test_a_ticket_is_routed_and_its_decision_embedding_and_spans_are_stored(client, live_api):
-    r = client.post("/v1/tickets", json=ticket("My new card still has not arrived after two weeks",
-                                               channel="email", customer_id="c-1"))
+    r = client.post(
+        "/v1/tickets",
+        json=ticket(
+            "My new card still has not arrived after two weeks", channel="email", customer_id="c-1"
+        ),
+    )
     assert r.status_code == 201, r.text
     route = r.json()
     assert route["duplicate"] is False
@@ -27,12 +31,19 @@ def test_a_ticket_is_routed_and_its_decision_embedding_and_spans_are_stored(clie
     with psycopg.connect(live_api.database_url) as conn:
         d = conn.execute(
             "SELECT queue_probs, entropy, confidence, agent_version_id, latency_ms, classifier "
-            "FROM decisions WHERE ticket_id = %s AND is_final", (route["ticket_id"],)).fetchone()
-        has_embedding = conn.execute("SELECT embedding IS NOT NULL FROM tickets WHERE id = %s",
-                                     (route["ticket_id"],)).fetchone()
-        spans = [row[0] for row in conn.execute(
-            "SELECT name FROM trace_spans WHERE ticket_id = %s ORDER BY started_at, id",
-            (route["ticket_id"],))]
+            "FROM decisions WHERE ticket_id = %s AND is_final",
+            (route["ticket_id"],),
+        ).fetchone()
+        has_embedding = conn.execute(
+            "SELECT embedding IS NOT NULL FROM tickets WHERE id = %s", (route["ticket_id"],)
+        ).fetchone()
+        spans = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM trace_spans WHERE ticket_id = %s ORDER BY started_at, id",
+                (route["ticket_id"],),
+            )
+        ]
     queue_probs, entropy, confidence, version_id, latency_ms, classifier = d
     assert queue_probs == route["probabilities"]["queue"]
     assert entropy > 0 and 0 < confidence <= 1 and latency_ms > 0
@@ -94,13 +105,18 @@ def test_concurrent_duplicate_submissions_make_one_ticket_and_one_decision(live_
         counts = conn.execute(
             "SELECT count(DISTINCT t.id), count(d.id) FROM tickets t "
             "LEFT JOIN decisions d ON d.ticket_id = t.id WHERE t.source = %s "
-            "AND t.external_id = %s", (payload["source"], payload["external_id"])).fetchone()
+            "AND t.external_id = %s",
+            (payload["source"], payload["external_id"]),
+        ).fetchone()
     assert counts == (1, 1)
 
 
 def test_received_at_and_metadata_are_kept(client):
-    payload = ticket("Exchange rate looks wrong", received_at="2026-03-01T10:00:00+02:00",
-                     metadata={"lang": "en", "tags": ["vip"]})
+    payload = ticket(
+        "Exchange rate looks wrong",
+        received_at="2026-03-01T10:00:00+02:00",
+        metadata={"lang": "en", "tags": ["vip"]},
+    )
     created = client.post("/v1/tickets", json=payload).json()
     body = client.get(f"/v1/tickets/{created['ticket_id']}").json()
     assert body["received_at"].startswith("2026-03-01T08:00:00")
@@ -116,8 +132,11 @@ def test_a_tenant_cannot_read_another_tenants_ticket(client, live_api):
 
     async def other_key() -> str:
         async with session_for(live_api.database_url) as s:
-            return (await create_tenant(s, name=f"other-{uuid.uuid4().hex[:6]}",
-                                        actor=Actor("tests", "admin")))[1]
+            return (
+                await create_tenant(
+                    s, name=f"other-{uuid.uuid4().hex[:6]}", actor=Actor("tests", "admin")
+                )
+            )[1]
 
     created = client.post("/v1/tickets", json=ticket("Where is my refund?")).json()
     with live_api.client(key=asyncio.run(other_key())) as other:
