@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import TypedDict
@@ -65,7 +66,7 @@ def human(
     stats: Stats | None = None,
 ) -> DecisionDraft:
     """A decision that hands the ticket to human triage (keeping what was predicted, if any)."""
-    return DecisionDraft(
+    draft = DecisionDraft(
         routed_to=HUMAN_TRIAGE,
         mode=mode,
         queue=queue,
@@ -74,8 +75,8 @@ def human(
         reason=reason,
         inclusion_prob=1.0,
         sampled_for_review=True,
-        **(stats or {}),
     )
+    return dataclasses.replace(draft, **stats) if stats else draft
 
 
 def decide(

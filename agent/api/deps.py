@@ -53,7 +53,9 @@ async def _rate_limit(runtime: AgentRuntime, tenant: TenantRef) -> None:
     key = f"ticketwatch:rate:{tenant.id}:{window}"
     try:
         async with runtime.redis.pipeline(transaction=False) as pipe:
-            count, _ = await pipe.incr(key).expire(key, 120).execute()
+            pipe.incr(key)
+            pipe.expire(key, 120)
+            count, _ = await pipe.execute()
     except (RedisError, OSError) as exc:
         log.warning("rate limiting skipped, redis unreachable: %s", type(exc).__name__)
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Annotated
 
 import typer
@@ -106,7 +107,7 @@ def versions_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
 
     async def body() -> list[dict[str, object]]:
         async with cli_session() as session:
-            labels = {}
+            labels: dict[uuid.UUID, list[str]] = {}
             for lab in await catalog.labels(session):
                 labels.setdefault(lab.agent_version_id, []).append(
                     f"{lab.label}" + (f" {lab.canary_percent}%" if lab.label == "canary" else "")
@@ -134,8 +135,8 @@ def versions_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
             str(r["semver"]),
             str(r["classifier"]),
             str(r["model"] or "-"),
-            ", ".join(r["labels"]) or "-",
-            str(r["author"]),  # type: ignore[arg-type]
+            ", ".join(map(str, r["labels"])) or "-",  # type: ignore[call-overload]
+            str(r["author"]),
             str(r["created_at"])[:19],
             str(r["rationale"]),
         )

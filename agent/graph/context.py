@@ -23,7 +23,8 @@ class VersionResolver(Protocol):
 
 
 class TextEmbedder(Protocol):
-    model_name: str
+    @property
+    def model_name(self) -> str: ...
 
     async def embed(self, text: str) -> np.ndarray: ...
 

@@ -29,7 +29,7 @@ def after_retrieve(state: RouteState) -> Literal["classify", "decide"]:
     return "decide" if state.get("failure") else "classify"
 
 
-def build_graph() -> StateGraph:
+def build_graph() -> StateGraph[RouteState, AgentContext, RouteState, RouteState]:
     g = StateGraph(RouteState, context_schema=AgentContext)
     g.add_node("guard", nodes.guard)
     g.add_node("version", nodes.resolve_version)
@@ -50,6 +50,6 @@ def build_graph() -> StateGraph:
 
 
 @lru_cache(maxsize=1)
-def routing_graph() -> CompiledStateGraph:
+def routing_graph() -> CompiledStateGraph[RouteState, AgentContext, RouteState, RouteState]:
     """The compiled graph (compiled once; thread- and task-safe to invoke)."""
     return build_graph().compile()

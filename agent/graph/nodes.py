@@ -62,11 +62,14 @@ async def embed(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, 
     return {"embedding": await runtime.context.embedder.embed(state["ticket"].text)}
 
 
+def _k(state: RouteState) -> int:
+    version = state.get("version")
+    return int(version.params.get("k", DEFAULT_K)) if version else DEFAULT_K
+
+
 @traced(
     "retrieve",
-    inputs=lambda s: {
-        "k": int((s["version"].params if s.get("version") else {}).get("k", DEFAULT_K))
-    },
+    inputs=lambda s: {"k": _k(s)},
     outputs=lambda u: {
         "neighbours": [
             {
@@ -81,11 +84,11 @@ async def embed(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, 
 )
 async def retrieve(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """The k nearest historical tickets with known final routes (HNSW index)."""
-    version = state["version"]
-    assert version is not None
+    embedding = state.get("embedding")
+    assert embedding is not None
     neighbours = await runtime.context.history.nearest(
-        embedding=state["embedding"],
-        k=int(version.params.get("k", DEFAULT_K)),
+        embedding=embedding,
+        k=_k(state),
         exclude_ticket_id=state["ticket"].ticket_id,
     )
     return {"neighbours": neighbours}

@@ -7,14 +7,20 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from langgraph.runtime import Runtime
 
 from agent.graph.context import AgentContext
 from agent.graph.state import RouteState, SpanRecord
 
-NodeFn = Callable[[RouteState, Runtime[AgentContext]], Awaitable[dict[str, Any]]]
+
+class NodeFn(Protocol):
+    def __call__(
+        self, state: RouteState, *, runtime: Runtime[AgentContext]
+    ) -> Awaitable[dict[str, Any]]: ...
+
+
 Describe = Callable[[RouteState], dict[str, Any]]
 DescribeOut = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -32,12 +38,12 @@ def traced(name: str, *, inputs: Describe, outputs: DescribeOut) -> Callable[[No
 
     def wrap(fn: NodeFn) -> NodeFn:
         @functools.wraps(fn)
-        async def node(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        async def node(state: RouteState, *, runtime: Runtime[AgentContext]) -> dict[str, Any]:
             started = datetime.now(UTC)
             t0 = time.perf_counter()
             error: str | None = None
             try:
-                update = await fn(state, runtime)
+                update = await fn(state, runtime=runtime)
             except Exception as exc:  # noqa: BLE001 - every failure must end in a decision
                 error = f"{type(exc).__name__}: {exc}"
                 update = {"failure": f"{name} failed: {error}"}

@@ -10,6 +10,7 @@ kill switch keeps working without Redis.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import time
@@ -158,13 +159,7 @@ class ControlPlane:
                 taxonomy=Taxonomy.model_validate(tax.definition),
             )
             self._versions[version_id] = cached
-        if cached.label != label:
-            cached = ResolvedVersion(**{**_fields(cached), "label": label})
-        return cached
-
-
-def _fields(v: ResolvedVersion) -> dict[str, object]:
-    return {f: getattr(v, f) for f in ResolvedVersion.__slots__}  # type: ignore[attr-defined]
+        return cached if cached.label == label else dataclasses.replace(cached, label=label)
 
 
 def canary_bucket(sticky_key: str) -> int:

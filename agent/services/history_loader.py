@@ -71,7 +71,7 @@ def ensure_indexes(conn: psycopg.Connection) -> None:
     conn.commit()
 
 
-def _insert_chunk(conn: psycopg.Connection, rows: list[tuple[object, ...]]) -> None:
+def _insert_chunk(conn: psycopg.Connection, rows: Sequence[tuple[object, ...]]) -> None:
     with conn.transaction():
         conn.execute(
             "CREATE TEMP TABLE IF NOT EXISTS history_stage (id uuid, source text, "

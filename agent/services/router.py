@@ -18,7 +18,7 @@ from langgraph.graph.state import CompiledStateGraph
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent.graph.context import AgentContext
-from agent.graph.state import TicketInput
+from agent.graph.state import RouteState, TicketInput
 from agent.graph.tracing import new_trace_id
 from agent.models import Decision, Ticket
 from agent.repositories import decisions, tickets
@@ -53,7 +53,7 @@ class TicketRouter:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
-        graph: CompiledStateGraph,
+        graph: CompiledStateGraph[RouteState, AgentContext, RouteState, RouteState],
         context: AgentContext,
         duplicate_wait_s: float = 10.0,
     ) -> None:
@@ -104,8 +104,8 @@ class TicketRouter:
 
     async def route(self, ticket: Ticket) -> Decision:
         """Run the graph for a stored ticket and return its final decision."""
-        state = {
-            "ticket": TicketInput(
+        state = RouteState(
+            ticket=TicketInput(
                 ticket_id=str(ticket.id),
                 text=ticket_text(ticket.subject, ticket.body),
                 channel=ticket.channel,
@@ -114,9 +114,9 @@ class TicketRouter:
                 tenant_id=str(ticket.tenant_id) if ticket.tenant_id else None,
                 received_at=ticket.received_at,
             ),
-            "trace_id": new_trace_id(),
-            "spans": [],
-        }
+            trace_id=new_trace_id(),
+            spans=[],
+        )
         await self._graph.ainvoke(state, context=self._context)
         decision = await self.final_decision(ticket.id)
         assert decision is not None, "the record step returned without a final decision"

@@ -39,9 +39,9 @@ def classification(
     top: str, p: float, prio: str = "P3", prio_p: float = 0.9, error: str | None = None
 ) -> Classification:
     rest = (1 - p) / (len(TAX.queue_names))
-    probs = {q: rest for q in (*TAX.queue_names, "unknown")}
+    probs = dict.fromkeys((*TAX.queue_names, "unknown"), rest)
     probs[top] = p
-    prios = {x: (1 - prio_p) / 3 for x in TAX.priority_names}
+    prios = dict.fromkeys(TAX.priority_names, (1 - prio_p) / 3)
     prios[prio] = prio_p
     return Classification(classifier="knn", queue_probs=probs, priority_probs=prios, error=error)
 

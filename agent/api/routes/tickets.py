@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response
 
@@ -23,7 +24,9 @@ from agent.services.router import Routed, Submission
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
-ERRORS = {r: {"model": ErrorOut} for r in (400, 401, 413, 415, 422, 429, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    r: {"model": ErrorOut} for r in (400, 401, 413, 415, 422, 429, 503)
+}
 
 
 def route_out(routed: Routed) -> RouteOut:

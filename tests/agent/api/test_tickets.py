@@ -7,8 +7,6 @@ import uuid
 
 import psycopg
 
-from tests.agent.api.conftest import LiveApi
-
 NODES = ["guard", "version", "embed", "retrieve", "classify", "decide", "record"]
 
 
