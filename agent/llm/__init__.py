@@ -16,7 +16,12 @@ import litellm  # noqa: E402
 
 litellm.suppress_debug_info = True  # no "Give Feedback" banners on every provider error
 
-from agent.llm.circuit import CircuitBreaker, CircuitBreakers, CircuitState  # noqa: E402
+from agent.llm.circuit import (  # noqa: E402
+    CircuitBreaker,
+    CircuitBreakers,
+    CircuitState,
+    shared_breakers,
+)
 from agent.llm.errors import LLMErrorKind, ModelCallError  # noqa: E402
 from agent.llm.gateway import ModelEndpoint, ModelGateway, RetryPolicy  # noqa: E402
 from agent.llm.result import LLMResult, ModelFailure, TokenLogprob  # noqa: E402
@@ -33,4 +38,5 @@ __all__ = [
     "ModelGateway",
     "RetryPolicy",
     "TokenLogprob",
+    "shared_breakers",
 ]

@@ -110,3 +110,19 @@ class CircuitBreakers:
                 )
                 self._breakers[key] = breaker
             return breaker
+
+
+_SHARED: dict[tuple[int, float], CircuitBreakers] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_breakers(*, failure_threshold: int, cooldown_s: float) -> CircuitBreakers:
+    """The process-wide breakers for these thresholds: every gateway to a model shares its
+    health, so one agent version's dead provider is skipped by the others too."""
+    with _SHARED_LOCK:
+        key = (failure_threshold, cooldown_s)
+        if key not in _SHARED:
+            _SHARED[key] = CircuitBreakers(
+                failure_threshold=failure_threshold, cooldown_s=cooldown_s
+            )
+        return _SHARED[key]

@@ -85,8 +85,11 @@ def test_gives_up_after_the_last_retry(fake_openai: FakeOpenAIServer) -> None:
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(400, LLMErrorKind.INVALID_REQUEST), (422, LLMErrorKind.INVALID_REQUEST),
-     (401, LLMErrorKind.AUTH_ERROR)],
+    [
+        (400, LLMErrorKind.INVALID_REQUEST),
+        (422, LLMErrorKind.INVALID_REQUEST),
+        (401, LLMErrorKind.AUTH_ERROR),
+    ],
 )
 def test_client_errors_are_not_retried(
     fake_openai: FakeOpenAIServer, status: int, kind: LLMErrorKind
