@@ -17,12 +17,13 @@ if [ ! -x "$venv/bin/python" ] || [ ! -f "$model_path" ]; then
 fi
 
 # Gemma 3 270M is a base model: `gemma` is its chat template; logits_all keeps every
-# position's logits so that the server can return token logprobs.
+# position's logits so that the server can return token logprobs. Those logits take
+# n_ctx x 262k (Gemma's vocabulary) floats: 2048 positions is about 2 GB.
 exec "$venv/bin/python" -m llama_cpp.server \
     --model "$model_path" \
     --model_alias gemma-3-270m \
     --chat_format gemma \
     --logits_all true \
-    --n_ctx 4096 \
+    --n_ctx 2048 \
     --host 127.0.0.1 \
     "$@"

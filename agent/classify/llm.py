@@ -194,10 +194,13 @@ class LLMClassifier:
 def _from_logprobs(result: LLMResult, taxonomy: Taxonomy) -> _Outcome | None:
     if result.logprobs is None or result.text is None:
         return None
-    queues = label_distribution(result.logprobs, result.text, "queue", queue_labels(taxonomy))
-    priorities = label_distribution(
-        result.logprobs, result.text, "priority", taxonomy.priority_names
-    )
+    try:
+        queues = label_distribution(result.logprobs, result.text, "queue", queue_labels(taxonomy))
+        priorities = label_distribution(
+            result.logprobs, result.text, "priority", taxonomy.priority_names
+        )
+    except (ArithmeticError, ValueError):  # nonsense logprobs (e.g. positive, huge)
+        return None
     if queues is None or priorities is None:
         return None
     return _Outcome(queue_probs=queues, priority_probs=priorities, source="logprobs")

@@ -144,7 +144,7 @@ class ModelGateway:
                 failures.append(ModelFailure(endpoint.model, err.kind, attempts.count))
                 last = err
                 continue
-            result = read_response(response, model=endpoint.model)
+            result = _read(response, endpoint)
             result.attempts = sum(f.attempts for f in failures) + attempts.count
             result.latency_ms = (self._clock() - started) * 1000
             result.failures = failures
@@ -255,6 +255,18 @@ class _StopAtDeadline(stop_base):
 
     def __call__(self, retry_state: RetryCallState) -> bool:
         return self._clock() + retry_state.upcoming_sleep >= self._deadline
+
+
+def _read(response: Any, endpoint: ModelEndpoint) -> LLMResult:
+    try:
+        return read_response(response, model=endpoint.model)
+    except Exception as exc:  # a response LiteLLM accepted but we cannot read
+        log.warning("unreadable response: model=%s: %s", endpoint.model, type(exc).__name__)
+        return LLMResult(
+            model=endpoint.model,
+            error=LLMErrorKind.INVALID_OUTPUT,
+            error_message=f"unreadable response ({type(exc).__name__})",
+        )
 
 
 def backoff_s(policy: RetryPolicy, attempt: int) -> float:

@@ -56,6 +56,7 @@ def read_logprobs(raw: Any) -> tuple[TokenLogprob, ...] | None:
         top = tuple(
             (str(_get(alt, "token")), float(_get(alt, "logprob")))
             for alt in (_get(item, "top_logprobs") or ())
+            if _get(alt, "logprob") is not None
         )
         tokens.append(TokenLogprob(token=token, logprob=float(logprob), top=top))
     return tuple(tokens)

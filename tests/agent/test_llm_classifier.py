@@ -12,7 +12,7 @@ from agent.classify.base import Classification
 from agent.classify.llm import LLMClassifier
 from agent.llm import CircuitBreakers, ModelEndpoint, ModelGateway, RetryPolicy
 from tests.agent.llm_helpers import NEIGHBOURS, QUEUES, TAXONOMY, answer, answer_logprobs, run
-from tests.fakes.openai_server import Fail, FakeOpenAIServer, Reply
+from tests.fakes.openai_server import Fail, FakeOpenAIServer, Reply, token_logprobs
 
 
 def make_classifier(server: FakeOpenAIServer, **kwargs: Any) -> LLMClassifier:
@@ -181,3 +181,36 @@ def test_failed_samples_report_their_error(fake_openai: FakeOpenAIServer) -> Non
 
     assert result.error == "server_error"
     assert result.probability_source == "none"
+
+
+def test_logprobs_that_do_not_spell_the_answer_fall_back_to_samples(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    wrong_tokens = token_logprobs(['{"queue": "cards"', ', "priority": "P4"}'])
+    fake_openai.script("primary", Reply(answer("billing", "P2"), logprobs=wrong_tokens))
+    fake_openai.script("primary", then=Reply(answer("billing", "P2")))
+
+    result = classify(make_classifier(fake_openai, samples_k=2))
+
+    assert result.probability_source == "samples"
+    assert result.details["logprobs"] == "unreadable"
+    assert fake_openai.count() == 3
+
+
+def test_the_fallback_model_classifies_when_the_primary_is_down(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    fake_openai.script("primary", then=Fail(500))
+    logprobs = answer_logprobs("card", "s", "4", [("bill", -3.0)], [("3", -2.0)])
+    fake_openai.script("backup", Reply(answer("cards", "P4"), logprobs=logprobs))
+    gateway = ModelGateway(
+        primary=ModelEndpoint("openai/primary", fake_openai.base_url, SecretStr("sk-1")),
+        fallback=ModelEndpoint("openai/backup", fake_openai.base_url, SecretStr("sk-2")),
+        retry=RetryPolicy(max_retries=0),
+    )
+
+    result = classify(LLMClassifier(gateway=gateway))
+
+    assert result.error is None and result.model == "openai/backup"
+    assert result.queue == "cards" and result.probability_source == "logprobs"
+    assert result.details["failures"] == ["openai/primary: server_error"]
