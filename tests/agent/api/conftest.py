@@ -66,6 +66,7 @@ def api_settings(servers: Servers, template_db: str) -> Iterator[Settings]:
         redis_url=servers.redis_url,
         data_dir=servers.data_dir,
         review_sample_rate=0.1,
+        llm_api_key="test-key-for-the-fake-server",
     )
     drop_database(servers.postgres_url, name)
 

@@ -1,0 +1,140 @@
+"""The llm and cascade classifiers behind the real API, against a scripted model server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from redis.asyncio import Redis
+
+from agent.services.control import ControlPlane
+from agent.services.operators import Actor, move_label
+from agent.services.versions import create_version
+from agent.taxonomy import load_taxonomy
+from tests.asyncdb import session_for
+from tests.fakes.openai_server import Fail, Reply
+
+MODEL = "openai/fake-router"
+
+
+def promote(live_api, semver: str, **version: object) -> None:
+    async def body() -> None:
+        async with session_for(live_api.database_url) as session:
+            if version:
+                await create_version(
+                    session,
+                    semver=semver,
+                    taxonomy=load_taxonomy("banking77"),
+                    actor=Actor("tests", "admin"),
+                    **version,
+                )  # type: ignore[arg-type]
+            await move_label(
+                session, label="production", semver=semver, actor=Actor("tests", "admin")
+            )
+        redis = Redis.from_url(live_api.settings.redis_url.get_secret_value())
+        await ControlPlane(None, redis).changed()  # type: ignore[arg-type]
+        await redis.aclose()
+
+    asyncio.run(body())
+
+
+@pytest.fixture
+def llm_version(live_api, fake_openai) -> Iterator[str]:
+    semver = f"2.0.{uuid.uuid4().int % 100000}"
+    promote(
+        live_api,
+        semver,
+        classifier="llm",
+        model=MODEL,
+        params={
+            "k": 15,
+            "llm": {
+                "api_base": fake_openai.base_url,
+                "max_retries": 0,
+                "timeout_s": 2,
+                "probability_method": "samples",
+                "samples_k": 2,
+            },
+        },
+    )
+    yield semver
+    promote(live_api, live_api.setup.version)
+
+
+def answer(queue: str, priority: str) -> str:
+    return json.dumps({"queue": queue, "priority": priority})
+
+
+def submit(client, body: str) -> dict:
+    r = client.post(
+        "/v1/tickets", json={"source": "tests", "external_id": uuid.uuid4().hex, "body": body}
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_llm_version_routes_with_the_models_answer(client, fake_openai, llm_version):
+    fake_openai.script("fake-router", then=Reply(answer("transfers", "P2")))
+    route = submit(client, "My transfer to a friend has been pending for days")
+    assert (route["routed_to"], route["priority"], route["classifier"]) == (
+        "transfers",
+        "P2",
+        "llm",
+    )
+    detail = client.get(f"/v1/tickets/{route['ticket_id']}").json()
+    assert detail["decision"]["model"] and detail["decision"]["prompt_tokens"] > 0
+    classify = next(s for s in detail["spans"] if s["name"] == "classify")
+    assert classify["output"]["probability_source"] == "samples"
+    assert fake_openai.count() == 3  # the answer plus k=2 samples
+
+
+def test_a_failing_model_ends_in_human_triage_with_the_reason(client, fake_openai, llm_version):
+    fake_openai.script("fake-router", then=Fail(500))
+    route = submit(client, "Why was I charged a fee?")
+    assert (route["routed_to"], route["mode"]) == ("human_triage", "fallback")
+    assert "server_error" in route["reason"]
+
+
+def test_an_answer_outside_the_taxonomy_ends_in_human_triage(client, fake_openai, llm_version):
+    fake_openai.script("fake-router", then=Reply(answer("mortgages", "P2")))
+    route = submit(client, "I want a mortgage")
+    assert route["mode"] == "fallback" and "invalid_output" in route["reason"]
+
+
+def test_cascade_asks_the_model_only_when_the_vote_is_unsure(client, live_api, fake_openai):
+    semver = f"3.0.{uuid.uuid4().int % 100000}"
+    promote(
+        live_api,
+        semver,
+        classifier="cascade",
+        model=MODEL,
+        params={
+            "k": 15,
+            "cascade_threshold": 0.999999,
+            "llm": {
+                "api_base": fake_openai.base_url,
+                "max_retries": 0,
+                "probability_method": "samples",
+                "samples_k": 1,
+            },
+        },
+    )
+    try:
+        fake_openai.script("fake-router", then=Reply(answer("card_orders", "P3")))
+        route = submit(client, "hello, a question about something")
+        assert route["classifier"] == "cascade" and fake_openai.count() == 2
+        promote(
+            live_api,
+            f"{semver}-relaxed",
+            classifier="cascade",
+            model=MODEL,
+            params={"k": 15, "cascade_threshold": 0.0, "llm": {"api_base": fake_openai.base_url}},
+        )
+        fake_openai.reset()
+        submit(client, "My card has not arrived yet")
+        assert fake_openai.count() == 0
+    finally:
+        promote(live_api, live_api.setup.version)
