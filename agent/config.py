@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         description="Extra server options for the embedded Postgres, e.g. '-c work_mem=64MB'.",
     )
     db_pool_size: int = Field(default=10, ge=1, description="Connections per process pool.")
+    db_wait_timeout_s: float = Field(
+        default=5.0, gt=0,
+        description="Longest a request waits for a database connection before answering 503.",
+    )
     db_statement_timeout_ms: int = Field(
         default=15_000, ge=100, description="Postgres statement_timeout for every session."
     )

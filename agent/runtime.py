@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -14,6 +15,7 @@ from agent.embed import EmbeddingBatcher, get_embedder
 from agent.embedded import resolve_database_url, resolve_redis_url
 from agent.graph.context import AgentContext
 from agent.graph.graph import routing_graph
+from agent.repositories.hot import make_pool
 from agent.services.classifiers import ClassifierRegistry, ReviewSampling
 from agent.services.control import ControlPlane
 from agent.services.neighbours import PgNeighbourStore
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 class AgentRuntime:
     settings: Settings
     engine: AsyncEngine
+    pool: AsyncConnectionPool
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
     control: ControlPlane
@@ -38,7 +41,15 @@ class AgentRuntime:
 
     @classmethod
     async def start(cls, settings: Settings) -> AgentRuntime:
-        engine = make_async_engine(resolve_database_url(settings), settings)
+        database_url = resolve_database_url(settings)
+        engine = make_async_engine(database_url, settings)
+        pool = make_pool(
+            database_url,
+            size=settings.db_pool_size,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+            wait_timeout_s=settings.db_wait_timeout_s,
+        )
+        await pool.open(wait=False)  # serve (503s) even while the database is unreachable
         sessions = async_sessionmaker(engine, expire_on_commit=False)
         redis = Redis.from_url(
             resolve_redis_url(settings),
@@ -58,15 +69,16 @@ class AgentRuntime:
             switches=control,
             versions=control,
             embedder=embedder,
-            history=PgNeighbourStore(sessions),
+            history=PgNeighbourStore(pool),
             classifiers=classifiers,
-            recorder=PostgresRecorder(sessions, embedder.model_name),
+            recorder=PostgresRecorder(pool, embedder.model_name),
             sampler=ReviewSampling(settings.review_sample_rate),
         )
-        router = TicketRouter(sessions=sessions, graph=routing_graph(), context=context)
+        router = TicketRouter(pool=pool, sessions=sessions, graph=routing_graph(), context=context)
         return cls(
             settings,
             engine,
+            pool,
             sessions,
             redis,
             control,
@@ -79,4 +91,5 @@ class AgentRuntime:
     async def close(self) -> None:
         await self.embedder.aclose()
         await self.redis.aclose()
+        await self.pool.close()
         await self.engine.dispose()

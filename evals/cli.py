@@ -1,9 +1,38 @@
-"""Commands that `evals` adds to the `ticketwatch` CLI."""
+"""Commands that ``evals`` adds to the ``ticketwatch`` CLI: bench, (later) eval, replay, demo."""
 
 from __future__ import annotations
 
+import json
+from typing import Annotated
+
 import typer
+from rich.console import Console
+
+bench_app = typer.Typer(help="Benchmarks: print their figures; ratios against in-run baselines.",
+                        no_args_is_help=True)
+console = Console(stderr=True)
+
+
+@bench_app.command("routing")
+def bench_routing(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+    n: Annotated[int, typer.Option(min=10, help="Tickets for the throughput run.")] = 2000,
+    concurrency: Annotated[int, typer.Option(min=1)] = 32,
+    stub_ms: Annotated[float, typer.Option(help="Model stub latency (ms).")] = 200.0,
+    stub_n: Annotated[int, typer.Option(min=20)] = 400,
+    stub_concurrency: Annotated[int, typer.Option(min=1)] = 16,
+    history: Annotated[int, typer.Option(min=100, help="History tickets loaded.")] = 3000,
+    workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1,
+) -> None:
+    """Drive tickets through the real HTTP API: throughput, latency, overhead over the model."""
+    from evals.bench.routing import run
+
+    console.print("setting up a scratch database with history; this takes a minute…")
+    result = run(n=n, concurrency=concurrency, stub_ms=stub_ms, stub_n=stub_n,
+                 stub_concurrency=stub_concurrency, history=history, workers=workers)
+    typer.echo(json.dumps(result, indent=None if as_json else 2))
 
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the root app."""
+    app.add_typer(bench_app, name="bench")

@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout as PgPoolTimeout
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
@@ -96,6 +98,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
     app.add_exception_handler(OperationalError, _unavailable)
     app.add_exception_handler(PoolTimeout, _unavailable)
+    app.add_exception_handler(PgPoolTimeout, _unavailable)
+    app.add_exception_handler(psycopg.OperationalError, _unavailable)
     app.add_exception_handler(OSError, _unavailable)
     app.add_exception_handler(EmbeddedServiceError, _unavailable)
     app.add_exception_handler(DBAPIError, _dbapi)  # type: ignore[arg-type]

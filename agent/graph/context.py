@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -40,8 +40,9 @@ class ClassifierFactory(Protocol):
 
 
 class DecisionRecorder(Protocol):
-    async def record(self, state: RouteState) -> str:
-        """Write decision, embedding and spans in one transaction; return the decision id."""
+    async def record(self, state: RouteState) -> dict[str, Any]:
+        """Write decision, embedding and spans atomically; return the stored decision (the
+        earlier one if the ticket already had a final decision)."""
         ...
 
 

@@ -154,6 +154,7 @@ async def decide(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str,
 
 
 async def record(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Write decision, embedding and spans in one transaction. Failures propagate: the ticket
-    is already stored, and the reconciler finishes it."""
-    return {"decision_id": await runtime.context.recorder.record(state)}
+    """Write decision, embedding and spans atomically. Failures propagate: the ticket is
+    already stored, and the reconciler finishes it."""
+    row = await runtime.context.recorder.record(state)
+    return {"decision_id": str(row["id"]), "decision_row": row}

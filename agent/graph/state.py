@@ -87,4 +87,5 @@ class RouteState(TypedDict, total=False):
     decision: DecisionDraft | None
     failure: str | None
     decision_id: str | None
+    decision_row: dict[str, Any] | None
     spans: Annotated[list[SpanRecord], operator.add]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 import numpy as np
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from psycopg_pool import AsyncConnectionPool
 
 from agent.classify.base import Neighbour
-from agent.repositories import history
+from agent.repositories import hot
 
 
 def ticket_text(subject: str, body: str) -> str:
@@ -17,23 +17,23 @@ def ticket_text(subject: str, body: str) -> str:
 
 
 class PgNeighbourStore:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
 
     async def nearest(
         self, *, embedding: np.ndarray, k: int, exclude_ticket_id: str
     ) -> list[Neighbour]:
-        async with self._sessions() as session, session.begin():
-            rows = await history.nearest(
-                session, embedding=embedding, k=k, exclude_ticket_id=uuid.UUID(exclude_ticket_id)
+        async with self._pool.connection() as conn:
+            rows = await hot.nearest_outcomes(
+                conn, embedding=embedding, k=k, exclude=uuid.UUID(exclude_ticket_id)
             )
         return [
             Neighbour(
-                ticket_id=str(r.ticket_id),
-                text=ticket_text(r.subject, r.body),
-                queue=r.queue,
-                priority=r.priority,
-                distance=float(r.distance),
+                ticket_id=str(tid),
+                text=ticket_text(subject, body),
+                queue=queue,
+                priority=priority,
+                distance=float(distance),
             )
-            for r in rows
+            for tid, queue, priority, subject, body, distance in rows
         ]

@@ -1,4 +1,4 @@
-"""Writing a graph run: decision, embedding and one span per node, in one transaction."""
+"""Writing a graph run: decision, embedding and one span per node, in one statement."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from psycopg_pool import AsyncConnectionPool
 
 from agent.graph.state import RouteState, SpanRecord
-from agent.repositories import decisions, tickets
+from agent.repositories import hot
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +52,11 @@ def decision_values(state: RouteState, *, latency_ms: float) -> dict[str, Any]:
     }
 
 
-def span_row(
-    span: SpanRecord, *, ticket_id: uuid.UUID, decision_id: uuid.UUID | None, trace_id: str
-) -> dict[str, Any]:
+def span_json(span: SpanRecord) -> dict[str, Any]:
     return {
-        "ticket_id": ticket_id,
-        "decision_id": decision_id,
-        "trace_id": trace_id,
         "span_id": span.span_id,
-        "parent_span_id": None,
         "name": span.name,
-        "started_at": span.started_at,
+        "started_at": span.started_at.isoformat(),
         "duration_ms": span.duration_ms,
         "input": span.input,
         "output": span.output,
@@ -72,44 +66,38 @@ def span_row(
 
 
 class PostgresRecorder:
-    """Implements the graph's ``DecisionRecorder`` on Postgres."""
+    """Implements the graph's ``DecisionRecorder``: one atomic statement per decision."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], embedding_model: str) -> None:
-        self._sessions = sessions
+    def __init__(self, pool: AsyncConnectionPool, embedding_model: str) -> None:
+        self._pool = pool
         self._embedding_model = embedding_model
 
-    async def record(self, state: RouteState) -> str:
+    async def record(self, state: RouteState) -> dict[str, Any]:
         started, t0 = datetime.now(UTC), time.perf_counter()
         spans = state.get("spans", [])
         first = min((s.started_at for s in spans), default=started)
-        latency_ms = (started - first).total_seconds() * 1000
-        ticket_id = uuid.UUID(state["ticket"].ticket_id)
-        values = decision_values(state, latency_ms=latency_ms)
-        async with self._sessions() as session, session.begin():
-            embedding = state.get("embedding")
-            if embedding is not None:
-                await tickets.set_embedding(session, ticket_id, embedding, self._embedding_model)
-            decision_id = await decisions.insert_final(session, values)
-            if decision_id is None:
-                existing = await decisions.final_for(session, ticket_id)
-                assert existing is not None
-                log.info("ticket %s already had a final decision; kept it", ticket_id)
-                return str(existing.id)
-            record_span = SpanRecord(
-                name="record",
-                span_id=secrets.token_hex(8),
-                started_at=started,
-                duration_ms=(time.perf_counter() - t0) * 1000,
-                input={"spans": len(spans) + 1},
-                output={"decision_id": str(decision_id)},
+        values = decision_values(state, latency_ms=(started - first).total_seconds() * 1000)
+        ticket_id = values["ticket_id"]
+        record_span = SpanRecord(
+            name="record",
+            span_id=secrets.token_hex(8),
+            started_at=started,
+            duration_ms=(time.perf_counter() - t0) * 1000,
+            input={"spans": len(spans) + 1},
+            output={"decision_id": str(values["id"])},
+        )
+        async with self._pool.connection() as conn:
+            written = await hot.record_decision(
+                conn,
+                decision=values,
+                spans=[span_json(s) for s in [*spans, record_span]],
+                trace_id=state["trace_id"],
+                embedding=state.get("embedding"),
+                embedding_model=self._embedding_model,
             )
-            await decisions.insert_spans(
-                session,
-                [
-                    span_row(
-                        s, ticket_id=ticket_id, decision_id=decision_id, trace_id=state["trace_id"]
-                    )
-                    for s in [*spans, record_span]
-                ],
-            )
-        return str(decision_id)
+            if written is not None:
+                return {**values, "is_final": True, "is_shadow": False, "created_at": started}
+            existing = await hot.final_decision(conn, ticket_id)
+        assert existing is not None
+        log.info("ticket %s already had a final decision; kept it", ticket_id)
+        return existing

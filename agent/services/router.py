@@ -15,16 +15,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent.graph.context import AgentContext
 from agent.graph.state import RouteState, TicketInput
 from agent.graph.tracing import new_trace_id
+from agent.metrics import observe_decision
 from agent.models import Decision, Ticket
-from agent.repositories import decisions, tickets
+from agent.repositories import hot, tickets
 from agent.services.neighbours import ticket_text
 
 log = logging.getLogger(__name__)
+
+Graph = CompiledStateGraph[RouteState, AgentContext, RouteState, RouteState]
 
 
 @dataclass(frozen=True)
@@ -48,15 +52,21 @@ class Routed:
     duplicate: bool
 
 
+def _ticket(row: dict[str, Any]) -> Ticket:
+    return Ticket(**{("metadata_" if k == "metadata" else k): v for k, v in row.items()})
+
+
 class TicketRouter:
     def __init__(
         self,
         *,
+        pool: AsyncConnectionPool,
         sessions: async_sessionmaker[AsyncSession],
-        graph: CompiledStateGraph[RouteState, AgentContext, RouteState, RouteState],
+        graph: Graph,
         context: AgentContext,
         duplicate_wait_s: float = 10.0,
     ) -> None:
+        self._pool = pool
         self._sessions = sessions
         self._graph = graph
         self._context = context
@@ -78,16 +88,15 @@ class TicketRouter:
             "body": sub.body,
             "customer_id": sub.customer_id,
             "channel": sub.channel,
-            "metadata_": sub.metadata,
+            "metadata": sub.metadata,
             "received_at": sub.received_at or datetime.now(UTC),
         }
-        async with self._sessions() as session, session.begin():
-            new_id = await tickets.insert_if_new(session, _columns(values))
-            if new_id is not None:
-                return Ticket(**values), True
-            existing = await tickets.by_external_id(session, sub.source, sub.external_id)
+        async with self._pool.connection() as conn:
+            if await hot.insert_ticket(conn, values):
+                return _ticket(values), True
+            existing = await hot.ticket_by_external_id(conn, sub.source, sub.external_id)
         assert existing is not None
-        return existing, False
+        return _ticket(existing), False
 
     async def _first_decision(self, ticket: Ticket) -> Decision:
         """The decision of an earlier submission: wait for it while it is being made."""
@@ -117,14 +126,33 @@ class TicketRouter:
             trace_id=new_trace_id(),
             spans=[],
         )
-        await self._graph.ainvoke(state, context=self._context)
-        decision = await self.final_decision(ticket.id)
-        assert decision is not None, "the record step returned without a final decision"
+        final = await self._graph.ainvoke(state, context=self._context)
+        row = final.get("decision_row")
+        assert row is not None, "the record step returned without a final decision"
+        decision = Decision(**row)
+        if row.get("created_at") is not None and str(row["id"]) == final.get("decision_id"):
+            self._observe(decision, final)
         return decision
 
+    @staticmethod
+    def _observe(decision: Decision, final: RouteState) -> None:
+        classification = final.get("classification")
+        observe_decision(
+            routed_to=decision.routed_to,
+            mode=decision.mode,
+            latency_ms=decision.latency_ms,
+            classifier=decision.classifier,
+            model=decision.model,
+            prompt_tokens=decision.prompt_tokens,
+            completion_tokens=decision.completion_tokens,
+            cost_usd=float(decision.cost_usd),
+            model_latency_ms=classification.latency_ms if classification else None,
+        )
+
     async def final_decision(self, ticket_id: uuid.UUID) -> Decision | None:
-        async with self._sessions() as session:
-            return await decisions.final_for(session, ticket_id)
+        async with self._pool.connection() as conn:
+            row = await hot.final_decision(conn, ticket_id)
+        return Decision(**row) if row else None
 
     async def reconcile(self, *, older_than_s: float = 30.0, limit: int = 100) -> int:
         """Route tickets left without a final decision; the number finished."""
@@ -137,10 +165,3 @@ class TicketRouter:
             log.warning("finishing ticket %s, which was left without a decision", ticket.id)
             await self.route(ticket)
         return len(pending)
-
-
-def _columns(values: dict[str, Any]) -> dict[str, Any]:
-    """ORM attribute names → column names (``metadata_`` is stored as ``metadata``)."""
-    out = dict(values)
-    out["metadata"] = out.pop("metadata_")
-    return out

@@ -18,7 +18,7 @@ from agent.api.schemas import (
     TicketCreate,
     TicketOut,
 )
-from agent.metrics import DUPLICATES, observe_decision
+from agent.metrics import DUPLICATES
 from agent.repositories import decisions, history, tickets
 from agent.services.router import Routed, Submission
 
@@ -68,18 +68,6 @@ async def submit_ticket(
     if routed.duplicate:
         response.status_code = 200
         DUPLICATES.inc()
-    else:
-        observe_decision(
-            routed_to=d.routed_to,
-            mode=d.mode,
-            latency_ms=d.latency_ms,
-            classifier=d.classifier,
-            model=d.model,
-            prompt_tokens=d.prompt_tokens,
-            completion_tokens=d.completion_tokens,
-            cost_usd=float(d.cost_usd),
-            model_latency_ms=None,
-        )
     return route_out(routed)
 
 
