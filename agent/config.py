@@ -209,6 +209,30 @@ class Settings(BaseSettings):
         default=8, ge=0, description="Neighbours given to the model as few-shot examples."
     )
 
+    # --- tracing export ---------------------------------------------------------------
+    langfuse_public_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("LANGFUSE_PUBLIC_KEY"),
+        description="Langfuse project public key. With the secret key set, traces are exported.",
+    )
+    langfuse_secret_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("LANGFUSE_SECRET_KEY"),
+        description="Langfuse project secret key.",
+    )
+    langfuse_host: str = Field(
+        default="https://cloud.langfuse.com",
+        validation_alias=AliasChoices("LANGFUSE_HOST", "LANGFUSE_BASE_URL"),
+        description="Langfuse server (self-hosted or cloud).",
+    )
+    langfuse_sample_rate: float = Field(
+        default=1.0, ge=0.0, le=1.0,
+        validation_alias=AliasChoices("LANGFUSE_SAMPLE_RATE", "TICKETWATCH_LANGFUSE_SAMPLE_RATE"),
+        description="Share of ticket traces exported to Langfuse (deterministic by trace id).",
+    )
+    langfuse_environment: str | None = Field(
+        default=None, validation_alias=AliasChoices("LANGFUSE_TRACING_ENVIRONMENT"),
+        description="Environment label on exported traces (e.g. production, staging).",
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

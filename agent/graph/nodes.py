@@ -156,5 +156,9 @@ async def decide(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str,
 async def record(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Write decision, embedding and spans atomically. Failures propagate: the ticket is
     already stored, and the reconciler finishes it."""
-    row = await runtime.context.recorder.record(state)
-    return {"decision_id": str(row["id"]), "decision_row": row}
+    recorded = await runtime.context.recorder.record(state)
+    return {
+        "decision_id": str(recorded.decision["id"]),
+        "decision_row": recorded.decision,
+        "spans": [recorded.span],
+    }

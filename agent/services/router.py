@@ -25,6 +25,7 @@ from agent.metrics import observe_decision
 from agent.models import Decision, Ticket
 from agent.repositories import hot, tickets
 from agent.services.neighbours import ticket_text
+from agent.tracing import NoExport, TraceExport
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,10 @@ class TicketRouter:
         sessions: async_sessionmaker[AsyncSession],
         graph: Graph,
         context: AgentContext,
+        exporter: TraceExport | None = None,
         duplicate_wait_s: float = 10.0,
     ) -> None:
+        self._exporter = exporter or NoExport()
         self._pool = pool
         self._sessions = sessions
         self._graph = graph
@@ -132,6 +135,7 @@ class TicketRouter:
         decision = Decision(**row)
         if row.get("created_at") is not None and str(row["id"]) == final.get("decision_id"):
             self._observe(decision, final)
+            self._exporter.export(final, row)
         return decision
 
     @staticmethod
