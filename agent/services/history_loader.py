@@ -158,6 +158,7 @@ def load_history(
                 if progress:
                     progress(len(part))
         finally:
+            conn.rollback()  # a chunk that failed leaves its transaction aborted
             ensure_indexes(conn)  # also mends an earlier bulk load that was interrupted
             conn.execute("ANALYZE tickets")
             conn.execute("ANALYZE outcomes")

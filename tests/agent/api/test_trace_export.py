@@ -39,16 +39,21 @@ class OtlpReceiver:
                 for rs in msg.resource_spans:
                     for ss in rs.scope_spans:
                         for s in ss.spans:
-                            self.spans.append({
-                                "name": s.name, "trace_id": s.trace_id.hex(),
-                                "span_id": s.span_id.hex(), "parent": s.parent_span_id.hex(),
-                                "scope": ss.scope.name, "start": s.start_time_unix_nano,
-                                "end": s.end_time_unix_nano,
-                                "attributes": {a.key: _value(a.value) for a in s.attributes}})
+                            self.spans.append(
+                                {
+                                    "name": s.name,
+                                    "trace_id": s.trace_id.hex(),
+                                    "span_id": s.span_id.hex(),
+                                    "parent": s.parent_span_id.hex(),
+                                    "scope": ss.scope.name,
+                                    "start": s.start_time_unix_nano,
+                                    "end": s.end_time_unix_nano,
+                                    "attributes": {a.key: _value(a.value) for a in s.attributes},
+                                }
+                            )
             return Response(status_code=200)
 
-        self.app = Starlette(routes=[Route("/api/public/otel/v1/traces", traces,
-                                           methods=["POST"])])
+        self.app = Starlette(routes=[Route("/api/public/otel/v1/traces", traces, methods=["POST"])])
 
 
 def _value(v: Any) -> Any:
@@ -60,16 +65,29 @@ def _value(v: Any) -> Any:
 
 def _run_with_export(live_api, servers, receiver_url: str, rate: float, n: int) -> None:
     settings = settings_for(
-        database_url=live_api.database_url, redis_url=live_api.settings.redis_url
-        .get_secret_value(), data_dir=servers.data_dir, langfuse_public_key="pk-test",
-        langfuse_secret_key="sk-test-secret", langfuse_host=receiver_url,
-        langfuse_sample_rate=rate)
-    with ServerThread(create_app(settings, plugins=False)) as server, httpx.Client(
+        database_url=live_api.database_url,
+        redis_url=live_api.settings.redis_url.get_secret_value(),
+        data_dir=servers.data_dir,
+        langfuse_public_key="pk-test",
+        langfuse_secret_key="sk-test-secret",
+        langfuse_host=receiver_url,
+        langfuse_sample_rate=rate,
+    )
+    with (
+        ServerThread(create_app(settings, plugins=False)) as server,
+        httpx.Client(
             base_url=server.url, headers={"Authorization": f"Bearer {live_api.setup.api_key}"}
-    ) as client:
+        ) as client,
+    ):
         for i in range(n):
-            r = client.post("/v1/tickets", json={"source": "tests", "external_id":
-                            uuid.uuid4().hex, "body": f"my card payment was declined {i}"})
+            r = client.post(
+                "/v1/tickets",
+                json={
+                    "source": "tests",
+                    "external_id": uuid.uuid4().hex,
+                    "body": f"my card payment was declined {i}",
+                },
+            )
             assert r.status_code == 201
     # leaving the server closes the runtime, which flushes the exporter
 
@@ -83,7 +101,8 @@ def test_each_ticket_leaves_as_one_trace_with_a_span_per_node(live_api, servers)
     roots = {s["span_id"]: s for s in receiver.spans if s["name"] == "route_ticket"}
     children = [s for s in receiver.spans if s["name"] != "route_ticket"]
     assert sorted({s["name"] for s in children}) == sorted(
-        ["guard", "version", "embed", "retrieve", "classify", "decide", "record"])
+        ["guard", "version", "embed", "retrieve", "classify", "decide", "record"]
+    )
     assert all(c["parent"] in roots for c in children)
     assert all(c["trace_id"] == roots[c["parent"]]["trace_id"] for c in children)
     root = next(iter(roots.values()))
