@@ -96,7 +96,9 @@ class Settings(BaseSettings):
     )
 
     # --- logging -----------------------------------------------------------------------
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level of every process."
+    )
     log_json: bool = Field(default=False, description="JSON log lines (for log shippers).")
 
     # --- datasets ---
@@ -238,3 +240,29 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+def env_names(name: str) -> list[str]:
+    """The environment variables that set field ``name``."""
+    field = Settings.model_fields[name]
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(a) for a in alias.choices]
+    if isinstance(alias, str):
+        return [alias]
+    return [f"TICKETWATCH_{name.upper()}"]
+
+
+def settings_reference() -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) for every setting, in declaration order."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        if field.default_factory is not None:
+            default = "(computed)"
+        elif field.default is None:
+            default = "unset"
+        else:
+            default = f"`{field.default}`"
+        envs = " / ".join(f"`{e}`" for e in env_names(name))
+        rows.append((envs, default, field.description or ""))
+    return rows
