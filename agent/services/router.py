@@ -12,7 +12,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from langgraph.graph.state import CompiledStateGraph
 from psycopg_pool import AsyncConnectionPool
@@ -129,7 +129,7 @@ class TicketRouter:
             trace_id=new_trace_id(),
             spans=[],
         )
-        final = await self._graph.ainvoke(state, context=self._context)
+        final = cast(RouteState, await self._graph.ainvoke(state, context=self._context))
         row = final.get("decision_row")
         assert row is not None, "the record step returned without a final decision"
         decision = Decision(**row)
