@@ -39,6 +39,7 @@ app.command("load-history")(history.load_history_command)
 app.add_typer(operators.switch_app, name="switch")
 app.add_typer(operators.versions_app, name="versions")
 app.add_typer(operators.tenants_app, name="tenants")
+app.add_typer(operators.review_app, name="review")
 operators.versions_app.command("create")(history.create_version_command)
 
 

@@ -74,11 +74,14 @@ class AgentRuntime:
             history=PgNeighbourStore(pool),
             classifiers=classifiers,
             recorder=PostgresRecorder(pool, embedder.model_name),
-            sampler=ReviewSampling(settings.review_sample_rate),
+            sampler=ReviewSampling(settings.review_sample_rate, control.review_boosts),
         )
         exporter = trace_export(settings)
         router = TicketRouter(
-            pool=pool, sessions=sessions, graph=routing_graph(), context=context,
+            pool=pool,
+            sessions=sessions,
+            graph=routing_graph(),
+            context=context,
             exporter=exporter,
         )
         return cls(

@@ -75,10 +75,14 @@ class LangfuseExport:
         self.client = Langfuse(
             public_key=settings.langfuse_public_key,
             secret_key=settings.langfuse_secret_key.get_secret_value()
-            if settings.langfuse_secret_key else None,
-            host=settings.langfuse_host, tracer_provider=self.provider,
-            span_exporter=span_exporter, should_export_span=keep,
-            environment=settings.langfuse_environment)
+            if settings.langfuse_secret_key
+            else None,
+            host=settings.langfuse_host,
+            tracer_provider=self.provider,
+            span_exporter=span_exporter,
+            should_export_span=keep,
+            environment=settings.langfuse_environment,
+        )
         self.tracer = self.provider.get_tracer(SCOPE)
 
     def export(self, state: RouteState, decision: dict[str, Any]) -> None:
@@ -96,16 +100,24 @@ class LangfuseExport:
         end = max(s.started_at + timedelta(milliseconds=s.duration_ms) for s in spans)
         ticket = state["ticket"]
         version = state.get("version")
-        root = self.tracer.start_span("route_ticket", start_time=_ns(start), attributes={
-            "langfuse.trace.name": "route_ticket",
-            "langfuse.trace.input": _json({"text": ticket.text, "channel": ticket.channel}),
-            "langfuse.trace.output": _json({k: decision.get(k) for k in (
-                "routed_to", "queue", "priority", "mode", "confidence", "reason")}),
-            "langfuse.trace.metadata.ticket_id": ticket.ticket_id,
-            "langfuse.trace.metadata.version": version.semver if version else "",
-            "langfuse.trace.tags": [str(decision.get("mode")), str(decision.get("routed_to"))],
-            "ticketwatch.trace_id": state["trace_id"],
-        })
+        root = self.tracer.start_span(
+            "route_ticket",
+            start_time=_ns(start),
+            attributes={
+                "langfuse.trace.name": "route_ticket",
+                "langfuse.trace.input": _json({"text": ticket.text, "channel": ticket.channel}),
+                "langfuse.trace.output": _json(
+                    {
+                        k: decision.get(k)
+                        for k in ("routed_to", "queue", "priority", "mode", "confidence", "reason")
+                    }
+                ),
+                "langfuse.trace.metadata.ticket_id": ticket.ticket_id,
+                "langfuse.trace.metadata.version": version.semver if version else "",
+                "langfuse.trace.tags": [str(decision.get("mode")), str(decision.get("routed_to"))],
+                "ticketwatch.trace_id": state["trace_id"],
+            },
+        )
         from opentelemetry import trace
 
         context = trace.set_span_in_context(root)
@@ -122,14 +134,19 @@ class LangfuseExport:
             attributes |= {
                 "langfuse.observation.type": "generation",
                 "langfuse.observation.model.name": str(decision["model"]),
-                "langfuse.observation.usage_details": json.dumps({
-                    "input": int(decision.get("prompt_tokens") or 0),
-                    "output": int(decision.get("completion_tokens") or 0)}),
+                "langfuse.observation.usage_details": json.dumps(
+                    {
+                        "input": int(decision.get("prompt_tokens") or 0),
+                        "output": int(decision.get("completion_tokens") or 0),
+                    }
+                ),
                 "langfuse.observation.cost_details": json.dumps(
-                    {"total": float(decision.get("cost_usd") or 0)}),
+                    {"total": float(decision.get("cost_usd") or 0)}
+                ),
             }
-        span = self.tracer.start_span(record.name, context=context,
-                                      start_time=_ns(record.started_at), attributes=attributes)
+        span = self.tracer.start_span(
+            record.name, context=context, start_time=_ns(record.started_at), attributes=attributes
+        )
         if record.error:
             span.set_status(Status(StatusCode.ERROR, mask_secrets(record.error)))
             span.set_attribute("langfuse.observation.level", "ERROR")

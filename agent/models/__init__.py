@@ -2,7 +2,7 @@
 
 from agent.models.base import EMBEDDING_DIM, Base
 from agent.models.catalog import AgentVersion, TaxonomyRecord, VersionLabel
-from agent.models.operations import Alert, AuditEntry, SignalValue, Switch
+from agent.models.operations import Alert, AuditEntry, ReviewBoost, SignalValue, Switch
 from agent.models.tenancy import Tenant, User
 from agent.models.tickets import Decision, Outcome, Override, Ticket, TraceSpan
 
@@ -15,6 +15,7 @@ __all__ = [
     "Decision",
     "Outcome",
     "Override",
+    "ReviewBoost",
     "SignalValue",
     "Switch",
     "TaxonomyRecord",

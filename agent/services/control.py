@@ -16,6 +16,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -42,6 +43,7 @@ class ControlState:
     loaded_at: float
     switches: frozenset[str]
     labels: dict[str, LabelRef]
+    boosts: dict[str, tuple[float, datetime | None]] = dataclasses.field(default_factory=dict)
 
 
 class ControlPlane:
@@ -84,11 +86,12 @@ class ControlPlane:
     async def _load(self, epoch: str | None) -> ControlState:
         async with self._sessions() as session:
             switches = await operations.enabled_switch_keys(session)
+            boosts = await operations.active_boosts(session)
             labels = {
                 row.label: LabelRef(row.agent_version_id, row.canary_percent)
                 for row in await catalog.labels(session)
             }
-        return ControlState(epoch, time.monotonic(), switches, labels)
+        return ControlState(epoch, time.monotonic(), switches, labels, boosts)
 
     async def _epoch(self) -> str | None:
         if self._redis is None or time.monotonic() < self._redis_down_until:
@@ -115,6 +118,17 @@ class ControlPlane:
                 self._fallback_ttl_s,
                 exc,
             )
+
+    def review_boosts(self) -> dict[str, float]:
+        """Boosted review rates per segment, as of the last load (the guard step refreshes it
+        on every ticket); expired boosts are left out."""
+        state = self._state
+        if state is None:
+            return {}
+        now = datetime.now(UTC)
+        return {
+            seg: rate for seg, (rate, until) in state.boosts.items() if until is None or until > now
+        }
 
     async def enabled(self) -> frozenset[str]:
         return (await self.state()).switches
