@@ -45,6 +45,11 @@ class EmbeddingBatcher:
         self._executor: ThreadPoolExecutor | None = None
         self._closing = False
 
+    @property
+    def model_name(self) -> str:
+        """The embedder's model, so the batcher stands in wherever one text is embedded."""
+        return self.embedder.model_name
+
     async def __aenter__(self) -> EmbeddingBatcher:
         await self.start()
         return self
@@ -101,11 +106,11 @@ class EmbeddingBatcher:
         in_flight: list[_Request] = []
         try:
             while True:
-                await self._has_work.wait()
                 if not self._pending:
                     if self._closing:
                         return
                     self._has_work.clear()
+                    await self._has_work.wait()
                     continue
                 await self._wait_for_batch()
                 in_flight = self._take_batch()
@@ -133,8 +138,6 @@ class EmbeddingBatcher:
         batch = [self._pending.popleft() for _ in range(count)]
         if len(self._pending) < self.max_batch:
             self._full.clear()
-        if not self._pending:
-            self._has_work.clear()
         return [r for r in batch if not r.future.done()]  # drop cancelled callers
 
     async def _process(self, batch: list[_Request]) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints its figures, measured against a baseline in the same run."""
