@@ -87,7 +87,7 @@ class EmbeddingBatcher:
 
     async def embed(self, text: str) -> np.ndarray:
         """The text's embedding row, computed in a shared batch."""
-        if self._task is None or self._closing:
+        if self._task is None or self._task.done() or self._closing:
             raise RuntimeError("EmbeddingBatcher is not running: use `async with` or start()")
         loop = asyncio.get_running_loop()
         request = _Request(text, loop.create_future(), loop.time())
@@ -116,13 +116,13 @@ class EmbeddingBatcher:
                 in_flight = self._take_batch()
                 await self._process(in_flight)
                 in_flight = []
-        except BaseException as exc:  # cancelled or broken: nobody may wait forever
+        except BaseException:  # cancelled or broken: nobody may wait forever
             stopped = RuntimeError("EmbeddingBatcher stopped before this text was embedded")
             for request in [*in_flight, *self._pending]:
                 if not request.future.done():
                     request.future.set_exception(stopped)
             self._pending.clear()
-            raise exc
+            raise
 
     async def _wait_for_batch(self) -> None:
         if self._closing or len(self._pending) >= self.max_batch:

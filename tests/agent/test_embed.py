@@ -177,3 +177,8 @@ def test_graph_has_dynamic_batch_and_sequence_dims(embedder: LocalMiniLMEmbedder
     dims = [[d.dim_param for d in i.type.tensor_type.shape.dim] for i in model.graph.input]
     assert dims == [["batch", "seq"], ["batch", "seq"]]
     assert [i.name for i in model.graph.input] == list(onnx_minilm.INPUT_NAMES)
+
+
+def test_embedding_needs_no_torch(embedder: LocalMiniLMEmbedder) -> None:
+    embedder.embed(["refund please"])
+    assert "torch" not in sys.modules and "sentence_transformers" not in sys.modules
