@@ -41,6 +41,19 @@ def bench_routing(
     typer.echo(json.dumps(result, indent=None if as_json else 2))
 
 
+@bench_app.command("embed")
+def bench_embed(
+    n: Annotated[int, typer.Option(min=8, help="Texts per timed round.")] = 256,
+    batch: Annotated[int, typer.Option(min=1)] = 32,
+    threads: Annotated[int | None, typer.Option(help="Default: the setting.")] = None,
+    rounds: Annotated[int, typer.Option(min=1)] = 3,
+) -> None:
+    """Local embedder throughput (and sentence-transformers' in the same run, if installed)."""
+    from evals.bench.embed import run
+
+    typer.echo(json.dumps(run(n, batch, threads=threads, rounds=rounds), indent=2))
+
+
 def demo(
     examples: Annotated[int, typer.Option(min=1, help="Tickets to route in the tour.")] = 12,
     port: Annotated[int | None, typer.Option(help="API port (default: a free one).")] = None,
