@@ -235,6 +235,33 @@ class Settings(BaseSettings):
         description="Environment label on exported traces (e.g. production, staging).",
     )
 
+    # --- review UI ---
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs the UI's session cookies. Unset: generated once and kept "
+        "in <data_dir>/session_secret (mode 0600); every API process must share it.",
+    )
+    session_https_only: bool = Field(
+        default=False,
+        description="Always mark the session cookie Secure. Unset, it is Secure whenever the "
+        "request came over HTTPS (directly, or X-Forwarded-Proto from a trusted proxy).",
+    )
+    session_max_age_s: int = Field(
+        default=12 * 3600, ge=60, description="A UI login lasts this long, then asks again."
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins per username (and client) per window."
+    )
+    login_max_failures_per_ip: int = Field(
+        default=30, ge=1, description="Failed logins per client address per window."
+    )
+    login_window_s: int = Field(
+        default=900, ge=1, description="Window of the login rate limit, in seconds."
+    )
+    review_page_size: int = Field(
+        default=50, ge=5, le=500, description="Rows per page of the review queue and audit log."
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -3,6 +3,7 @@
 from agent.models.base import EMBEDDING_DIM, Base
 from agent.models.catalog import AgentVersion, TaxonomyRecord, VersionLabel
 from agent.models.operations import Alert, AuditEntry, ReviewBoost, SignalValue, Switch
+from agent.models.reviews import VERDICTS, Review
 from agent.models.tenancy import Tenant, User
 from agent.models.tickets import Decision, Outcome, Override, Ticket, TraceSpan
 
@@ -15,6 +16,7 @@ __all__ = [
     "Decision",
     "Outcome",
     "Override",
+    "Review",
     "ReviewBoost",
     "SignalValue",
     "Switch",
@@ -23,5 +25,6 @@ __all__ = [
     "Ticket",
     "TraceSpan",
     "User",
+    "VERDICTS",
     "VersionLabel",
 ]

@@ -80,6 +80,14 @@ class Decision(Base):
         ),
         Index("ix_decisions_created_at", "created_at"),
         Index("ix_decisions_agent_version_id", "agent_version_id"),
+        # The review queue: flagged decisions first, then the sampled ones, newest first.
+        Index(
+            "ix_decisions_review_queue",
+            "needs_review",
+            "created_at",
+            "id",
+            postgresql_where=text("is_final AND sampled_for_review"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -173,6 +181,7 @@ class Override(Base):
     __table_args__ = (
         CheckConstraint(f"reason_category IN {OVERRIDE_REASONS!r}", name="reason_category"),
         Index("ix_overrides_created_at", "created_at"),
+        Index("ix_overrides_ticket_id", "ticket_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -26,6 +26,7 @@ EXPECTED_TABLES = {
     "audit_log",
     "signal_values",
     "alerts",
+    "reviews",
 }
 
 
