@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 from agent.models import (
     EMBEDDING_DIM,
     AgentVersion,
+    Alert,
     AuditEntry,
     Decision,
+    SignalValue,
     TaxonomyRecord,
     Ticket,
 )
@@ -98,6 +100,57 @@ def make_decision(db: Session, ticket: Ticket | None = None, **overrides: Any) -
 def make_audit_entry(db: Session, **overrides: Any) -> AuditEntry:
     row = AuditEntry(
         **{"actor": "tests", "actor_role": "operator", "action": "test.action", **overrides}
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def make_signal_value(db: Session, **overrides: Any) -> SignalValue:
+    end = overrides.pop("window_end", None) or datetime.now(UTC)
+    size = overrides.pop("window_size_s", 3600)
+    row = SignalValue(
+        **{
+            "window_size_s": size,
+            "window_start": end - timedelta(seconds=size),
+            "window_end": end,
+            "segment": "all",
+            "signal": "entropy_mean",
+            "value": 0.4,
+            "threshold": 0.6,
+            "p_value": 0.5,
+            "n": 200,
+            "n_reference": 2000,
+            "drifted": False,
+            "insufficient": False,
+            "details": {},
+            **overrides,
+        }
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def make_alert(db: Session, **overrides: Any) -> Alert:
+    now = datetime.now(UTC)
+    row = Alert(
+        **{
+            "rule": "evidence_score",
+            "segment": "all",
+            "window_size_s": 3600,
+            "status": "open",
+            "severity": "critical",
+            "score": 4.2,
+            "threshold": 3.0,
+            "opened_at": now,
+            "updated_at": now,
+            "last_window_end": now,
+            "evidence": {"signals": {"embedding_mmd": 0.031}},
+            "explanation": {"clusters": []},
+            "actions": {},
+            **overrides,
+        }
     )
     db.add(row)
     db.flush()

@@ -1,15 +1,16 @@
-"""Kill switches and the audit log."""
+"""Kill switches, the audit log, and alert status changes."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.models import AuditEntry, ReviewBoost, Switch
+from agent.models import Alert, AuditEntry, ReviewBoost, Switch
 
 
 async def enabled_switch_keys(session: AsyncSession) -> frozenset[str]:
@@ -100,3 +101,18 @@ async def set_boost(
 
 async def clear_boost(session: AsyncSession, segment: str) -> None:
     await session.execute(delete(ReviewBoost).where(ReviewBoost.segment == segment))
+
+
+async def get_alert(session: AsyncSession, alert_id: uuid.UUID) -> Alert | None:
+    return await session.get(Alert, alert_id, with_for_update=True)
+
+
+async def set_alert_status(
+    session: AsyncSession, alert_id: uuid.UUID, *, status: str, actor: str
+) -> None:
+    values: dict[str, Any] = {"status": status, "updated_at": func.now()}
+    if status == "acknowledged":
+        values["acknowledged_by"] = actor
+    elif status == "resolved":
+        values.update(resolved_by=actor, resolved_at=func.now())
+    await session.execute(update(Alert).where(Alert.id == alert_id).values(**values))

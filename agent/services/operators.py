@@ -148,3 +148,46 @@ async def boost_review(
 async def end_review_boost(session: AsyncSession, *, segment: str, actor: Actor) -> None:
     await operations.clear_boost(session, segment)
     await audit(session, actor, "review.boost_end", segment)
+
+
+async def acknowledge_alert(
+    session: AsyncSession, *, alert_id: uuid.UUID, actor: Actor, note: str = ""
+) -> None:
+    """Someone is on it: the alert stays until it is resolved."""
+    await _move_alert(session, alert_id, "acknowledged", actor, note, allowed_from=("open",))
+
+
+async def resolve_alert(
+    session: AsyncSession, *, alert_id: uuid.UUID, actor: Actor, note: str = ""
+) -> None:
+    """Close an alert by hand (the monitor also resolves alerts after clean windows)."""
+    await _move_alert(
+        session, alert_id, "resolved", actor, note, allowed_from=("open", "acknowledged")
+    )
+
+
+async def _move_alert(
+    session: AsyncSession,
+    alert_id: uuid.UUID,
+    status: str,
+    actor: Actor,
+    note: str,
+    *,
+    allowed_from: tuple[str, ...],
+) -> None:
+    alert = await operations.get_alert(session, alert_id)
+    if alert is None:
+        raise OperatorError(f"no alert {alert_id}")
+    if alert.status not in allowed_from:
+        raise OperatorError(f"the alert is {alert.status}; it cannot be {status} now")
+    await operations.set_alert_status(session, alert_id, status=status, actor=actor.name)
+    await audit(
+        session,
+        actor,
+        f"alert.{'acknowledge' if status == 'acknowledged' else 'resolve'}",
+        str(alert_id),
+        rule=alert.rule,
+        segment=alert.segment,
+        previous_status=alert.status,
+        note=note,
+    )

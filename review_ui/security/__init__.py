@@ -1,0 +1,1 @@
+"""Passwords, signed session cookies, CSRF tokens, security headers and the login limit."""

@@ -1,0 +1,1 @@
+"""The review UI's services: keyword-only functions; the request owns the transaction."""

@@ -1,0 +1,110 @@
+"""A reviewer works the queue: confirms one route, overrides another, and sees the
+disagreement figure move."""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+
+from agent.datasets.banking77 import labelled_records
+from agent.taxonomy import load_taxonomy
+
+from tests.review_ui.browser.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+TEXTS = [
+    ("Charged twice?", "I think I was charged twice for one purchase, or is it just a hold? "
+     "Not sure what happened, the app shows two lines."),
+    ("Account problem", "Something is wrong with my account, please help me."),
+    ("Declined and pending", "My card was declined at the shop and the app also says my top "
+     "up is still pending."),
+    ("Question", "Can you explain this?"),
+    ("Help", "I need help with the new savings pot feature, where is it?"),
+]
+
+
+def post_flagged_tickets(live_ui, count: int) -> list[dict]:
+    """Post tickets until ``count`` of them are flagged for review with a prediction."""
+    flagged = []
+    with live_ui.api() as api:
+        for i in range(200):
+            subject, text = TEXTS[i % len(TEXTS)]
+            route = api.post(
+                "/v1/tickets",
+                json={"source": "web-form", "external_id": uuid.uuid4().hex, "body": text,
+                      "subject": subject, "channel": "email", "customer_id": f"c-{i}"},
+            ).json()
+            if route["needs_review"] and route["queue"] not in (None, "unknown"):
+                flagged.append(route)
+            if len(flagged) == count:
+                return flagged
+    raise AssertionError("the agent flagged too few tickets for review")
+
+
+def post_realistic_traffic(live_ui, count: int) -> None:
+    """Real customer messages (Banking77's test split) through the API, so the queue fills."""
+    records = labelled_records("test", load_taxonomy("banking77"))[::61][:count]
+    channels = ["email", "chat", "web"]
+    with live_ui.api() as api:
+        for i, rec in enumerate(records):
+            words = rec.text.split()
+            api.post(
+                "/v1/tickets",
+                json={"source": "helpdesk", "external_id": uuid.uuid4().hex, "body": rec.text,
+                      "subject": " ".join(words[:6]).rstrip("?.!,") if i % 3 else "",
+                      "channel": channels[i % 3], "customer_id": f"c-{i % 17}"},
+            ).raise_for_status()
+
+
+def figure(page) -> str:
+    return page.inner_text("#disagreement").strip()
+
+
+def test_reviewer_overrides_a_ticket_and_the_disagreement_figure_changes(signed_in, live_ui):
+    post_realistic_traffic(live_ui, 45)
+    confirmed, overridden = post_flagged_tickets(live_ui, 2)
+    page = signed_in("rita")
+    page.reload()
+    screenshot(page, "review-queue")
+
+    page.click(f"tr[data-ticket='{confirmed['ticket_id']}'] a.open")
+    page.wait_for_url(f"**/review/tickets/{confirmed['ticket_id']}")
+    page.click("[data-shortcut=confirm]")
+    page.wait_for_selector("text=Recorded: confirmed")
+    page.goto("/review")
+    after_confirm = figure(page)
+    assert after_confirm.endswith("%"), after_confirm
+
+    page.goto(f"/review/tickets/{overridden['ticket_id']}")
+    assert page.inner_text("#ticket-body") in [text for _, text in TEXTS]
+    assert page.locator(".probs meter").count() >= 2
+    screenshot(page, "ticket-page")
+    other_queue = next(
+        q for q in page.locator("#o-queue option").all_inner_texts()
+        if q and q != overridden["queue"] and not q.startswith("Choose")
+    )
+    page.select_option("#o-queue", other_queue)
+    page.select_option("#o-priority", "P2")
+    page.select_option("#o-reason", "new_product")
+    page.fill("#o-note", "About the new savings product, which the agent has not seen.")
+    page.click("#override-form button[value=queue]")
+    page.wait_for_url("**/review")
+    after_override = figure(page)
+
+    assert float(after_override.rstrip("%")) > float(after_confirm.rstrip("%"))
+    assert "Recorded: overridden" in page.inner_text("main")
+    with psycopg.connect(live_ui.database_url) as conn:
+        outcome = conn.execute(
+            "SELECT queue, priority, source FROM outcomes WHERE ticket_id = %s",
+            (overridden["ticket_id"],),
+        ).fetchone()
+        audit = conn.execute(
+            "SELECT actor, actor_role FROM audit_log WHERE action = 'review.override' "
+            "AND target = %s",
+            (overridden["ticket_id"],),
+        ).fetchone()
+    assert outcome == (other_queue, "P2", "override")
+    assert audit == ("rita", "reviewer")
