@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
 
 from markupsafe import Markup
@@ -105,12 +105,22 @@ def _y_range(values: Sequence[float], floor_zero: bool) -> tuple[float, float]:
     return (low if floor_zero and low == 0 else low - pad), high + pad
 
 
+def tick_label(value: float, step: float) -> str:
+    """A tick's label with as many decimals as the step between ticks needs."""
+    if abs(value) >= 1000:
+        return nice_number(value)
+    decimals = max(0, min(6, 1 - math.floor(math.log10(step)))) if step > 0 else 2
+    return f"{value:.{decimals}f}"
+
+
 def _axes(svg: Svg, frame: Frame, times: Sequence[datetime], y_ticks: int = 4) -> None:
+    step = (frame.y1 - frame.y0) / y_ticks
     for i in range(y_ticks + 1):
-        value = frame.y0 + (frame.y1 - frame.y0) * i / y_ticks
+        value = frame.y0 + step * i
         y = frame.y(value)
         svg.add("line", class_="grid", x1=PAD_L, x2=frame.width - PAD_R, y1=y, y2=y)
-        svg.add("text", nice_number(value), class_="tick", x=PAD_L - 6, y=y + 3, text_anchor="end")
+        label = tick_label(value, step)
+        svg.add("text", label, class_="tick", x=PAD_L - 6, y=y + 3, text_anchor="end")
     if not times:
         return
     span_h = (frame.t1 - frame.t0) / 3600
@@ -118,14 +128,10 @@ def _axes(svg: Svg, frame: Frame, times: Sequence[datetime], y_ticks: int = 4) -
     count = min(6, len(times))
     for i in range(count):
         at = times[round(i * (len(times) - 1) / max(1, count - 1))]
-        svg.add(
-            "text",
-            at.strftime(fmt),
-            class_="tick",
-            x=frame.x(at),
-            y=frame.height - 8,
-            text_anchor="middle",
-        )
+        x = frame.x(at)
+        anchor = "start" if x < PAD_L + 20 else "end" if x > frame.width - PAD_R - 20 else "middle"
+        svg.add("text", at.strftime(fmt), class_="tick", x=x, y=frame.height - 8,
+                text_anchor=anchor)
 
 
 def line_chart(
@@ -147,8 +153,8 @@ def line_chart(
     ci = [v for p in points for v in (p.low, p.high) if v is not None]
     y0, y1 = _y_range([*values, *bounds, *ci], floor_zero=True)
     times = [p.at for p in points]
-    t0 = (since or min(times, default=datetime.now())).timestamp()
-    t1 = (until or max(times, default=datetime.now())).timestamp()
+    t0 = (since or min(times, default=datetime.now(UTC))).timestamp()
+    t1 = (until or max(times, default=datetime.now(UTC))).timestamp()
     frame = Frame(t0, t1, y0, y1)
     _band(svg, frame, threshold=threshold, lower=lower, direction=direction)
     _axes(svg, frame, times)
@@ -197,7 +203,7 @@ def _intervals(svg: Svg, frame: Frame, points: Sequence[Point]) -> None:
 
 def _polyline(svg: Svg, frame: Frame, points: Sequence[Point]) -> None:
     run: list[str] = []
-    for p in [*points, Point(datetime.now(), None)]:
+    for p in [*points, Point(datetime.now(UTC), None)]:
         if p.value is None or not math.isfinite(p.value):
             if len(run) > 1:
                 svg.add("polyline", class_="series", points=" ".join(run))

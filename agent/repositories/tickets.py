@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.models import Decision, Ticket
+from agent.models import Decision, Outcome, Ticket
 
 
 async def insert_if_new(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
@@ -47,13 +47,19 @@ async def set_embedding(
 async def without_final_decision(
     session: AsyncSession, *, received_before: datetime, limit: int
 ) -> list[Ticket]:
-    """Accepted tickets that have no final decision yet (a crash or outage interrupted them)."""
+    """Accepted tickets that have no final decision yet (a crash or outage interrupted them).
+    Tickets loaded as history never went through the agent and are not among them."""
     has_final = (
         select(Decision.id).where(Decision.ticket_id == Ticket.id, Decision.is_final).exists()
     )
+    is_history = (
+        select(Outcome.ticket_id)
+        .where(Outcome.ticket_id == Ticket.id, Outcome.source == "history")
+        .exists()
+    )
     stmt = (
         select(Ticket)
-        .where(Ticket.created_at < received_before, ~has_final)
+        .where(Ticket.created_at < received_before, ~has_final, ~is_history)
         .order_by(Ticket.created_at)
         .limit(limit)
     )

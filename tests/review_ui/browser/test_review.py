@@ -8,21 +8,19 @@ import uuid
 import psycopg
 import pytest
 
-from agent.datasets.banking77 import labelled_records
-from agent.taxonomy import load_taxonomy
-
 from tests.review_ui.browser.conftest import screenshot
+from tests.review_ui.traffic import post_realistic_traffic
 
 pytestmark = pytest.mark.browser
 
 TEXTS = [
-    ("Charged twice?", "I think I was charged twice for one purchase, or is it just a hold? "
-     "Not sure what happened, the app shows two lines."),
-    ("Account problem", "Something is wrong with my account, please help me."),
-    ("Declined and pending", "My card was declined at the shop and the app also says my top "
-     "up is still pending."),
-    ("Question", "Can you explain this?"),
-    ("Help", "I need help with the new savings pot feature, where is it?"),
+    ("Charged twice?", "I think I was charged twice for one purchase, or is it just a hold?"),
+    ("Hello", "hello"),
+    ("Still not working", "It still does not work, why?"),
+    ("Is this normal?", "Is this normal?"),
+    ("Question", "why"),
+    ("Declined and pending", "My card was declined and the top up is still pending"),
+    ("Help", "I need help with the new savings pot, where is it?"),
 ]
 
 
@@ -37,26 +35,27 @@ def post_flagged_tickets(live_ui, count: int) -> list[dict]:
                 json={"source": "web-form", "external_id": uuid.uuid4().hex, "body": text,
                       "subject": subject, "channel": "email", "customer_id": f"c-{i}"},
             ).json()
-            if route["needs_review"] and route["queue"] not in (None, "unknown"):
+            if route["needs_review"] and route["queue"] is not None:
                 flagged.append(route)
             if len(flagged) == count:
                 return flagged
-    raise AssertionError("the agent flagged too few tickets for review")
+    raise AssertionError(f"the agent flagged too few tickets for review: {route}")
 
 
-def post_realistic_traffic(live_ui, count: int) -> None:
-    """Real customer messages (Banking77's test split) through the API, so the queue fills."""
-    records = labelled_records("test", load_taxonomy("banking77"))[::61][:count]
-    channels = ["email", "chat", "web"]
-    with live_ui.api() as api:
-        for i, rec in enumerate(records):
-            words = rec.text.split()
-            api.post(
-                "/v1/tickets",
-                json={"source": "helpdesk", "external_id": uuid.uuid4().hex, "body": rec.text,
-                      "subject": " ".join(words[:6]).rstrip("?.!,") if i % 3 else "",
-                      "channel": channels[i % 3], "customer_id": f"c-{i % 17}"},
-            ).raise_for_status()
+def open_sampled_decision(live_ui) -> str:
+    """A confident decision sampled for review (the agent routed it), not reviewed yet."""
+    for batch in range(4):
+        with psycopg.connect(live_ui.database_url) as conn:
+            row = conn.execute(
+                "SELECT d.ticket_id FROM decisions d WHERE d.is_final AND d.sampled_for_review "
+                "AND NOT d.needs_review AND d.mode = 'agent' "
+                "AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id) "
+                "ORDER BY d.created_at DESC LIMIT 1"
+            ).fetchone()
+        if row:
+            return str(row[0])
+        post_realistic_traffic(live_ui, 30, offset=20 + batch)
+    raise AssertionError("no confident decision was sampled for review")
 
 
 def figure(page) -> str:
@@ -65,13 +64,15 @@ def figure(page) -> str:
 
 def test_reviewer_overrides_a_ticket_and_the_disagreement_figure_changes(signed_in, live_ui):
     post_realistic_traffic(live_ui, 45)
-    confirmed, overridden = post_flagged_tickets(live_ui, 2)
+    confirmed = open_sampled_decision(live_ui)
+    (overridden,) = post_flagged_tickets(live_ui, 1)
     page = signed_in("rita")
     page.reload()
     screenshot(page, "review-queue")
 
-    page.click(f"tr[data-ticket='{confirmed['ticket_id']}'] a.open")
-    page.wait_for_url(f"**/review/tickets/{confirmed['ticket_id']}")
+    page.goto("/review?mode=agent")
+    page.click(f"tr[data-ticket='{confirmed}'] a.open")
+    page.wait_for_url(f"**/review/tickets/{confirmed}")
     page.click("[data-shortcut=confirm]")
     page.wait_for_selector("text=Recorded: confirmed")
     page.goto("/review")
