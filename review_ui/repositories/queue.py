@@ -66,6 +66,10 @@ async def page(
     session: AsyncSession, filters: QueueFilters, *, after: Cursor | None, limit: int
 ) -> list[Row[Any]]:
     """Up to ``limit`` queue rows after ``after``, in queue order."""
+    return list((await session.execute(page_statement(filters, after, limit))).all())
+
+
+def page_statement(filters: QueueFilters, after: Cursor | None, limit: int) -> Select[Any]:
     stmt = _base(filters).with_only_columns(
         Decision.id,
         Decision.ticket_id,
@@ -90,10 +94,9 @@ async def page(
     if after is not None:
         key = tuple_(Decision.needs_review, Decision.created_at, Decision.id)
         stmt = stmt.where(key < tuple_(after.needs_review, after.created_at, after.decision_id))
-    stmt = stmt.order_by(
+    return stmt.order_by(
         Decision.needs_review.desc(), Decision.created_at.desc(), Decision.id.desc()
     ).limit(limit)
-    return list((await session.execute(stmt)).all())
 
 
 async def counts(session: AsyncSession, filters: QueueFilters) -> tuple[int, int]:
