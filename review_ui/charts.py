@@ -5,7 +5,7 @@ and styling is by class (the CSP forbids inline styles)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
@@ -130,8 +130,9 @@ def _axes(svg: Svg, frame: Frame, times: Sequence[datetime], y_ticks: int = 4) -
         at = times[round(i * (len(times) - 1) / max(1, count - 1))]
         x = frame.x(at)
         anchor = "start" if x < PAD_L + 20 else "end" if x > frame.width - PAD_R - 20 else "middle"
-        svg.add("text", at.strftime(fmt), class_="tick", x=x, y=frame.height - 8,
-                text_anchor=anchor)
+        svg.add(
+            "text", at.strftime(fmt), class_="tick", x=x, y=frame.height - 8, text_anchor=anchor
+        )
 
 
 def line_chart(
@@ -163,13 +164,26 @@ def line_chart(
     for m in markers:
         if t0 <= m.at.timestamp() <= t1:
             x = frame.x(m.at)
-            svg.add("line", class_=f"marker {m.severity}", x1=x, x2=x, y1=PAD_T, y2=H - PAD_B,
-                    tooltip=m.label)
+            svg.add(
+                "line",
+                class_=f"marker {m.severity}",
+                x1=x,
+                x2=x,
+                y1=PAD_T,
+                y2=H - PAD_B,
+                tooltip=m.label,
+            )
             head = f"M{x - 5:.1f},{PAD_T - 4} L{x + 5:.1f},{PAD_T - 4} L{x:.1f},{PAD_T + 4} Z"
             svg.add("path", class_=f"marker-head {m.severity}", d=head, tooltip=m.label)
     if not values:
-        svg.add("text", "no values in this period", class_="empty", x=W / 2, y=H / 2,
-                text_anchor="middle")
+        svg.add(
+            "text",
+            "no values in this period",
+            class_="empty",
+            x=W / 2,
+            y=H / 2,
+            text_anchor="middle",
+        )
     return svg.markup(label)
 
 
@@ -184,8 +198,14 @@ def _band(
     top = frame.y(threshold) if threshold is not None else top_edge
     bottom = frame.y(lower) if lower is not None else bottom_edge
     top, bottom = max(top, top_edge), min(bottom, bottom_edge)
-    svg.add("rect", class_="band", x=PAD_L, y=top, width=frame.width - PAD_L - PAD_R,
-            height=max(0.0, bottom - top))
+    svg.add(
+        "rect",
+        class_="band",
+        x=PAD_L,
+        y=top,
+        width=frame.width - PAD_L - PAD_R,
+        height=max(0.0, bottom - top),
+    )
     for bound in (threshold, lower):
         if bound is not None and frame.y0 <= bound <= frame.y1:
             y = frame.y(bound)
@@ -213,13 +233,19 @@ def _polyline(svg: Svg, frame: Frame, points: Sequence[Point]) -> None:
     for p in points:
         if p.value is not None and math.isfinite(p.value):
             cls = "dot drift" if p.flagged else "dot"
-            svg.add("circle", class_=cls, cx=frame.x(p.at), cy=frame.y(p.value),
-                    r=3.5 if p.flagged else 2.2, tooltip=f"{p.at:%b %d %H:%M}: {p.value:.4g}")
+            svg.add(
+                "circle",
+                class_=cls,
+                cx=frame.x(p.at),
+                cy=frame.y(p.value),
+                r=3.5 if p.flagged else 2.2,
+                tooltip=f"{p.at:%b %d %H:%M}: {p.value:.4g}",
+            )
 
 
 def stacked_bars(
     buckets: Sequence[datetime],
-    stacks: dict[str, Sequence[float]],
+    stacks: Mapping[str, Sequence[float]],
     *,
     label: str,
     bucket_s: float,
@@ -239,11 +265,23 @@ def stacked_bars(
             if value <= 0:
                 continue
             y_top, y_base = frame.y(base + value), frame.y(base)
-            svg.add("rect", class_=f"bar {PALETTE[j % len(PALETTE)]}", x=frame.x(at) + 1,
-                    y=y_top, width=bar_w, height=max(0.5, y_base - y_top),
-                    tooltip=f"{at:%b %d %H:%M} {name}: {value:g}")
+            svg.add(
+                "rect",
+                class_=f"bar {PALETTE[j % len(PALETTE)]}",
+                x=frame.x(at) + 1,
+                y=y_top,
+                width=bar_w,
+                height=max(0.5, y_base - y_top),
+                tooltip=f"{at:%b %d %H:%M} {name}: {value:g}",
+            )
             base += value
     if not buckets:
-        svg.add("text", "no decisions in this period", class_="empty", x=W / 2, y=H / 2,
-                text_anchor="middle")
+        svg.add(
+            "text",
+            "no decisions in this period",
+            class_="empty",
+            x=W / 2,
+            y=H / 2,
+            text_anchor="middle",
+        )
     return svg.markup(label)

@@ -1,4 +1,4 @@
-"""Commands that ``review_ui`` adds to the ``ticketwatch`` CLI: ``users add|list|disable|enable``."""
+"""``ticketwatch users add|list|disable|enable``: accounts of the review UI."""
 
 from __future__ import annotations
 
@@ -75,7 +75,9 @@ def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     table = Table("user", "role", "active", "last sign-in")
     for r in rows:
         table.add_row(
-            str(r["username"]), str(r["role"]), "yes" if r["active"] else "no",
+            str(r["username"]),
+            str(r["role"]),
+            "yes" if r["active"] else "no",
             str(r["last_login_at"] or "-"),
         )
     console.print(table)
@@ -84,9 +86,7 @@ def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
 def _set_disabled(name: str, disabled: bool) -> None:
     async def body() -> None:
         async with cli_session() as session:
-            await set_user_disabled(
-                session, username=name, disabled=disabled, actor=_admin_actor()
-            )
+            await set_user_disabled(session, username=name, disabled=disabled, actor=_admin_actor())
 
     run(body)
 

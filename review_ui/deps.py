@@ -55,8 +55,11 @@ async def verify_csrf(request: Request) -> None:
         value = form.get(CSRF_FORM_FIELD)
         submitted = value if isinstance(value, str) else None
     if not csrf_valid(request.session, submitted):
-        raise UiError(403, "Form expired", "The form's security token is missing or wrong. "
-                      "Reload the page and try again.")
+        raise UiError(
+            403,
+            "Form expired",
+            "The form's security token is missing or wrong. Reload the page and try again.",
+        )
 
 
 async def current_user(request: Request) -> UserRef:
@@ -106,4 +109,3 @@ def client_address(request: Request) -> str:
 
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
-

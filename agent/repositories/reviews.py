@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.models import Decision, Override, Review, Ticket
@@ -42,7 +42,7 @@ async def reviewed_decisions(
     since: datetime,
     until: datetime,
     segment: tuple[str, str] | None = None,
-) -> list[Row[Any]]:
+) -> list[Any]:
     """Reviewed final decisions made in [since, until) with a prediction of the agent's:
     (decided_at, verdict, queue_correct, priority_correct, inclusion_prob)."""
     stmt = (

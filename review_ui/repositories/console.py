@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.models import Alert, AuditEntry, Decision
@@ -22,9 +22,7 @@ async def alerts(session: AsyncSession, *, statuses: tuple[str, ...], limit: int
     return list((await session.execute(stmt)).scalars())
 
 
-async def alerts_between(
-    session: AsyncSession, *, since: datetime, until: datetime
-) -> list[Alert]:
+async def alerts_between(session: AsyncSession, *, since: datetime, until: datetime) -> list[Alert]:
     stmt = (
         select(Alert)
         .where(Alert.opened_at >= since, Alert.opened_at < until)
@@ -53,7 +51,7 @@ async def decisions_per_version(session: AsyncSession, since: datetime) -> dict[
     return {row[0]: int(row[1]) for row in (await session.execute(stmt)).all()}
 
 
-async def human_routed_share(session: AsyncSession, since: datetime) -> Row[Any]:
+async def human_routed_share(session: AsyncSession, since: datetime) -> Any:
     stmt = select(
         func.count(),
         func.count().filter(Decision.routed_to == "human_triage"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, literal, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.models import Decision, SignalValue
@@ -17,7 +17,7 @@ def _bucket(column: Any, bucket: timedelta) -> Any:
     return func.date_bin(literal(bucket), column, literal(ORIGIN)).label("bucket")
 
 
-async def signal_segments(session: AsyncSession) -> list[Row[Any]]:
+async def signal_segments(session: AsyncSession) -> list[Any]:
     """(segment, window_size_s) pairs the monitor has written, most populated first."""
     stmt = (
         select(SignalValue.segment, SignalValue.window_size_s, func.count())
@@ -45,7 +45,7 @@ async def signal_series(
 
 async def volume(
     session: AsyncSession, *, since: datetime, bucket: timedelta, by: str
-) -> list[Row[Any]]:
+) -> list[Any]:
     """(bucket, key, count) of final decisions; ``by`` is ``mode`` or ``routed_to``."""
     key = getattr(Decision, by).label("key")
     b = _bucket(Decision.created_at, bucket)
@@ -58,9 +58,7 @@ async def volume(
     return list((await session.execute(stmt)).all())
 
 
-async def cost_latency(
-    session: AsyncSession, *, since: datetime, bucket: timedelta
-) -> list[Row[Any]]:
+async def cost_latency(session: AsyncSession, *, since: datetime, bucket: timedelta) -> list[Any]:
     """(bucket, n, cost, p50, p95, p99 latency ms) of final decisions."""
     b = _bucket(Decision.created_at, bucket)
     stmt = (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, Select, and_, func, select, tuple_
+from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.models import AgentVersion, Decision, Review, Ticket
@@ -36,7 +36,7 @@ class Cursor:
     decision_id: uuid.UUID
 
 
-def _base(filters: QueueFilters) -> Select[Any]:
+def _base(filters: QueueFilters) -> Any:
     reviewed = select(Review.id).where(Review.decision_id == Decision.id).exists()
     stmt = (
         select(Decision.id)
@@ -64,12 +64,12 @@ def _base(filters: QueueFilters) -> Select[Any]:
 
 async def page(
     session: AsyncSession, filters: QueueFilters, *, after: Cursor | None, limit: int
-) -> list[Row[Any]]:
+) -> list[Any]:
     """Up to ``limit`` queue rows after ``after``, in queue order."""
     return list((await session.execute(page_statement(filters, after, limit))).all())
 
 
-def page_statement(filters: QueueFilters, after: Cursor | None, limit: int) -> Select[Any]:
+def page_statement(filters: QueueFilters, after: Cursor | None, limit: int) -> Any:
     stmt = _base(filters).with_only_columns(
         Decision.id,
         Decision.ticket_id,

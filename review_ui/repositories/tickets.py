@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.models import Outcome, Review, Ticket, User
 
 
-async def neighbour_rows(session: AsyncSession, ticket_ids: list[uuid.UUID]) -> list[Row[Any]]:
+async def neighbour_rows(session: AsyncSession, ticket_ids: list[uuid.UUID]) -> list[Any]:
     """Each neighbour's text and its outcome as it stands now."""
     if not ticket_ids:
         return []
@@ -30,9 +30,7 @@ async def neighbour_rows(session: AsyncSession, ticket_ids: list[uuid.UUID]) -> 
     return list((await session.execute(stmt)).all())
 
 
-async def review_with_reviewer(
-    session: AsyncSession, decision_id: uuid.UUID
-) -> Row[Any] | None:
+async def review_with_reviewer(session: AsyncSession, decision_id: uuid.UUID) -> Any | None:
     stmt = (
         select(Review.verdict, Review.created_at, User.username)
         .join(User, User.id == Review.reviewer_id)

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.models import Alert, AgentVersion, AuditEntry, Switch
+from agent.models import AgentVersion, Alert, AuditEntry, Switch
 from agent.repositories import catalog, operations
 from agent.services import operators
 from review_ui.repositories import console as reads
@@ -52,7 +52,7 @@ async def console_state(session: AsyncSession) -> ConsoleState:
         ),
         versions=await version_rows(session, since),
         alerts=await reads.alerts(session, statuses=("open", "acknowledged"), limit=50),
-        routed_24h=tuple(await reads.human_routed_share(session, since)),  # type: ignore[arg-type]
+        routed_24h=tuple(await reads.human_routed_share(session, since)),
     )
 
 
@@ -110,9 +110,7 @@ async def change_label(
         )
         return semver
     if action == "rollback":
-        return await operators.rollback_production(
-            session, actor=actor, to_semver=semver or None
-        )
+        return await operators.rollback_production(session, actor=actor, to_semver=semver or None)
     raise operators.OperatorError(f"unknown version action {action!r}")
 
 

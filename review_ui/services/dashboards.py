@@ -17,8 +17,11 @@ from review_ui.repositories import console as console_reads
 from review_ui.repositories import dashboards as reads
 from review_ui.services.estimates import ReviewEstimates, daily_estimates
 
-RANGES = {"24h": (timedelta(hours=24), timedelta(hours=1)), "7d": (timedelta(days=7),
-          timedelta(hours=6)), "30d": (timedelta(days=30), timedelta(days=1))}
+RANGES = {
+    "24h": (timedelta(hours=24), timedelta(hours=1)),
+    "7d": (timedelta(days=7), timedelta(hours=6)),
+    "30d": (timedelta(days=30), timedelta(days=1)),
+}
 
 
 @dataclass
@@ -94,9 +97,7 @@ async def dashboard(
     since = until - span
     segments = [(r[0], int(r[1])) for r in await reads.signal_segments(session)]
     if segments and (segment, window_size_s) not in segments:
-        segment, window_size_s = next(
-            ((s, w) for s, w in segments if s == segment), segments[0]
-        )
+        segment, window_size_s = next(((s, w) for s, w in segments if s == segment), segments[0])
     alerts = await console_reads.alerts_between(session, since=since, until=until)
     panels = await _signal_panels(session, segment, window_size_s, alerts, since, until)
     dash = Dashboard(
@@ -160,13 +161,13 @@ async def _estimates(session: AsyncSession, until: datetime, span: timedelta) ->
     days = max(1, min(30, span.days or 1))
     daily = await daily_estimates(session, until=until, days=max(days, 7))
     dis = [
-        charts.Point(e.since, e.disagreement.rate, low=e.disagreement.low,
-                     high=e.disagreement.high)
+        charts.Point(e.since, e.disagreement.rate, low=e.disagreement.low, high=e.disagreement.high)
         for e in daily
     ]
     acc = [
-        charts.Point(e.since, e.queue_accuracy.rate, low=e.queue_accuracy.low,
-                     high=e.queue_accuracy.high)
+        charts.Point(
+            e.since, e.queue_accuracy.rate, low=e.queue_accuracy.low, high=e.queue_accuracy.high
+        )
         for e in daily
     ]
     return {
@@ -180,8 +181,10 @@ async def _ops(session: AsyncSession, since: datetime, bucket: timedelta) -> dic
     rows = await reads.cost_latency(session, since=since, bucket=bucket)
     cost = [charts.Point(r[0], float(r[2])) for r in rows]
     p50 = [charts.Point(r[0], float(r[3] or 0)) for r in rows]
-    p95 = [charts.Point(r[0], float(r[4] or 0), low=float(r[3] or 0), high=float(r[5] or 0))
-           for r in rows]
+    p95 = [
+        charts.Point(r[0], float(r[4] or 0), low=float(r[3] or 0), high=float(r[5] or 0))
+        for r in rows
+    ]
     return {
         "cost_chart": charts.line_chart(cost, label="cost in USD per bucket"),
         "latency_chart": charts.line_chart(p95, label="latency p95 (bars: p50 to p99), ms"),

@@ -55,7 +55,9 @@ async def login_page(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login(request: Request, form: Annotated[dict[str, str], Depends(form_fields)]) -> Response:
+async def login(
+    request: Request, form: Annotated[dict[str, str], Depends(form_fields)]
+) -> Response:
     username, password = form.get("username", "").strip(), form.get("password", "")
     target = safe_next(form.get("next"))
     limiter, client = login_limiter(request), client_address(request)

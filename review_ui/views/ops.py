@@ -42,8 +42,13 @@ async def switch(request: Request, user: Operator, form: Form) -> Response:
         if form.get("confirm") != "yes":
             if not reason:
                 raise OperatorError("give a reason: it is kept in the audit log")
-            pending = {"key": key, "enabled": enabled, "reason": reason,
-                       "kind": form.get("kind", "global"), "value": form.get("value", "")}
+            pending = {
+                "key": key,
+                "enabled": enabled,
+                "reason": reason,
+                "kind": form.get("kind", "global"),
+                "value": form.get("value", ""),
+            }
             return await _console(request, {"confirm": pending})
         async with unit_of_work(request) as session:
             await console.set_switch(
@@ -90,7 +95,9 @@ async def alert_page(request: Request, alert_id: uuid.UUID, user: Operator) -> R
 
 
 @router.post("/alerts/{alert_id}")
-async def alert_action(request: Request, alert_id: uuid.UUID, user: Operator, form: Form) -> Response:
+async def alert_action(
+    request: Request, alert_id: uuid.UUID, user: Operator, form: Form
+) -> Response:
     try:
         async with unit_of_work(request) as session:
             await console.change_alert(

@@ -46,8 +46,10 @@ def filters_from(request: Request) -> queue_reads.QueueFilters:
         status = "open"
     return queue_reads.QueueFilters(
         status=cast(queue_reads.Status, status),
-        **{k: q.get(k) or None for k in ("queue", "priority", "mode", "channel", "source",
-                                         "version")},
+        **{
+            k: q.get(k) or None
+            for k in ("queue", "priority", "mode", "channel", "source", "version")
+        },
     )
 
 
@@ -125,7 +127,9 @@ async def _review(
     except IntegrityError:
         flash(request, "Someone reviewed this decision a moment ago.", "error")
         return RedirectResponse(f"/review/tickets/{ticket_id}", status_code=303)
-    flash(request, f"Recorded: {result.verdict}. " + ("Next ticket." if next_id else "Queue empty."))
+    flash(
+        request, f"Recorded: {result.verdict}. " + ("Next ticket." if next_id else "Queue empty.")
+    )
     target = f"/review/tickets/{next_id}" if next_id and form.get("then") == "next" else "/review"
     return RedirectResponse(target, status_code=303)
 

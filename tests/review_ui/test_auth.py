@@ -55,8 +55,12 @@ def test_repeated_failures_block_the_login_even_with_the_right_password(live_ui)
     name = f"carl{uuid.uuid4().hex[:6]}"
     created = admin.post(
         "/admin/users",
-        data={"username": name, "role": "reviewer", "password": "carl-password-long",
-              "csrf_token": token},
+        data={
+            "username": name,
+            "role": "reviewer",
+            "password": "carl-password-long",
+            "csrf_token": token,
+        },
     )
     assert created.status_code == 303
     with live_ui.browser_client() as client:
@@ -108,10 +112,14 @@ def test_roles_are_ordered_reviewer_operator_admin(live_ui):
     operator, _ = live_ui.login("oscar")
     admin, _ = live_ui.login("ada")
     assert [reviewer.get(p).status_code for p in ("/review", "/ops", "/admin/users")] == [
-        200, 403, 403
+        200,
+        403,
+        403,
     ]
     assert [operator.get(p).status_code for p in ("/ops", "/ops/audit", "/admin/users")] == [
-        200, 200, 403
+        200,
+        200,
+        403,
     ]
     assert [admin.get(p).status_code for p in ("/ops", "/admin/users")] == [200, 200]
 
@@ -119,8 +127,15 @@ def test_roles_are_ordered_reviewer_operator_admin(live_ui):
 def test_disabling_a_user_ends_their_session(live_ui):
     admin, token = live_ui.login("ada")
     name = f"dora{uuid.uuid4().hex[:6]}"
-    admin.post("/admin/users", data={"username": name, "role": "operator",
-                                     "password": "dora-password-long", "csrf_token": token})
+    admin.post(
+        "/admin/users",
+        data={
+            "username": name,
+            "role": "operator",
+            "password": "dora-password-long",
+            "csrf_token": token,
+        },
+    )
     with live_ui.browser_client() as dora:
         assert sign_in(dora, name, "dora-password-long").status_code == 303
         assert dora.get("/ops").status_code == 200
@@ -128,9 +143,12 @@ def test_disabling_a_user_ends_their_session(live_ui):
         assert r.status_code == 303
         assert dora.get("/ops").status_code == 303  # back to the login page
     with psycopg.connect(live_ui.database_url) as conn:
-        actions = [r[0] for r in conn.execute(
-            "SELECT action FROM audit_log WHERE target = %s ORDER BY id", (name,)
-        )]
+        actions = [
+            r[0]
+            for r in conn.execute(
+                "SELECT action FROM audit_log WHERE target = %s ORDER BY id", (name,)
+            )
+        ]
     assert actions == ["user.create", "auth.login", "user.disable"]
 
 

@@ -57,8 +57,9 @@ async def test_pages_walk_the_queue_flagged_first_without_overlap(bulk_url):
 
 async def test_filters_narrow_the_queue(bulk_url):
     async with session_for(bulk_url) as session:
-        rows = await page(session, QueueFilters(channel="email", mode="agent"), after=None,
-                          limit=1000)
+        rows = await page(
+            session, QueueFilters(channel="email", mode="agent"), after=None, limit=1000
+        )
     assert rows and all(r.channel == "email" and r.mode == "agent" for r in rows)
     assert len(rows) == sum(1 for i in range(1, N + 1) if i % 7 and i % 10 == 0 and i % 3 == 0)
 
@@ -67,17 +68,13 @@ def test_the_first_page_is_served_by_the_review_queue_index(bulk_url):
     stmt = page_statement(QueueFilters(), None, 50)
     compiled = stmt.compile(dialect=postgresql.psycopg.dialect())  # type: ignore[attr-defined]
     with psycopg.connect(bulk_url) as conn:
-        plan = "\n".join(
-            r[0] for r in conn.execute("EXPLAIN " + str(compiled), compiled.params)
-        )
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + str(compiled), compiled.params))
     # Read in queue order straight off the partial index: no sort of the whole queue.
     assert "Index Scan Backward using ix_decisions_review_queue" in plan
     assert "Sort" not in plan
 
 
-def test_the_queue_page_answers_a_page_of_results_with_thousands_of_tickets(
-    bulk_url, servers
-):
+def test_the_queue_page_answers_a_page_of_results_with_thousands_of_tickets(bulk_url, servers):
     settings = settings_for(
         database_url=bulk_url, redis_url=servers.redis_url, data_dir=servers.data_dir
     )
@@ -87,8 +84,9 @@ def test_the_queue_page_answers_a_page_of_results_with_thousands_of_tickets(
         ui = LiveUi(server.url, settings, None, bulk_url)  # type: ignore[arg-type]
         client = ui.browser_client()
         token = csrf_of(client.get("/login").text)
-        client.post("/login", data={"username": "quinn", "password": USERS["quinn"][1],
-                                    "csrf_token": token})
+        client.post(
+            "/login", data={"username": "quinn", "password": USERS["quinn"][1], "csrf_token": token}
+        )
         first = client.get("/review")
         assert first.status_code == 200
         rows = ROW.findall(first.text)

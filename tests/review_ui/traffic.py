@@ -18,7 +18,12 @@ def post_realistic_traffic(live_ui: LiveUi, count: int, *, offset: int = 0) -> N
             words = rec.text.split()
             api.post(
                 "/v1/tickets",
-                json={"source": "helpdesk", "external_id": uuid.uuid4().hex, "body": rec.text,
-                      "subject": " ".join(words[:6]).rstrip("?.!,") if i % 3 else "",
-                      "channel": channels[i % 3], "customer_id": f"c-{i % 17}"},
+                json={
+                    "source": "helpdesk",
+                    "external_id": uuid.uuid4().hex,
+                    "body": rec.text,
+                    "subject": " ".join(words[:6]).rstrip("?.!,") if i % 3 else "",
+                    "channel": channels[i % 3],
+                    "customer_id": f"c-{i % 17}",
+                },
             ).raise_for_status()

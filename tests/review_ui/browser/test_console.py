@@ -18,8 +18,12 @@ DEADLINE_S = 5.0
 def post(api, body: str) -> dict:
     r = api.post(
         "/v1/tickets",
-        json={"source": "web-form", "external_id": uuid.uuid4().hex, "body": body,
-              "channel": "chat"},
+        json={
+            "source": "web-form",
+            "external_id": uuid.uuid4().hex,
+            "body": body,
+            "channel": "chat",
+        },
     )
     r.raise_for_status()
     return r.json()

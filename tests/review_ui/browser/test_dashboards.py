@@ -25,12 +25,22 @@ SIGNALS = {  # name: (calm level, threshold, level at the drift)
     "human_override_rate": (0.08, 0.19, 0.27),
 }
 CLUSTERS = [
-    {"size": 41, "top_terms": ["crypto", "wallet", "staking", "withdraw"], "nearest_queue": "transfers",
-     "examples": ["How do I move my crypto to an external wallet?",
-                  "Staking rewards have not shown up in my balance",
-                  "Can I withdraw bitcoin to my bank account?"]},
-    {"size": 17, "top_terms": ["savings", "pot", "interest"], "nearest_queue": "account_and_security",
-     "examples": ["Where do I see the interest on my savings pot?"]},
+    {
+        "size": 41,
+        "top_terms": ["crypto", "wallet", "staking", "withdraw"],
+        "nearest_queue": "transfers",
+        "examples": [
+            "How do I move my crypto to an external wallet?",
+            "Staking rewards have not shown up in my balance",
+            "Can I withdraw bitcoin to my bank account?",
+        ],
+    },
+    {
+        "size": 17,
+        "top_terms": ["savings", "pot", "interest"],
+        "nearest_queue": "account_and_security",
+        "examples": ["Where do I see the interest on my savings pot?"],
+    },
 ]
 
 
@@ -44,17 +54,36 @@ def seed_monitor_output(database_url: str) -> str:
                 wobble = 1 + 0.15 * math.sin(hour * 1.7)
                 value = calm * wobble if hour > 5 else drift * (1 - 0.08 * (hour - 1))
                 make_signal_value(
-                    db, signal=name, window_end=end, value=value, threshold=threshold,
-                    p_value=0.001 if value > threshold else 0.4, drifted=value > threshold,
-                    n=180 + hour, segment="all",
+                    db,
+                    signal=name,
+                    window_end=end,
+                    value=value,
+                    threshold=threshold,
+                    p_value=0.001 if value > threshold else 0.4,
+                    drifted=value > threshold,
+                    n=180 + hour,
+                    segment="all",
                 )
         alert = make_alert(
-            db, opened_at=now - timedelta(hours=4), last_window_end=now, severity="critical",
-            score=5.7, threshold=3.1, rule="drift_evidence", segment="all",
-            evidence={"top_segment": "queue:transfers", "signals": "embedding_mmd, entropy_mean",
-                      "shift": "new content (embedding), not label mix", "windows": 4},
-            explanation={"summary": "New tickets about crypto wallets and savings pots, far "
-                         "from anything in history.", "clusters": CLUSTERS},
+            db,
+            opened_at=now - timedelta(hours=4),
+            last_window_end=now,
+            severity="critical",
+            score=5.7,
+            threshold=3.1,
+            rule="drift_evidence",
+            segment="all",
+            evidence={
+                "top_segment": "queue:transfers",
+                "signals": "embedding_mmd, entropy_mean",
+                "shift": "new content (embedding), not label mix",
+                "windows": 4,
+            },
+            explanation={
+                "summary": "New tickets about crypto wallets and savings pots, far "
+                "from anything in history.",
+                "clusters": CLUSTERS,
+            },
         )
         db.commit()
         alert_id = str(alert.id)
@@ -87,8 +116,11 @@ def test_dashboard_shows_signals_and_a_fired_alert_which_an_operator_handles(sig
         status = conn.execute(
             "SELECT status, acknowledged_by, resolved_by FROM alerts WHERE id = %s", (alert_id,)
         ).fetchone()
-        actions = [r[0] for r in conn.execute(
-            "SELECT action FROM audit_log WHERE target = %s ORDER BY id", (alert_id,)
-        )]
+        actions = [
+            r[0]
+            for r in conn.execute(
+                "SELECT action FROM audit_log WHERE target = %s ORDER BY id", (alert_id,)
+            )
+        ]
     assert status == ("resolved", "oscar", "oscar")
     assert actions == ["alert.acknowledge", "alert.resolve"]

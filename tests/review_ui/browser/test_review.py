@@ -32,8 +32,14 @@ def post_flagged_tickets(live_ui, count: int) -> list[dict]:
             subject, text = TEXTS[i % len(TEXTS)]
             route = api.post(
                 "/v1/tickets",
-                json={"source": "web-form", "external_id": uuid.uuid4().hex, "body": text,
-                      "subject": subject, "channel": "email", "customer_id": f"c-{i}"},
+                json={
+                    "source": "web-form",
+                    "external_id": uuid.uuid4().hex,
+                    "body": text,
+                    "subject": subject,
+                    "channel": "email",
+                    "customer_id": f"c-{i}",
+                },
             ).json()
             if route["needs_review"] and route["queue"] is not None:
                 flagged.append(route)
@@ -84,7 +90,8 @@ def test_reviewer_overrides_a_ticket_and_the_disagreement_figure_changes(signed_
     assert page.locator(".probs meter").count() >= 2
     screenshot(page, "ticket-page")
     other_queue = next(
-        q for q in page.locator("#o-queue option").all_inner_texts()
+        q
+        for q in page.locator("#o-queue option").all_inner_texts()
         if q and q != overridden["queue"] and not q.startswith("Choose")
     )
     page.select_option("#o-queue", other_queue)

@@ -16,15 +16,20 @@ PAYLOAD_BODY = (
     "<img src=x onerror=\"window.__pwned = 'img'\">"
     "<a href=\"javascript:window.__pwned='link'\">click</a> my card is lost"
 )
-PAYLOAD_SUBJECT = "\"><svg onload=\"window.__pwned='svg'\"></svg>"
+PAYLOAD_SUBJECT = '"><svg onload="window.__pwned=\'svg\'"></svg>'
 
 
 def test_a_ticket_holding_an_xss_payload_renders_inert(signed_in, live_ui):
     with live_ui.api() as api:
         route = api.post(
             "/v1/tickets",
-            json={"source": "web-form", "external_id": uuid.uuid4().hex, "body": PAYLOAD_BODY,
-                  "subject": PAYLOAD_SUBJECT, "metadata": {"note": "<b onmouseover=alert(1)>x</b>"}},
+            json={
+                "source": "web-form",
+                "external_id": uuid.uuid4().hex,
+                "body": PAYLOAD_BODY,
+                "subject": PAYLOAD_SUBJECT,
+                "metadata": {"note": "<b onmouseover=alert(1)>x</b>"},
+            },
         ).json()
     page = signed_in("rita")
     dialogs: list[str] = []
@@ -34,7 +39,9 @@ def test_a_ticket_holding_an_xss_payload_renders_inert(signed_in, live_ui):
     assert "script-src 'self'" in response.headers["content-security-policy"]
     assert page.inner_text("#ticket-body") == PAYLOAD_BODY
     assert page.inner_text("h1") == PAYLOAD_SUBJECT
-    assert page.locator("#ticket-body img, #ticket-body script, h1 svg, #ticket-body a").count() == 0
+    assert (
+        page.locator("#ticket-body img, #ticket-body script, h1 svg, #ticket-body a").count() == 0
+    )
     page.goto("/review?status=all")
     assert page.evaluate("window.__pwned") is None
     assert dialogs == []
@@ -51,8 +58,13 @@ def test_a_reviewer_gets_403_on_operator_actions(signed_in, live_ui):
     token = page.locator("input[name=csrf_token]").first.input_value()
     posted = page.request.post(
         "/ops/switches",
-        form={"csrf_token": token, "kind": "global", "state": "on", "reason": "x",
-              "confirm": "yes"},
+        form={
+            "csrf_token": token,
+            "kind": "global",
+            "state": "on",
+            "reason": "x",
+            "confirm": "yes",
+        },
         max_redirects=0,
     )
     assert posted.status == 403

@@ -1,0 +1,140 @@
+"""Operator console actions over HTTP: versions and labels, the kill switch's two steps,
+alerts; each goes through the audited operator services."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import psycopg
+
+from agent.services.operators import Actor
+from agent.services.versions import create_version
+from agent.taxonomy import load_taxonomy
+from tests.asyncdb import session_for
+
+
+def audit(url: str, action: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT actor, actor_role, target, details->>'version' FROM audit_log "
+            "WHERE action = %s ORDER BY id",
+            (action,),
+        ).fetchall()
+
+
+def labels(url: str) -> dict[str, tuple[str, int]]:
+    with psycopg.connect(url) as conn:
+        return {
+            label: (semver, percent)
+            for label, semver, percent in conn.execute(
+                "SELECT l.label, v.semver, l.canary_percent FROM version_labels l "
+                "JOIN agent_versions v ON v.id = l.agent_version_id"
+            )
+        }
+
+
+async def _candidate(url: str, semver: str) -> None:
+    async with session_for(url) as session:
+        await create_version(
+            session,
+            semver=semver,
+            classifier="knn",
+            taxonomy=load_taxonomy("banking77"),
+            actor=Actor("tests", "admin"),
+            params={"k": 15},
+            thresholds={"min_confidence": 0.5},
+        )
+
+
+def test_canary_promote_and_rollback_from_the_console(live_ui):
+    semver = f"1.1.{uuid.uuid4().int % 1000}"
+    asyncio.run(_candidate(live_ui.database_url, semver))
+    client, token = live_ui.login("oscar")
+    base = labels(live_ui.database_url)["production"][0]
+
+    def act(action: str, semver: str = "", percent: int = 0):
+        r = client.post(
+            "/ops/versions",
+            data={"action": action, "semver": semver, "percent": percent, "csrf_token": token},
+        )
+        assert r.status_code == 303
+        return client.get("/ops").text
+
+    page = act("canary", semver, 20)
+    assert labels(live_ui.database_url)["canary"] == (semver, 20)
+    assert f"Canary {semver} serves 20% of customers." in page
+    act("promote", semver)
+    assert labels(live_ui.database_url)["production"] == (semver, 0)
+    with live_ui.api() as api:  # the next ticket is served by the promoted version
+        route = api.post(
+            "/v1/tickets",
+            json={
+                "source": "t",
+                "external_id": uuid.uuid4().hex,
+                "body": "Where is my new card?",
+                "customer_id": "canary-check",
+            },
+        ).json()
+    with psycopg.connect(live_ui.database_url) as conn:
+        served = conn.execute(
+            "SELECT semver FROM agent_versions WHERE id = %s", (route["agent_version_id"],)
+        ).fetchone()
+    assert served == (semver,)
+    page = act("rollback")
+    assert labels(live_ui.database_url)["production"] == (base, 0)
+    assert f"Production rolled back to {base}." in page
+    act("canary", semver, 0)
+    assert audit(live_ui.database_url, "version.promote")[-1] == (
+        "oscar",
+        "operator",
+        "production",
+        semver,
+    )
+    assert audit(live_ui.database_url, "version.rollback")[-1] == (
+        "oscar",
+        "operator",
+        "production",
+        base,
+    )
+
+
+def test_the_kill_switch_asks_for_a_reason_and_a_confirmation(live_ui):
+    client, token = live_ui.login("oscar")
+    form = {"kind": "queue", "value": "top_ups", "state": "on", "csrf_token": token}
+    no_reason = client.post("/ops/switches", data=form)
+    assert no_reason.status_code == 303 and "give a reason" in client.get("/ops").text
+    asked = client.post("/ops/switches", data={**form, "reason": "top-up outage"})
+    assert asked.status_code == 200 and "Confirm: turn on" in asked.text
+    with psycopg.connect(live_ui.database_url) as conn:  # nothing changed yet
+        assert conn.execute(
+            "SELECT count(*) FROM switches WHERE key = 'queue:top_ups'"
+        ).fetchone() == (0,)
+    done = client.post("/ops/switches", data={**form, "reason": "top-up outage", "confirm": "yes"})
+    assert done.status_code == 303
+    assert "Kill switch on:" in client.get("/review").text  # the banner on every page
+    client.post(
+        "/ops/switches", data={**form, "state": "off", "reason": "restored", "confirm": "yes"}
+    )
+    with psycopg.connect(live_ui.database_url) as conn:
+        history = conn.execute(
+            "SELECT action, details->>'reason' FROM audit_log WHERE target = 'queue:top_ups' "
+            "ORDER BY id"
+        ).fetchall()
+    assert history == [("kill_switch.on", "top-up outage"), ("kill_switch.off", "restored")]
+
+
+def test_a_bad_segment_is_refused_with_its_reason(live_ui):
+    client, token = live_ui.login("oscar")
+    client.post(
+        "/ops/switches",
+        data={
+            "kind": "queue",
+            "value": "no spaces allowed!",
+            "state": "on",
+            "reason": "x",
+            "confirm": "yes",
+            "csrf_token": token,
+        },
+    )
+    assert "invalid switch" in client.get("/ops").text
