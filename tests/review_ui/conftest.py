@@ -16,6 +16,7 @@ from agent.config import Settings
 from agent.datasets.banking77 import labelled_records
 from agent.embed import get_embedder
 from agent.services.operators import Actor
+from agent.services.versions import create_version
 from agent.taxonomy import load_taxonomy
 from review_ui import install
 from review_ui.services.users import create_user
@@ -70,12 +71,22 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-async def _create_users(url: str) -> None:
+async def _create_users_and_a_candidate(url: str) -> None:
     async with session_for(url) as session:
         for name, (role, password) in PASSWORDS.items():
             await create_user(
                 session, username=name, role=role, password=password, actor=Actor("tests", "admin")
             )
+        await create_version(
+            session,
+            semver="1.1.0-rc.1",
+            classifier="knn",
+            taxonomy=load_taxonomy("banking77"),
+            actor=Actor("mira", "operator"),
+            params={"k": 25},
+            thresholds={"min_confidence": 0.55},
+            rationale="k=25 and a stricter confidence threshold after the card-fees review",
+        )
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +108,7 @@ def live_ui(ui_settings: Settings) -> Iterator[LiveUi]:
     history = stratified(labelled_records("train", load_taxonomy("banking77")), PER_QUEUE)
     setup = set_up_agent(ui_settings, history, get_embedder(ui_settings), tenant="ui-tests")
     url = ui_settings.database_url.get_secret_value()  # type: ignore[union-attr]
-    asyncio.run(_create_users(url))
+    asyncio.run(_create_users_and_a_candidate(url))
     app = create_app(ui_settings, plugins=False)
     install(app)
     with ServerThread(app) as server:

@@ -8,6 +8,11 @@ import uuid
 
 import psycopg
 import pytest
+from sqlalchemy import create_engine, pool
+from sqlalchemy.orm import Session
+
+from agent.db import sqlalchemy_url
+from tests.factories import make_alert
 
 from tests.review_ui.browser.conftest import SCREENSHOTS, screenshot
 
@@ -43,9 +48,23 @@ def global_switch(database_url: str) -> bool | None:
     return row[0] if row else None
 
 
+def open_alert(database_url: str) -> None:
+    engine = create_engine(sqlalchemy_url(database_url), poolclass=pool.NullPool)
+    with Session(engine) as db:
+        make_alert(
+            db, rule="prediction_mix", segment="channel:chat", severity="warning", score=3.4,
+            threshold=3.0,
+            explanation={"clusters": [{"size": 23, "top_terms": ["refund", "pending", "merchant"],
+                                       "examples": ["My refund is still pending"]}]},
+        )
+        db.commit()
+    engine.dispose()
+
+
 def test_kill_switch_from_the_console_routes_tickets_to_humans_within_one_second(
     signed_in, live_ui
 ):
+    open_alert(live_ui.database_url)
     page = signed_in("oscar")
     page.goto("/ops")
     with live_ui.api() as api:
@@ -64,6 +83,7 @@ def test_kill_switch_from_the_console_routes_tickets_to_humans_within_one_second
             page.wait_for_selector("text=Kill switch global is ON")
             assert page.inner_text("#global-state") == "ON"
             assert page.is_visible(".banner.kill")
+            page.reload()
             screenshot(page, "operator-console")
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             (SCREENSHOTS / "kill-switch-latency.json").write_text(
