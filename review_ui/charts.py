@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import escape
 
 from markupsafe import Markup
@@ -92,7 +92,11 @@ def nice_number(value: float) -> str:
     return f"{value:.1e}"
 
 
+Y_TICKS = 4
+
+
 def _y_range(values: Sequence[float], floor_zero: bool) -> tuple[float, float]:
+    """A range with round ends, so that its ``Y_TICKS`` ticks fall on round numbers."""
     finite = [v for v in values if math.isfinite(v)]
     if not finite:
         return 0.0, 1.0
@@ -101,8 +105,14 @@ def _y_range(values: Sequence[float], floor_zero: bool) -> tuple[float, float]:
         low = 0.0
     if high == low:
         high = low + (abs(low) or 1.0)
-    pad = (high - low) * 0.08
-    return (low if floor_zero and low == 0 else low - pad), high + pad
+    raw = (high - low) / Y_TICKS
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * 0.999)
+    y0 = math.floor(low / step) * step
+    while y0 + step * Y_TICKS < high:
+        step = next(m * magnitude for m in (1, 2, 2.5, 5, 10, 20) if m * magnitude > step)
+        y0 = math.floor(low / step) * step
+    return y0, y0 + step * Y_TICKS
 
 
 def tick_label(value: float, step: float) -> str:
@@ -113,7 +123,7 @@ def tick_label(value: float, step: float) -> str:
     return f"{value:.{decimals}f}"
 
 
-def _axes(svg: Svg, frame: Frame, times: Sequence[datetime], y_ticks: int = 4) -> None:
+def _axes(svg: Svg, frame: Frame, times: Sequence[datetime], y_ticks: int = Y_TICKS) -> None:
     step = (frame.y1 - frame.y0) / y_ticks
     for i in range(y_ticks + 1):
         value = frame.y0 + step * i
@@ -158,7 +168,7 @@ def line_chart(
     t1 = (until or max(times, default=datetime.now(UTC))).timestamp()
     frame = Frame(t0, t1, y0, y1)
     _band(svg, frame, threshold=threshold, lower=lower, direction=direction)
-    _axes(svg, frame, times)
+    _axes(svg, frame, _spread(since, until) if since and until else times)
     _intervals(svg, frame, points)
     _polyline(svg, frame, points)
     for m in markers:
@@ -243,20 +253,39 @@ def _polyline(svg: Svg, frame: Frame, points: Sequence[Point]) -> None:
             )
 
 
+def _spread(first: datetime, last: datetime, count: int = 6) -> list[datetime]:
+    """About ``count`` evenly spaced tick times on whole hours (or days) when the span allows."""
+    step = (last - first) / (count - 1)
+    unit = timedelta(days=1) if step >= timedelta(days=1) else timedelta(hours=1)
+    if step < unit:
+        return [first + step * i for i in range(count)]
+    stride = unit * math.ceil(step / unit)
+    epoch = datetime(2000, 1, 1, tzinfo=first.tzinfo)
+    tick = epoch + math.ceil((first - epoch) / unit) * unit
+    ticks = []
+    while tick <= last:
+        ticks.append(tick)
+        tick += stride
+    return ticks
+
+
 def stacked_bars(
     buckets: Sequence[datetime],
     stacks: Mapping[str, Sequence[float]],
     *,
     label: str,
     bucket_s: float,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Markup:
     """One bar per bucket, split by series (legend is rendered by the page)."""
     svg = Svg()
     totals = [sum(s[i] for s in stacks.values()) for i in range(len(buckets))]
-    t0 = min(buckets).timestamp() if buckets else 0.0
-    t1 = (max(buckets).timestamp() + bucket_s) if buckets else 1.0
+    first = since or (min(buckets) if buckets else datetime.now(UTC))
+    last = until or (max(buckets) if buckets else first)
+    t0, t1 = first.timestamp(), last.timestamp() + (0 if until else bucket_s)
     frame = Frame(t0, t1, *_y_range([*totals, 0.0], floor_zero=True))
-    _axes(svg, frame, list(buckets))
+    _axes(svg, frame, _spread(first, last) if since else list(buckets))
     bar_w = max(1.0, (W - PAD_L - PAD_R) * bucket_s / max(1.0, t1 - t0) - 2)
     for i, at in enumerate(buckets):
         base = 0.0

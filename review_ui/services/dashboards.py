@@ -15,7 +15,7 @@ from agent.models import Alert, SignalValue
 from review_ui import charts
 from review_ui.repositories import console as console_reads
 from review_ui.repositories import dashboards as reads
-from review_ui.services.estimates import ReviewEstimates, daily_estimates
+from review_ui.services.estimates import daily_estimates
 
 RANGES = {
     "24h": (timedelta(hours=24), timedelta(hours=1)),
@@ -45,7 +45,6 @@ class Dashboard:
     route_totals: list[tuple[str, int]]
     estimates_chart: Markup
     accuracy_chart: Markup
-    estimates_total: ReviewEstimates | None
     cost_chart: Markup
     latency_chart: Markup
     totals: dict[str, Any] = field(default_factory=dict)
@@ -107,9 +106,9 @@ async def dashboard(
         segments=segments,
         signals=panels,
         alerts=alerts,
-        **await _volume(session, since, bucket),
+        **await _volume(session, since, until, bucket),
         **await _estimates(session, until, span),
-        **await _ops(session, since, bucket),
+        **await _ops(session, since, until, bucket),
     )
     return dash
 
@@ -134,7 +133,9 @@ async def _signal_panels(
     return [signal_panel(name, by_signal[name], mine, since, until) for name in sorted(by_signal)]
 
 
-async def _volume(session: AsyncSession, since: datetime, bucket: timedelta) -> dict[str, Any]:
+async def _volume(
+    session: AsyncSession, since: datetime, until: datetime, bucket: timedelta
+) -> dict[str, Any]:
     by_mode = await reads.volume(session, since=since, bucket=bucket, by="mode")
     buckets = sorted({r[0] for r in by_mode})
     modes = sorted({r[1] for r in by_mode}, key=lambda m: (m != "agent", m))
@@ -147,7 +148,12 @@ async def _volume(session: AsyncSession, since: datetime, bucket: timedelta) -> 
         routes[route] += int(n)
     return {
         "volume_by_mode": charts.stacked_bars(
-            buckets, stacks, label="decisions by mode", bucket_s=bucket.total_seconds()
+            buckets,
+            stacks,
+            label="decisions by mode",
+            bucket_s=bucket.total_seconds(),
+            since=since,
+            until=until,
         ),
         "mode_legend": [
             (m, charts.PALETTE[i % len(charts.PALETTE)], int(sum(stacks[m])))
@@ -160,6 +166,7 @@ async def _volume(session: AsyncSession, since: datetime, bucket: timedelta) -> 
 async def _estimates(session: AsyncSession, until: datetime, span: timedelta) -> dict[str, Any]:
     days = max(1, min(30, span.days or 1))
     daily = await daily_estimates(session, until=until, days=max(days, 7))
+    start = daily[0].since
     dis = [
         charts.Point(e.since, e.disagreement.rate, low=e.disagreement.low, high=e.disagreement.high)
         for e in daily
@@ -171,13 +178,18 @@ async def _estimates(session: AsyncSession, until: datetime, span: timedelta) ->
         for e in daily
     ]
     return {
-        "estimates_chart": charts.line_chart(dis, label="disagreement with reviewers per day"),
-        "accuracy_chart": charts.line_chart(acc, label="estimated queue accuracy per day"),
-        "estimates_total": None,
+        "estimates_chart": charts.line_chart(
+            dis, label="disagreement with reviewers per day", since=start, until=until
+        ),
+        "accuracy_chart": charts.line_chart(
+            acc, label="estimated queue accuracy per day", since=start, until=until
+        ),
     }
 
 
-async def _ops(session: AsyncSession, since: datetime, bucket: timedelta) -> dict[str, Any]:
+async def _ops(
+    session: AsyncSession, since: datetime, until: datetime, bucket: timedelta
+) -> dict[str, Any]:
     rows = await reads.cost_latency(session, since=since, bucket=bucket)
     cost = [charts.Point(r[0], float(r[2])) for r in rows]
     p50 = [charts.Point(r[0], float(r[3] or 0)) for r in rows]
@@ -186,8 +198,12 @@ async def _ops(session: AsyncSession, since: datetime, bucket: timedelta) -> dic
         for r in rows
     ]
     return {
-        "cost_chart": charts.line_chart(cost, label="cost in USD per bucket"),
-        "latency_chart": charts.line_chart(p95, label="latency p95 (bars: p50 to p99), ms"),
+        "cost_chart": charts.line_chart(
+            cost, label="cost in USD per bucket", since=since, until=until
+        ),
+        "latency_chart": charts.line_chart(
+            p95, label="latency p95 (bars: p50 to p99), ms", since=since, until=until
+        ),
         "totals": {
             "decisions": sum(int(r[1]) for r in rows),
             "cost": sum(float(r[2]) for r in rows),

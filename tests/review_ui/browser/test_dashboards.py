@@ -91,8 +91,28 @@ def seed_monitor_output(database_url: str) -> str:
     return alert_id
 
 
+def reviewer_activity(live_ui, count: int) -> None:
+    """A reviewer works through part of the queue over HTTP: mostly confirms, some overrides."""
+    with psycopg.connect(live_ui.database_url) as conn:
+        tickets = [r[0] for r in conn.execute(
+            "SELECT d.ticket_id FROM decisions d WHERE d.is_final AND d.sampled_for_review "
+            "AND d.queue IS NOT NULL AND d.queue <> 'unknown' AND d.priority IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id) LIMIT %s",
+            (count,),
+        )]
+    client, token = live_ui.login("rita")
+    for i, ticket_id in enumerate(tickets):
+        if i % 4 == 3:
+            form = {"queue": "fraud_and_disputes", "priority": "P1", "reason": "wrong_queue"}
+            client.post(f"/review/tickets/{ticket_id}/override", data={**form, "csrf_token": token})
+        else:
+            client.post(f"/review/tickets/{ticket_id}/confirm", data={"csrf_token": token})
+    client.close()
+
+
 def test_dashboard_shows_signals_and_a_fired_alert_which_an_operator_handles(signed_in, live_ui):
     post_realistic_traffic(live_ui, 40, offset=7)
+    reviewer_activity(live_ui, 12)
     alert_id = seed_monitor_output(live_ui.database_url)
     page = signed_in("oscar")
     page.goto("/dashboards?range=24h&segment=all&window=3600")
