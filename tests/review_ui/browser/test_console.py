@@ -52,10 +52,21 @@ def open_alert(database_url: str) -> None:
     engine = create_engine(sqlalchemy_url(database_url), poolclass=pool.NullPool)
     with Session(engine) as db:
         make_alert(
-            db, rule="prediction_mix", segment="channel:chat", severity="warning", score=3.4,
+            db,
+            rule="prediction_mix",
+            segment="channel:chat",
+            severity="warning",
+            score=3.4,
             threshold=3.0,
-            explanation={"clusters": [{"size": 23, "top_terms": ["refund", "pending", "merchant"],
-                                       "examples": ["My refund is still pending"]}]},
+            explanation={
+                "clusters": [
+                    {
+                        "size": 23,
+                        "top_terms": ["refund", "pending", "merchant"],
+                        "examples": ["My refund is still pending"],
+                    }
+                ]
+            },
         )
         db.commit()
     engine.dispose()

@@ -94,12 +94,15 @@ def seed_monitor_output(database_url: str) -> str:
 def reviewer_activity(live_ui, count: int) -> None:
     """A reviewer works through part of the queue over HTTP: mostly confirms, some overrides."""
     with psycopg.connect(live_ui.database_url) as conn:
-        tickets = [r[0] for r in conn.execute(
-            "SELECT d.ticket_id FROM decisions d WHERE d.is_final AND d.sampled_for_review "
-            "AND d.queue IS NOT NULL AND d.queue <> 'unknown' AND d.priority IS NOT NULL "
-            "AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id) LIMIT %s",
-            (count,),
-        )]
+        tickets = [
+            r[0]
+            for r in conn.execute(
+                "SELECT d.ticket_id FROM decisions d WHERE d.is_final AND d.sampled_for_review "
+                "AND d.queue IS NOT NULL AND d.queue <> 'unknown' AND d.priority IS NOT NULL "
+                "AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id) LIMIT %s",
+                (count,),
+            )
+        ]
     client, token = live_ui.login("rita")
     for i, ticket_id in enumerate(tickets):
         if i % 4 == 3:

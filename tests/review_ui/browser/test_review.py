@@ -116,3 +116,25 @@ def test_reviewer_overrides_a_ticket_and_the_disagreement_figure_changes(signed_
         ).fetchone()
     assert outcome == (other_queue, "P2", "override")
     assert audit == ("rita", "reviewer")
+
+
+def test_the_queue_is_worked_from_the_keyboard(signed_in, live_ui):
+    post_flagged_tickets(live_ui, 2)
+    page = signed_in("rita")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    selected = page.locator("tr.row-link.selected")
+    assert selected.count() == 1
+    ticket_id = selected.get_attribute("data-ticket")
+    assert ticket_id == page.locator("tr.row-link").nth(1).get_attribute("data-ticket")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/review/tickets/{ticket_id}")
+    page.keyboard.press("e")
+    assert page.evaluate("document.activeElement.id") == "o-queue"
+    page.keyboard.press("Escape")
+    page.keyboard.press("?")
+    assert page.is_visible("#help")
+    screenshot(page, "keyboard-shortcuts", full_page=False)
+    page.keyboard.press("Escape")
+    page.keyboard.press("u")
+    page.wait_for_url("**/review")
