@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from agent.db import sqlalchemy_url
 from tests.factories import make_alert
-
 from tests.review_ui.browser.conftest import SCREENSHOTS, screenshot
 
 pytestmark = pytest.mark.browser
