@@ -2,6 +2,7 @@
 
 from agent.models.base import EMBEDDING_DIM, Base
 from agent.models.catalog import AgentVersion, TaxonomyRecord, VersionLabel
+from agent.models.evals import EvalRun, GoldenSet
 from agent.models.operations import Alert, AuditEntry, SignalValue, Switch
 from agent.models.tenancy import Tenant, User
 from agent.models.tickets import Decision, Outcome, Override, Ticket, TraceSpan
@@ -13,6 +14,8 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Decision",
+    "EvalRun",
+    "GoldenSet",
     "Outcome",
     "Override",
     "SignalValue",

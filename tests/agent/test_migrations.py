@@ -26,6 +26,8 @@ EXPECTED_TABLES = {
     "audit_log",
     "signal_values",
     "alerts",
+    "golden_sets",
+    "eval_runs",
 }
 
 
