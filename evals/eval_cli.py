@@ -16,7 +16,6 @@ from typing import Annotated, Any, TypeVar
 import psycopg
 import sqlalchemy.exc
 import typer
-from rich.console import Console
 
 from agent.commands.common import cli_actor, cli_session
 from agent.config import get_settings
@@ -41,8 +40,6 @@ from evals.service import evaluate
 eval_app = typer.Typer(
     help="Golden sets, scoring agent versions, and the release gate.", no_args_is_help=True
 )
-out = Console()
-err = Console(stderr=True)
 T = TypeVar("T")
 
 SETUP_ERRORS = (
@@ -75,10 +72,10 @@ def _run(body: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(body())  # type: ignore[arg-type]
     except SETUP_ERRORS as exc:
-        err.print(f"[red]error:[/] {exc}")
+        report.make_console(stderr=True).print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
     except DB_ERRORS as exc:
-        err.print(
+        report.make_console(stderr=True).print(
             f"[red]error:[/] the database is unreachable or not migrated "
             f"(run `ticketwatch migrate`): {exc}"
         )
@@ -147,7 +144,7 @@ def build_golden(
         _echo_json(summary)
         return
     state = "built" if summary["created"] else "already built (unchanged)"
-    out.print(
+    report.make_console().print(
         f"golden set [bold]{summary['name']} {summary['version']}[/] {state}: "
         f"{summary['n_cases']} cases, hash {summary['content_hash'][:12]}, "
         f"{summary['taxonomy']}\n  {summary['path']}"
@@ -167,7 +164,7 @@ def run(
     settings = get_settings()
 
     async def body() -> Any:
-        with RichProgress(err, enabled=not as_json) as bar:
+        with RichProgress(report.make_console(stderr=True), enabled=not as_json) as bar:
             return await evaluate(
                 settings,
                 version_ref=version,
@@ -181,7 +178,7 @@ def run(
     if as_json:
         _echo_json(report.run_json(scored))
     else:
-        report.print_run(out, scored)
+        report.print_run(report.make_console(), scored)
 
 
 @eval_app.command("gate")
@@ -209,7 +206,7 @@ def gate(
     )
 
     async def body() -> Any:
-        with RichProgress(err, enabled=not as_json) as bar:
+        with RichProgress(report.make_console(stderr=True), enabled=not as_json) as bar:
             return await run_gate(
                 settings,
                 candidate=candidate,
@@ -226,7 +223,9 @@ def gate(
     if as_json:
         _echo_json(report.gate_json(outcome.candidate, outcome.baseline, outcome.result))
     else:
-        report.print_gate(out, outcome.candidate, outcome.baseline, outcome.result)
+        report.print_gate(
+            report.make_console(), outcome.candidate, outcome.baseline, outcome.result
+        )
     if not outcome.result.passed:
         raise typer.Exit(1)
 
@@ -246,7 +245,7 @@ def list_command(
     if as_json:
         _echo_json(data)
     else:
-        print_listing(out, data)
+        print_listing(report.make_console(), data)
 
 
 @eval_app.command("export-overrides")
@@ -267,7 +266,9 @@ def export_overrides(
 
     unknown = sorted(set(reason or ()) - set(OVERRIDE_REASONS))
     if unknown:
-        err.print(f"[red]error:[/] unknown reason(s) {unknown}; use {', '.join(OVERRIDE_REASONS)}")
+        report.make_console(stderr=True).print(
+            f"[red]error:[/] unknown reason(s) {unknown}; use {', '.join(OVERRIDE_REASONS)}"
+        )
         raise typer.Exit(2)
 
     async def body() -> dict[str, Any]:
@@ -291,15 +292,15 @@ def export_overrides(
     if as_json:
         _echo_json(summary)
         return
-    out.print(
+    report.make_console().print(
         f"{summary['cases']} golden-set candidates from reviewed overrides → {summary['path']}"
     )
     if summary["outside_taxonomy"]:
-        out.print(
+        report.make_console().print(
             f"{summary['outside_taxonomy']} overrides name a queue outside the taxonomy "
             "and were left out"
         )
-    out.print(
+    report.make_console().print(
         "review them, then: ticketwatch eval build-golden --source <file> --name "
         "overrides --version <date>"
     )

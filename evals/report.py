@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict
 from typing import Any
 
@@ -19,6 +20,12 @@ HEAD_ROWS = (
     ("model_macro_f1", "classifier macro-F1"),
     ("ece", "expected calibration error"),
 )
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console as wide as the terminal, or 120 columns when the output is piped (CI logs)."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else 120)
 
 
 def run_json(scored: ScoredRun) -> dict[str, Any]:
@@ -60,7 +67,7 @@ def print_run(console: Console, scored: ScoredRun) -> None:
     m = scored.run.metrics
     console.print(describe(scored))
     heads = Table(title="routing quality")
-    heads.add_column("metric")
+    heads.add_column("metric", overflow="fold")
     heads.add_column("queue", justify="right")
     heads.add_column("priority", justify="right")
     for key, label in HEAD_ROWS:
@@ -91,8 +98,9 @@ def print_run(console: Console, scored: ScoredRun) -> None:
 def _per_class(scored: ScoredRun, head: str) -> Table:
     m, segs = scored.run.metrics, scored.run.per_segment
     table = Table(title=f"per {head} (end to end)")
-    for col in (head, "cases", "precision", "recall", "F1", "coverage"):
-        table.add_column(col, justify="left" if col == head else "right")
+    table.add_column(head, overflow="fold")
+    for col in ("cases", "precision", "recall", "F1", "coverage"):
+        table.add_column(col, justify="right")
     for label, s in m[head]["per_class"].items():
         seg = segs.get(f"{head}:{label}", {})
         table.add_row(
@@ -120,19 +128,21 @@ def gate_json(candidate: ScoredRun, baseline: ScoredRun, result: GateResult) -> 
 
 def _gate_table(title: str, rows: list[GateRow]) -> Table:
     table = Table(title=title)
-    for col in ("segment", "metric", "cases", "baseline", "candidate", "change", "status"):
-        table.add_column(
-            col, justify="right" if col in ("cases", "baseline", "candidate", "change") else "left"
-        )
+    table.add_column("segment", overflow="fold")
+    table.add_column("metric", overflow="fold")
+    for col in ("cases", "baseline", "candidate", "change"):
+        table.add_column(col, justify="right")
+    table.add_column("status")
     for r in rows:
         status = "[red]FAIL[/]" if r.failed else "[green]ok[/]"
+        change = 0.0 - r.relative_drop  # 0.0 - x: no "-0.0%" for an unchanged score
         table.add_row(
             r.segment,
             r.metric,
             str(r.n),
             _pct(r.baseline),
             _pct(r.candidate),
-            f"{-r.relative_drop:+.1%}",
+            f"{change:+.1%}",
             status,
         )
     return table
