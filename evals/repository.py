@@ -84,6 +84,9 @@ async def latest_overrides(
 ) -> list[Row[Any]]:
     """Each overridden ticket's latest override (the reviewers' last word), with the ticket's
     text and channel; then filtered by when it was made and why."""
+    newest_first = func.row_number().over(
+        partition_by=Override.ticket_id, order_by=Override.created_at.desc()
+    )
     latest = (
         select(
             Override.ticket_id,
@@ -96,13 +99,12 @@ async def latest_overrides(
             Override.old_priority,
             Override.reason_category,
             Override.created_at,
+            newest_first.label("rank"),
         )
         .join(Ticket, Ticket.id == Override.ticket_id)
-        .distinct(Override.ticket_id)
-        .order_by(Override.ticket_id, Override.created_at.desc())
         .subquery()
     )
-    stmt = select(latest).order_by(latest.c.created_at)
+    stmt = select(latest).where(latest.c.rank == 1).order_by(latest.c.created_at)
     if since is not None:
         stmt = stmt.where(latest.c.created_at >= since)
     if reasons:
