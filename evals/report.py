@@ -80,19 +80,31 @@ def print_run(console: Console, scored: ScoredRun) -> None:
         f"{_pct(pk['queue'])}, queue+priority {_pct(pk['route'])}; consistency across runs "
         f"{_pct(pk['consistency'])}; failures {m['failures']}; modes {m['modes']}"
     )
-    if m["exact_matches_in_history"]:
-        console.print(
-            f"[yellow]warning:[/] {m['exact_matches_in_history']} cases have an exact copy in "
-            "history: the golden set overlaps what the agent retrieves"
-        )
+    _print_overlap(console, m["exact_matches_in_history"], m["n_cases"])
     console.print(
-        f"cost ${m['cost_usd']['total']:.4f} (${m['cost_usd']['per_case']:.6f}/run), tokens "
+        f"cost ${m['cost_usd']['total']:.4f} (${m['cost_usd']['per_run']:.6f}/run), tokens "
         f"{m['tokens']['prompt']}+{m['tokens']['completion']}; graph latency p50 "
-        f"{m['latency_ms']['p50']:.1f} ms, p95 {m['latency_ms']['p95']:.1f} ms; embedding "
-        f"{m['embed_ms_per_case']:.2f} ms/case (batched); {m['wall_seconds']:.1f} s in all"
+        f"{m['latency_ms']['p50']:.1f} ms, p95 {m['latency_ms']['p95']:.1f} ms "
+        f"({m.get('concurrency', '?')} cases at once); embedding {m['embed_ms_per_case']:.2f} "
+        f"ms/case (batched); {m['wall_seconds']:.1f} s in all"
     )
     console.print(_per_class(scored, "queue"))
     console.print(_per_class(scored, "priority"))
+
+
+OVERLAP_WARNING_SHARE = 0.01
+
+
+def _print_overlap(console: Console, exact: int, n_cases: int) -> None:
+    """Golden cases whose text is in history score as if memorised: say how many."""
+    if not exact:
+        return
+    share = exact / max(n_cases, 1)
+    note = f"{exact} golden cases ({share:.1%}) have an exact copy in history"
+    if share > OVERLAP_WARNING_SHARE:
+        console.print(f"[yellow]warning:[/] {note}: the set overlaps what the agent retrieves")
+    else:
+        console.print(f"note: {note}")
 
 
 def _per_class(scored: ScoredRun, head: str) -> Table:

@@ -105,7 +105,7 @@ def _operations(runs: Sequence[CaseRun]) -> dict[str, Any]:
     latencies = [r.latency_ms for r in runs]
     cost = sum(r.cost_usd for r in runs)
     return {
-        "cost_usd": {"total": cost, "per_case": cost / len(runs) if runs else 0.0},
+        "cost_usd": {"total": cost, "per_run": cost / len(runs) if runs else 0.0},
         "tokens": {
             "prompt": sum(r.prompt_tokens for r in runs),
             "completion": sum(r.completion_tokens for r in runs),

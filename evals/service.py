@@ -99,6 +99,7 @@ async def _score(
     )
     metrics["embed_ms_per_case"] = output.embed_seconds * 1000 / max(len(plan.cases), 1)
     metrics["wall_seconds"] = output.embed_seconds + output.route_seconds
+    metrics["concurrency"] = settings.eval_concurrency  # graph latency is measured under it
     return {
         "metrics": metrics,
         "per_segment": scoring.segment_scores(plan.cases, output.runs),
