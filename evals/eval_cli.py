@@ -42,6 +42,8 @@ eval_app = typer.Typer(
 )
 T = TypeVar("T")
 
+# Bad input at the boundary (an unknown split, an invalid taxonomy file) is a ValueError too,
+# as in the datasets CLI: reported with its message, not a traceback.
 SETUP_ERRORS = (
     EvalSetupError,
     OperatorError,
@@ -49,6 +51,7 @@ SETUP_ERRORS = (
     DatasetUnavailableError,
     FileNotFoundError,
     EmbeddingError,
+    ValueError,
 )
 DB_ERRORS = (
     psycopg.OperationalError,

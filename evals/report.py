@@ -126,12 +126,17 @@ def _per_class(scored: ScoredRun, head: str) -> Table:
     return table
 
 
+def _side(scored: ScoredRun) -> dict[str, Any]:
+    """A gate side: which run, without its per-segment detail (the rows carry that)."""
+    return {k: v for k, v in run_json(scored).items() if k != "per_segment"}
+
+
 def gate_json(candidate: ScoredRun, baseline: ScoredRun, result: GateResult) -> dict[str, Any]:
     return {
         "passed": result.passed,
         "policy": asdict(result.policy),
-        "candidate": run_json(candidate) | {"metrics": None, "per_segment": None},
-        "baseline": run_json(baseline) | {"metrics": None, "per_segment": None},
+        "candidate": _side(candidate),
+        "baseline": _side(baseline),
         "rows": [asdict(r) for r in result.rows],
         "failures": [asdict(r) for r in result.failures],
         "small_segments": result.small_segments,

@@ -150,6 +150,8 @@ def test_missing_golden_set_or_version_exits_2_with_what_to_do(env: EvalAgent) -
     result = invoke("run", "--golden", "no-such-set")
     assert result.exit_code == 2
     assert "ticketwatch eval build-golden" in result.output
+    result = invoke("build-golden", "--source", "banking77:dev")
+    assert result.exit_code == 2 and "unknown Banking77 split" in result.output
     result = invoke("gate", "--candidate", "9.9.9", "--golden", GOLDEN)
     assert result.exit_code == 2 and "no agent version '9.9.9'" in result.output
 
