@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from agent.commands import history, operators, serve, services
+from agent.commands import history, operators, serve, services, settings_cmd
 from agent.config import get_settings
 from agent.datasets.cli import app as datasets_app
 from agent.logs import configure_logging
@@ -34,10 +34,12 @@ app.add_typer(services.app, name="services")
 app.command()(services.migrate)
 app.add_typer(datasets_app, name="datasets")
 app.command()(serve.serve)
+app.command()(settings_cmd.settings)
 app.command("load-history")(history.load_history_command)
 app.add_typer(operators.switch_app, name="switch")
 app.add_typer(operators.versions_app, name="versions")
 app.add_typer(operators.tenants_app, name="tenants")
+app.add_typer(operators.review_app, name="review")
 operators.versions_app.command("create")(history.create_version_command)
 
 

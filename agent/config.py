@@ -96,7 +96,9 @@ class Settings(BaseSettings):
     )
 
     # --- logging -----------------------------------------------------------------------
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level of every process."
+    )
     log_json: bool = Field(default=False, description="JSON log lines (for log shippers).")
 
     # --- datasets ---
@@ -209,6 +211,30 @@ class Settings(BaseSettings):
         default=8, ge=0, description="Neighbours given to the model as few-shot examples."
     )
 
+    # --- tracing export ---------------------------------------------------------------
+    langfuse_public_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("LANGFUSE_PUBLIC_KEY"),
+        description="Langfuse project public key. With the secret key set, traces are exported.",
+    )
+    langfuse_secret_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("LANGFUSE_SECRET_KEY"),
+        description="Langfuse project secret key.",
+    )
+    langfuse_host: str = Field(
+        default="https://cloud.langfuse.com",
+        validation_alias=AliasChoices("LANGFUSE_HOST", "LANGFUSE_BASE_URL"),
+        description="Langfuse server (self-hosted or cloud).",
+    )
+    langfuse_sample_rate: float = Field(
+        default=1.0, ge=0.0, le=1.0,
+        validation_alias=AliasChoices("LANGFUSE_SAMPLE_RATE", "TICKETWATCH_LANGFUSE_SAMPLE_RATE"),
+        description="Share of ticket traces exported to Langfuse (deterministic by trace id).",
+    )
+    langfuse_environment: str | None = Field(
+        default=None, validation_alias=AliasChoices("LANGFUSE_TRACING_ENVIRONMENT"),
+        description="Environment label on exported traces (e.g. production, staging).",
+    )
+
     # --- evals ---
     eval_concurrency: int = Field(
         default=16, ge=1, description="Golden cases an eval runs through the graph at once."
@@ -231,3 +257,29 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+def env_names(name: str) -> list[str]:
+    """The environment variables that set field ``name``."""
+    field = Settings.model_fields[name]
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(a) for a in alias.choices]
+    if isinstance(alias, str):
+        return [alias]
+    return [f"TICKETWATCH_{name.upper()}"]
+
+
+def settings_reference() -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) for every setting, in declaration order."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        if field.default_factory is not None:
+            default = "(computed)"
+        elif field.default is None:
+            default = "unset"
+        else:
+            default = f"`{field.default}`"
+        envs = " / ".join(f"`{e}`" for e in env_names(name))
+        rows.append((envs, default, field.description or ""))
+    return rows

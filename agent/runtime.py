@@ -22,6 +22,7 @@ from agent.services.neighbours import PgNeighbourStore
 from agent.services.recorder import PostgresRecorder
 from agent.services.router import TicketRouter
 from agent.services.tenants import TenantAuthenticator
+from agent.tracing import TraceExport, trace_export
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class AgentRuntime:
     router: TicketRouter
     tenants: TenantAuthenticator
     classifiers: ClassifierRegistry
+    exporter: TraceExport
 
     @classmethod
     async def start(cls, settings: Settings) -> AgentRuntime:
@@ -72,9 +74,16 @@ class AgentRuntime:
             history=PgNeighbourStore(pool),
             classifiers=classifiers,
             recorder=PostgresRecorder(pool, embedder.model_name),
-            sampler=ReviewSampling(settings.review_sample_rate),
+            sampler=ReviewSampling(settings.review_sample_rate, control.review_boosts),
         )
-        router = TicketRouter(pool=pool, sessions=sessions, graph=routing_graph(), context=context)
+        exporter = trace_export(settings)
+        router = TicketRouter(
+            pool=pool,
+            sessions=sessions,
+            graph=routing_graph(),
+            context=context,
+            exporter=exporter,
+        )
         return cls(
             settings,
             engine,
@@ -86,9 +95,11 @@ class AgentRuntime:
             router,
             TenantAuthenticator(sessions),
             classifiers,
+            exporter,
         )
 
     async def close(self) -> None:
+        self.exporter.close()
         await self.embedder.aclose()
         await self.redis.aclose()
         await self.pool.close()

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-bench_app = typer.Typer(help="Benchmarks: print their figures; ratios against in-run baselines.",
-                        no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks: print their figures; ratios against in-run baselines.", no_args_is_help=True
+)
 console = Console(stderr=True)
 
 
@@ -28,9 +29,40 @@ def bench_routing(
     from evals.bench.routing import run
 
     console.print("setting up a scratch database with history; this takes a minute…")
-    result = run(n=n, concurrency=concurrency, stub_ms=stub_ms, stub_n=stub_n,
-                 stub_concurrency=stub_concurrency, history=history, workers=workers)
+    result = run(
+        n=n,
+        concurrency=concurrency,
+        stub_ms=stub_ms,
+        stub_n=stub_n,
+        stub_concurrency=stub_concurrency,
+        history=history,
+        workers=workers,
+    )
     typer.echo(json.dumps(result, indent=None if as_json else 2))
+
+
+@bench_app.command("embed")
+def bench_embed(
+    n: Annotated[int, typer.Option(min=8, help="Texts per timed round.")] = 256,
+    batch: Annotated[int, typer.Option(min=1)] = 32,
+    threads: Annotated[int | None, typer.Option(help="Default: the setting.")] = None,
+    rounds: Annotated[int, typer.Option(min=1)] = 3,
+) -> None:
+    """Local embedder throughput (and sentence-transformers' in the same run, if installed)."""
+    from evals.bench.embed import run
+
+    typer.echo(json.dumps(run(n, batch, threads=threads, rounds=rounds), indent=2))
+
+
+def demo(
+    examples: Annotated[int, typer.Option(min=1, help="Tickets to route in the tour.")] = 12,
+    port: Annotated[int | None, typer.Option(help="API port (default: a free one).")] = None,
+) -> None:
+    """Run the whole system end to end on this machine and print where to look."""
+    from agent.config import get_settings
+    from evals.demo import run_demo
+
+    run_demo(get_settings(), examples=examples, port=port)
 
 
 def register(app: typer.Typer) -> None:
@@ -39,3 +71,4 @@ def register(app: typer.Typer) -> None:
 
     app.add_typer(bench_app, name="bench")
     app.add_typer(eval_app, name="eval")
+    app.command()(demo)

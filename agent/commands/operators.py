@@ -216,3 +216,51 @@ def tenants_list() -> None:
     for name, prefix, limit, active in run(body):
         table.add_row(name, prefix + "…", str(limit), "yes" if active else "no")
     console.print(table)
+
+
+review_app = typer.Typer(
+    help="Review sampling: boost the share of a segment sent to reviewers.", no_args_is_help=True
+)
+
+
+@review_app.command("boost")
+def review_boost(
+    segment: Annotated[str, typer.Argument(help="channel:<c>, queue:<q>, priority:<p>, ...")],
+    rate: Annotated[float, typer.Option(min=0.0001, max=1.0, help="Share sampled.")] = 0.5,
+    hours: Annotated[float | None, typer.Option(help="Expire after this long.")] = 24.0,
+    reason: Annotated[str, typer.Option(help="Why (audit log).")] = "",
+) -> None:
+    """Sample more of a segment's confident decisions for review (unbiased: each sampled
+    decision keeps its inclusion probability)."""
+    from datetime import UTC, datetime, timedelta
+
+    until = datetime.now(UTC) + timedelta(hours=hours) if hours else None
+
+    async def body() -> None:
+        async with cli_session(notify_control=True) as session:
+            await operators.boost_review(
+                session,
+                segment=segment,
+                rate=rate,
+                actor=cli_actor(),
+                reason=reason,
+                expires_at=until,
+            )
+
+    run(body)
+    console.print(
+        f"{segment}: {rate:.0%} of confident decisions go to review"
+        + (f" until {until:%Y-%m-%d %H:%M} UTC" if until else "")
+    )
+
+
+@review_app.command("unboost")
+def review_unboost(segment: str) -> None:
+    """Return a segment to the base review rate."""
+
+    async def body() -> None:
+        async with cli_session(notify_control=True) as session:
+            await operators.end_review_boost(session, segment=segment, actor=cli_actor())
+
+    run(body)
+    console.print(f"{segment}: back to the base review rate")

@@ -87,7 +87,7 @@ class EmbeddingBatcher:
 
     async def embed(self, text: str) -> np.ndarray:
         """The text's embedding row, computed in a shared batch."""
-        if self._task is None or self._closing:
+        if self._task is None or self._task.done() or self._closing:
             raise RuntimeError("EmbeddingBatcher is not running: use `async with` or start()")
         loop = asyncio.get_running_loop()
         request = _Request(text, loop.create_future(), loop.time())
@@ -106,23 +106,23 @@ class EmbeddingBatcher:
         in_flight: list[_Request] = []
         try:
             while True:
-                await self._has_work.wait()
                 if not self._pending:
                     if self._closing:
                         return
                     self._has_work.clear()
+                    await self._has_work.wait()
                     continue
                 await self._wait_for_batch()
                 in_flight = self._take_batch()
                 await self._process(in_flight)
                 in_flight = []
-        except BaseException as exc:  # cancelled or broken: nobody may wait forever
+        except BaseException:  # cancelled or broken: nobody may wait forever
             stopped = RuntimeError("EmbeddingBatcher stopped before this text was embedded")
             for request in [*in_flight, *self._pending]:
                 if not request.future.done():
                     request.future.set_exception(stopped)
             self._pending.clear()
-            raise exc
+            raise
 
     async def _wait_for_batch(self) -> None:
         if self._closing or len(self._pending) >= self.max_batch:
@@ -138,8 +138,6 @@ class EmbeddingBatcher:
         batch = [self._pending.popleft() for _ in range(count)]
         if len(self._pending) < self.max_batch:
             self._full.clear()
-        if not self._pending:
-            self._has_work.clear()
         return [r for r in batch if not r.future.done()]  # drop cancelled callers
 
     async def _process(self, batch: list[_Request]) -> None:

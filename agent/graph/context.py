@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from agent.classify.base import Classifier, Neighbour
-from agent.graph.state import ResolvedVersion, RouteState
+from agent.graph.state import Recorded, ResolvedVersion, RouteState
 
 
 class SwitchBoard(Protocol):
@@ -40,9 +40,9 @@ class ClassifierFactory(Protocol):
 
 
 class DecisionRecorder(Protocol):
-    async def record(self, state: RouteState) -> dict[str, Any]:
+    async def record(self, state: RouteState) -> Recorded:
         """Write decision, embedding and spans atomically; return the stored decision (the
-        earlier one if the ticket already had a final decision)."""
+        earlier one if the ticket already had a final decision) and the record span."""
         ...
 
 

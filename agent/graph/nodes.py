@@ -9,6 +9,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.graph.context import AgentContext
+from agent.graph.edges import after_embed, after_guard, after_retrieve, after_version
 from agent.graph.state import RouteState
 from agent.graph.tracing import traced
 from agent.routing import decide as decide_route
@@ -23,6 +24,7 @@ def _top(probs: dict[str, float], n: int = 5) -> dict[str, float]:
 
 @traced(
     "guard",
+    then=after_guard,
     inputs=lambda s: {"segments": intake_segments(s["ticket"])},
     outputs=lambda u: {"enabled": sorted(u["enabled_switches"]), "switch": u["switch"]},
 )
@@ -37,6 +39,7 @@ async def guard(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, 
 
 @traced(
     "version",
+    then=after_version,
     inputs=lambda s: {"customer_id": s["ticket"].customer_id},
     outputs=lambda u: {
         "version": u["version"] and u["version"].semver,
@@ -55,6 +58,7 @@ async def resolve_version(state: RouteState, runtime: Runtime[AgentContext]) -> 
 
 @traced(
     "embed",
+    then=after_embed,
     inputs=lambda s: {"chars": len(s["ticket"].text)},
     outputs=lambda u: {"dim": int(u["embedding"].shape[0])},
 )
@@ -69,6 +73,7 @@ def _k(state: RouteState) -> int:
 
 @traced(
     "retrieve",
+    then=after_retrieve,
     inputs=lambda s: {"k": _k(s)},
     outputs=lambda u: {
         "neighbours": [
@@ -156,5 +161,9 @@ async def decide(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str,
 async def record(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Write decision, embedding and spans atomically. Failures propagate: the ticket is
     already stored, and the reconciler finishes it."""
-    row = await runtime.context.recorder.record(state)
-    return {"decision_id": str(row["id"]), "decision_row": row}
+    recorded = await runtime.context.recorder.record(state)
+    return {
+        "decision_id": str(recorded.decision["id"]),
+        "decision_row": recorded.decision,
+        "spans": [recorded.span],
+    }

@@ -75,6 +75,14 @@ class SpanRecord:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What the record step wrote: the stored decision row and its own span."""
+
+    decision: dict[str, Any]
+    span: SpanRecord
+
+
 class RouteState(TypedDict, total=False):
     ticket: TicketInput
     trace_id: str

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from agent.graph.context import AgentContext
 from agent.graph.state import RouteState, SpanRecord
@@ -23,22 +24,27 @@ class NodeFn(Protocol):
 
 Describe = Callable[[RouteState], dict[str, Any]]
 DescribeOut = Callable[[dict[str, Any]], dict[str, Any]]
+Route = Callable[[RouteState], str]
 
 
 def new_trace_id() -> str:
     return secrets.token_hex(16)
 
 
-def traced(name: str, *, inputs: Describe, outputs: DescribeOut) -> Callable[[NodeFn], NodeFn]:
+def traced(
+    name: str, *, inputs: Describe, outputs: DescribeOut, then: Route | None = None
+) -> Callable[[NodeFn], NodeFn]:
     """Wrap a node so that it records a span, and so that an exception becomes a ``failure``.
 
     A node that raises does not abort the run: the failure is recorded in its span and in the
-    state, and the graph routes the ticket to human triage with the reason.
+    state, and the graph routes the ticket to human triage with the reason. With ``then``, the
+    node names the next node itself (a ``Command``), which costs LangGraph far less per step
+    than a conditional edge.
     """
 
     def wrap(fn: NodeFn) -> NodeFn:
         @functools.wraps(fn)
-        async def node(state: RouteState, *, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        async def node(state: RouteState, *, runtime: Runtime[AgentContext]) -> Any:
             started = datetime.now(UTC)
             t0 = time.perf_counter()
             error: str | None = None
@@ -56,7 +62,10 @@ def traced(name: str, *, inputs: Describe, outputs: DescribeOut) -> Callable[[No
                 output={} if error else _safe(outputs, update),
                 error=error,
             )
-            return {**update, "spans": [span]}
+            update = {**update, "spans": [span]}
+            if then is None:
+                return update
+            return Command(update=update, goto=then({**state, **update}))  # type: ignore[typeddict-item]
 
         return node
 

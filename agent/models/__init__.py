@@ -3,7 +3,7 @@
 from agent.models.base import EMBEDDING_DIM, Base
 from agent.models.catalog import AgentVersion, TaxonomyRecord, VersionLabel
 from agent.models.evals import EvalRun, GoldenSet
-from agent.models.operations import Alert, AuditEntry, SignalValue, Switch
+from agent.models.operations import Alert, AuditEntry, ReviewBoost, SignalValue, Switch
 from agent.models.tenancy import Tenant, User
 from agent.models.tickets import Decision, Outcome, Override, Ticket, TraceSpan
 
@@ -18,6 +18,7 @@ __all__ = [
     "GoldenSet",
     "Outcome",
     "Override",
+    "ReviewBoost",
     "SignalValue",
     "Switch",
     "TaxonomyRecord",

@@ -27,6 +27,20 @@ class Switch(Base):
     updated_at: Mapped[datetime] = created_at()
 
 
+class ReviewBoost(Base):
+    """A raised review-sampling rate for a segment (a monitor action or an operator's)."""
+
+    __tablename__ = "review_boosts"
+    __table_args__ = (CheckConstraint("rate > 0 AND rate <= 1", name="rate"),)
+
+    segment: Mapped[str] = mapped_column(String(150), primary_key=True)
+    rate: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[datetime | None] = tstz(nullable=True)
+    reason: Mapped[str] = mapped_column(default="")
+    actor: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = created_at()
+
+
 class AuditEntry(Base):
     """Every operator action. Append-only: a trigger rejects UPDATE and DELETE."""
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.models import AuditEntry, Switch
+from agent.models import AuditEntry, ReviewBoost, Switch
 
 
 async def enabled_switch_keys(session: AsyncSession) -> frozenset[str]:
@@ -61,3 +62,41 @@ async def audit_entries(
     if action_prefix:
         stmt = stmt.where(AuditEntry.action.startswith(action_prefix))
     return list((await session.execute(stmt)).scalars())
+
+
+async def active_boosts(session: AsyncSession) -> dict[str, tuple[float, datetime | None]]:
+    """Segment → (boosted review-sampling rate, expiry), for boosts that have not expired."""
+    rows = await session.execute(
+        select(ReviewBoost.segment, ReviewBoost.rate, ReviewBoost.expires_at).where(
+            (ReviewBoost.expires_at.is_(None)) | (ReviewBoost.expires_at > func.now())
+        )
+    )
+    return {segment: (rate, expires) for segment, rate, expires in rows.all()}
+
+
+async def set_boost(
+    session: AsyncSession,
+    *,
+    segment: str,
+    rate: float,
+    expires_at: datetime | None,
+    reason: str,
+    actor: str,
+) -> None:
+    values = {
+        "segment": segment,
+        "rate": rate,
+        "expires_at": expires_at,
+        "reason": reason,
+        "actor": actor,
+    }
+    stmt = insert(ReviewBoost).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["segment"],
+        set_={k: stmt.excluded[k] for k in ("rate", "expires_at", "reason", "actor", "updated_at")},
+    )
+    await session.execute(stmt)
+
+
+async def clear_boost(session: AsyncSession, segment: str) -> None:
+    await session.execute(delete(ReviewBoost).where(ReviewBoost.segment == segment))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from agent.classify.base import Classifier
 from agent.classify.knn import KnnClassifier, KnnParams
@@ -34,11 +34,15 @@ class ClassifierRegistry:
 
 
 class ReviewSampling:
-    """``ReviewSampler``: the share of confident decisions sampled for human review."""
+    """``ReviewSampler``: the share of confident decisions sampled for human review: the base
+    rate, or a segment's boosted rate (``boosts`` returns the current ones)."""
 
-    def __init__(self, base_rate: float, boosts: dict[str, float] | None = None) -> None:
+    def __init__(
+        self, base_rate: float, boosts: Callable[[], dict[str, float]] | None = None
+    ) -> None:
         self.base_rate = base_rate
-        self.boosts = boosts or {}
+        self.boosts = boosts or dict
 
     def sample_rate(self, segments: Sequence[str]) -> float:
-        return max([self.base_rate, *(self.boosts.get(s, 0.0) for s in segments)])
+        current = self.boosts()
+        return max([self.base_rate, *(current.get(s, 0.0) for s in segments)])

@@ -16,6 +16,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -42,6 +43,7 @@ class ControlState:
     loaded_at: float
     switches: frozenset[str]
     labels: dict[str, LabelRef]
+    boosts: dict[str, tuple[float, datetime | None]] = dataclasses.field(default_factory=dict)
 
 
 class ControlPlane:
@@ -54,18 +56,27 @@ class ControlPlane:
         *,
         fallback_ttl_s: float = 1.0,
         redis_retry_s: float = 1.0,
+        recheck_s: float = 0.02,
     ) -> None:
         self._sessions = sessions
         self._redis = redis
         self._fallback_ttl_s = fallback_ttl_s
         self._redis_retry_s = redis_retry_s
+        self._recheck_s = recheck_s
+        self._checked_at = -1.0
         self._redis_down_until = 0.0
         self._state: ControlState | None = None
         self._lock = asyncio.Lock()
         self._versions: dict[uuid.UUID, ResolvedVersion] = {}
 
     async def state(self) -> ControlState:
+        current = self._state
+        # Under load, one epoch read per ``recheck_s`` serves every ticket in between: a flip
+        # still reaches the next ticket within that window (20 ms), at a fraction of the reads.
+        if current is not None and time.monotonic() - self._checked_at < self._recheck_s:
+            return current
         epoch = await self._epoch()
+        self._checked_at = time.monotonic()
         current = self._state
         if current is not None and self._fresh(current, epoch):
             return current
@@ -84,11 +95,12 @@ class ControlPlane:
     async def _load(self, epoch: str | None) -> ControlState:
         async with self._sessions() as session:
             switches = await operations.enabled_switch_keys(session)
+            boosts = await operations.active_boosts(session)
             labels = {
                 row.label: LabelRef(row.agent_version_id, row.canary_percent)
                 for row in await catalog.labels(session)
             }
-        return ControlState(epoch, time.monotonic(), switches, labels)
+        return ControlState(epoch, time.monotonic(), switches, labels, boosts)
 
     async def _epoch(self) -> str | None:
         if self._redis is None or time.monotonic() < self._redis_down_until:
@@ -104,6 +116,7 @@ class ControlPlane:
     async def changed(self) -> None:
         """Tell every process that switches or labels changed (call after the commit)."""
         self._state = None
+        self._checked_at = -1.0
         if self._redis is None:
             return
         try:
@@ -115,6 +128,17 @@ class ControlPlane:
                 self._fallback_ttl_s,
                 exc,
             )
+
+    def review_boosts(self) -> dict[str, float]:
+        """Boosted review rates per segment, as of the last load (the guard step refreshes it
+        on every ticket); expired boosts are left out."""
+        state = self._state
+        if state is None:
+            return {}
+        now = datetime.now(UTC)
+        return {
+            seg: rate for seg, (rate, until) in state.boosts.items() if until is None or until > now
+        }
 
     async def enabled(self) -> frozenset[str]:
         return (await self.state()).switches

@@ -155,9 +155,12 @@ def load_history(
                     for i, r, v in zip(todo[start : start + chunk], part, vectors, strict=True)
                 ]
                 _insert_chunk(conn, rows)
+                conn.commit()  # each chunk is durable: an interrupted load resumes after it
                 if progress:
                     progress(len(part))
         finally:
+            if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+                conn.rollback()  # a chunk that failed left its transaction aborted
             ensure_indexes(conn)  # also mends an earlier bulk load that was interrupted
             conn.execute("ANALYZE tickets")
             conn.execute("ANALYZE outcomes")

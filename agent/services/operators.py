@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,3 +115,36 @@ async def _previous_production(session: AsyncSession) -> str:
             if row is not None:
                 return row.semver
     raise OperatorError("no earlier production version is recorded; name one to roll back to")
+
+
+async def boost_review(
+    session: AsyncSession,
+    *,
+    segment: str,
+    rate: float,
+    actor: Actor,
+    reason: str,
+    expires_at: datetime | None = None,
+) -> None:
+    """Sample a larger share of a segment's confident decisions for review (0 < rate <= 1)."""
+    if not SWITCH_KEY.match(segment):
+        raise OperatorError(f"invalid segment {segment!r}")
+    if not 0 < rate <= 1:
+        raise OperatorError("a review rate must be in (0, 1]")
+    await operations.set_boost(
+        session, segment=segment, rate=rate, expires_at=expires_at, reason=reason, actor=actor.name
+    )
+    await audit(
+        session,
+        actor,
+        "review.boost",
+        segment,
+        rate=rate,
+        reason=reason,
+        expires_at=expires_at.isoformat() if expires_at else None,
+    )
+
+
+async def end_review_boost(session: AsyncSession, *, segment: str, actor: Actor) -> None:
+    await operations.clear_boost(session, segment)
+    await audit(session, actor, "review.boost_end", segment)

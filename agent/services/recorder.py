@@ -12,7 +12,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from agent.graph.state import RouteState, SpanRecord
+from agent.graph.state import Recorded, RouteState, SpanRecord
 from agent.repositories import hot
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class PostgresRecorder:
         self._pool = pool
         self._embedding_model = embedding_model
 
-    async def record(self, state: RouteState) -> dict[str, Any]:
+    async def record(self, state: RouteState) -> Recorded:
         started, t0 = datetime.now(UTC), time.perf_counter()
         spans = state.get("spans", [])
         first = min((s.started_at for s in spans), default=started)
@@ -96,8 +96,9 @@ class PostgresRecorder:
                 embedding_model=self._embedding_model,
             )
             if written is not None:
-                return {**values, "is_final": True, "is_shadow": False, "created_at": started}
+                row = {**values, "is_final": True, "is_shadow": False, "created_at": started}
+                return Recorded(row, record_span)
             existing = await hot.final_decision(conn, ticket_id)
         assert existing is not None
         log.info("ticket %s already had a final decision; kept it", ticket_id)
-        return existing
+        return Recorded(existing, record_span)

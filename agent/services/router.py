@@ -12,7 +12,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from langgraph.graph.state import CompiledStateGraph
 from psycopg_pool import AsyncConnectionPool
@@ -25,6 +25,7 @@ from agent.metrics import observe_decision
 from agent.models import Decision, Ticket
 from agent.repositories import hot, tickets
 from agent.services.neighbours import ticket_text
+from agent.tracing import NoExport, TraceExport
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,10 @@ class TicketRouter:
         sessions: async_sessionmaker[AsyncSession],
         graph: Graph,
         context: AgentContext,
+        exporter: TraceExport | None = None,
         duplicate_wait_s: float = 10.0,
     ) -> None:
+        self._exporter = exporter or NoExport()
         self._pool = pool
         self._sessions = sessions
         self._graph = graph
@@ -126,12 +129,13 @@ class TicketRouter:
             trace_id=new_trace_id(),
             spans=[],
         )
-        final = await self._graph.ainvoke(state, context=self._context)
+        final = cast(RouteState, await self._graph.ainvoke(state, context=self._context))
         row = final.get("decision_row")
         assert row is not None, "the record step returned without a final decision"
         decision = Decision(**row)
         if row.get("created_at") is not None and str(row["id"]) == final.get("decision_id"):
             self._observe(decision, final)
+            self._exporter.export(final, row)
         return decision
 
     @staticmethod

@@ -17,15 +17,20 @@ from agent.llm import ModelEndpoint, ModelGateway, RetryPolicy, shared_breakers
 
 def make_app(model: str, api_base: str) -> FastAPI:
     gateway = ModelGateway(
-        primary=ModelEndpoint(model, api_base, SecretStr("bench")), fallback=None,
-        timeout_s=30, total_timeout_s=60, retry=RetryPolicy(max_retries=0),
-        breakers=shared_breakers(failure_threshold=1000, cooldown_s=1))
+        primary=ModelEndpoint(model, api_base, SecretStr("bench")),
+        fallback=None,
+        timeout_s=30,
+        total_timeout_s=60,
+        retry=RetryPolicy(max_retries=0),
+        breakers=shared_breakers(failure_threshold=1000, cooldown_s=1),
+    )
     app = FastAPI()
 
     @app.post("/bare")
     async def bare(payload: dict[str, object]) -> dict[str, object]:
         result = await gateway.complete(
-            messages=[{"role": "user", "content": str(payload.get("body", ""))}], max_tokens=32)
+            messages=[{"role": "user", "content": str(payload.get("body", ""))}], max_tokens=32
+        )
         return {"ok": result.error is None}
 
     return app
@@ -37,8 +42,13 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--api-base", required=True)
     args = parser.parse_args()
-    uvicorn.run(make_app(args.model, args.api_base), host="127.0.0.1", port=args.port,
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        make_app(args.model, args.api_base),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

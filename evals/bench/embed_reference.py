@@ -106,8 +106,10 @@ def main() -> None:
         token_counts=np.array(token_counts, dtype=np.int64),
         max_seq_length=np.int64(model.max_seq_length),
         versions=np.array(
-            [f"sentence-transformers {sentence_transformers.__version__}",
-             f"torch {torch.__version__}"]
+            [
+                f"sentence-transformers {sentence_transformers.__version__}",
+                f"torch {torch.__version__}",
+            ]
         ),
     )
     print(f"wrote {len(TEXTS)} embeddings {embeddings.shape} to {args.out}")

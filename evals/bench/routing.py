@@ -27,58 +27,134 @@ STUB_MODEL = "openai/stub"
 
 
 def _api_env(url: str, settings: Settings, redis_url: str) -> dict[str, str]:
-    return {"DATABASE_URL": url, "REDIS_URL": redis_url,
-            "TICKETWATCH_DATA_DIR": str(settings.data_dir), "TICKETWATCH_LOG_LEVEL": "WARNING",
-            "TICKETWATCH_LLM_API_KEY": "bench", "TICKETWATCH_EMBEDDED_AUTOSTART": "false"}
+    return {
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "TICKETWATCH_DATA_DIR": str(settings.data_dir),
+        "TICKETWATCH_LOG_LEVEL": "WARNING",
+        "TICKETWATCH_LLM_API_KEY": "bench",
+        "TICKETWATCH_EMBEDDED_AUTOSTART": "false",
+    }
 
 
-def run(*, n: int = 2000, concurrency: int = 32, stub_ms: float = 200.0, stub_n: int = 400,
-        stub_concurrency: int = 16, history: int = 3000, workers: int = 1,
-        settings: Settings | None = None) -> dict[str, Any]:
+def run(
+    *,
+    n: int = 2000,
+    concurrency: int = 32,
+    stub_ms: float = 200.0,
+    stub_n: int = 400,
+    stub_concurrency: int = 16,
+    history: int = 3000,
+    workers: int = 1,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
     settings = settings or get_settings()
     server, redis_url = resolve_database_url(settings), resolve_redis_url(settings)
     with scratch_database(server) as url:
         prepared = prepare_agent(url, settings, history=history)
         headers = {"Authorization": f"Bearer {prepared.api_key}"}
         api_port, stub_port, bare_port = free_port(), free_port(), free_port()
-        api_args = ["-m", "uvicorn", "agent.api.app:create_app", "--factory", "--port",
-                    str(api_port), "--workers", str(workers), "--log-level", "warning",
-                    "--no-access-log"]
+        api_args = [
+            "-m",
+            "uvicorn",
+            "agent.api.app:create_app",
+            "--factory",
+            "--port",
+            str(api_port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
         api_url = f"http://127.0.0.1:{api_port}"
         stub_base = f"http://127.0.0.1:{stub_port}/v1"
-        with process(api_args, env=_api_env(url, settings, redis_url),
-                     ready_url=f"{api_url}/ready"):
-            drive(f"{api_url}/v1/tickets", ticket_bodies(sample_texts(200), "warm"),
-                  concurrency=concurrency, headers=headers)
-            knn = drive(f"{api_url}/v1/tickets", ticket_bodies(sample_texts(n), "knn"),
-                        concurrency=concurrency, headers=headers)
-            with process(["-m", "evals.bench.stub_model", "--port", str(stub_port),
-                          "--delay-ms", str(stub_ms)], env={},
-                         ready_url=f"http://127.0.0.1:{stub_port}/health"):
-                promote_new_version(url, settings, "1.1.0", classifier="llm", model=STUB_MODEL,
-                                    params={"k": 15, "llm": {"api_base": stub_base,
-                                                             "max_retries": 0}})
+        with process(
+            api_args, env=_api_env(url, settings, redis_url), ready_url=f"{api_url}/ready"
+        ):
+            drive(
+                f"{api_url}/v1/tickets",
+                ticket_bodies(sample_texts(200), "warm"),
+                concurrency=concurrency,
+                headers=headers,
+            )
+            knn = drive(
+                f"{api_url}/v1/tickets",
+                ticket_bodies(sample_texts(n), "knn"),
+                concurrency=concurrency,
+                headers=headers,
+            )
+            with process(
+                [
+                    "-m",
+                    "evals.bench.stub_model",
+                    "--port",
+                    str(stub_port),
+                    "--delay-ms",
+                    str(stub_ms),
+                ],
+                env={},
+                ready_url=f"http://127.0.0.1:{stub_port}/health",
+            ):
+                promote_new_version(
+                    url,
+                    settings,
+                    "1.1.0",
+                    classifier="llm",
+                    model=STUB_MODEL,
+                    params={"k": 15, "llm": {"api_base": stub_base, "max_retries": 0}},
+                )
                 bodies = ticket_bodies(sample_texts(stub_n, seed=9), "stub")
-                drive(f"{api_url}/v1/tickets", bodies[:stub_concurrency * 2],
-                      concurrency=stub_concurrency, headers=headers)
-                agent = drive(f"{api_url}/v1/tickets", bodies[stub_concurrency * 2:],
-                              concurrency=stub_concurrency, headers=headers)
-                with process(["-m", "evals.bench.bare_app", "--port", str(bare_port),
-                              "--model", STUB_MODEL, "--api-base", stub_base],
-                             env={"OPENAI_API_KEY": "bench"},
-                             ready_url=f"http://127.0.0.1:{bare_port}/docs"):
+                drive(
+                    f"{api_url}/v1/tickets",
+                    bodies[: stub_concurrency * 2],
+                    concurrency=stub_concurrency,
+                    headers=headers,
+                )
+                agent = drive(
+                    f"{api_url}/v1/tickets",
+                    bodies[stub_concurrency * 2 :],
+                    concurrency=stub_concurrency,
+                    headers=headers,
+                )
+                with process(
+                    [
+                        "-m",
+                        "evals.bench.bare_app",
+                        "--port",
+                        str(bare_port),
+                        "--model",
+                        STUB_MODEL,
+                        "--api-base",
+                        stub_base,
+                    ],
+                    env={"OPENAI_API_KEY": "bench"},
+                    ready_url=f"http://127.0.0.1:{bare_port}/docs",
+                ):
                     bare_url = f"http://127.0.0.1:{bare_port}/bare"
-                    drive(bare_url, bodies[:stub_concurrency * 2], concurrency=stub_concurrency)
-                    bare = drive(bare_url, bodies[stub_concurrency * 2:],
-                                 concurrency=stub_concurrency)
+                    drive(bare_url, bodies[: stub_concurrency * 2], concurrency=stub_concurrency)
+                    bare = drive(
+                        bare_url, bodies[stub_concurrency * 2 :], concurrency=stub_concurrency
+                    )
     return {
-        "tickets_per_s": round(knn.per_s, 1), "p50_ms": round(knn.percentile(50), 2),
-        "p95_ms": round(knn.percentile(95), 2), "p99_ms": round(knn.percentile(99), 2),
+        "tickets_per_s": round(knn.per_s, 1),
+        "p50_ms": round(knn.percentile(50), 2),
+        "p95_ms": round(knn.percentile(95), 2),
+        "p99_ms": round(knn.percentile(99), 2),
         "overhead_ratio": round(agent.percentile(50) / bare.percentile(50), 4),
-        "overhead_ratio_mean": round(float(agent.latencies_ms.mean() / bare.latencies_ms.mean()),
-                                     4),
-        "knn": knn.summary(), "stub_agent": agent.summary(), "stub_bare": bare.summary(),
-        "config": {"n": n, "concurrency": concurrency, "stub_ms": stub_ms, "stub_n": stub_n,
-                   "stub_concurrency": stub_concurrency, "history": history,
-                   "workers": workers},
+        "overhead_ratio_mean": round(
+            float(agent.latencies_ms.mean() / bare.latencies_ms.mean()), 4
+        ),
+        "knn": knn.summary(),
+        "stub_agent": agent.summary(),
+        "stub_bare": bare.summary(),
+        "config": {
+            "n": n,
+            "concurrency": concurrency,
+            "stub_ms": stub_ms,
+            "stub_n": stub_n,
+            "stub_concurrency": stub_concurrency,
+            "history": history,
+            "workers": workers,
+        },
     }

@@ -28,10 +28,17 @@ def _answer(body: dict[str, Any]) -> str:
 
 def _logprobs(content: str) -> dict[str, Any]:
     """Certain token logprobs (one token per character), so the agent needs no sampling."""
-    return {"content": [{"token": ch, "logprob": 0.0, "bytes": list(ch.encode()),
-                         "top_logprobs": [{"token": ch, "logprob": 0.0,
-                                           "bytes": list(ch.encode())}]}
-                        for ch in content]}
+    return {
+        "content": [
+            {
+                "token": ch,
+                "logprob": 0.0,
+                "bytes": list(ch.encode()),
+                "top_logprobs": [{"token": ch, "logprob": 0.0, "bytes": list(ch.encode())}],
+            }
+            for ch in content
+        ]
+    }
 
 
 def make_app(delay_s: float) -> Starlette:
@@ -39,20 +46,33 @@ def make_app(delay_s: float) -> Starlette:
         body = await request.json()
         await asyncio.sleep(delay_s)
         content = _answer(body)
-        return JSONResponse({
-            "id": "stub", "object": "chat.completion", "created": int(time.time()),
-            "model": body.get("model", "stub"),
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": content},
-                         "logprobs": _logprobs(content) if body.get("logprobs") else None}],
-            "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
-        })
+        return JSONResponse(
+            {
+                "id": "stub",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "stub"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": content},
+                        "logprobs": _logprobs(content) if body.get("logprobs") else None,
+                    }
+                ],
+                "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
+            }
+        )
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    return Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"]),
-                             Route("/health", health)])
+    return Starlette(
+        routes=[
+            Route("/v1/chat/completions", completions, methods=["POST"]),
+            Route("/health", health),
+        ]
+    )
 
 
 def main() -> None:
@@ -60,8 +80,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--delay-ms", type=float, default=200.0)
     args = parser.parse_args()
-    uvicorn.run(make_app(args.delay_ms / 1000), host="127.0.0.1", port=args.port,
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        make_app(args.delay_ms / 1000),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

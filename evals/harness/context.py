@@ -9,13 +9,13 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 
-from agent.graph.state import ResolvedVersion, RouteState
+from agent.graph.state import Recorded, ResolvedVersion, RouteState, SpanRecord
 from agent.services.recorder import decision_values
 
 
@@ -55,11 +55,21 @@ class PrecomputedEmbedder:
 
 
 class CapturingRecorder:
-    """``DecisionRecorder`` that builds the decision row as production would, and keeps it."""
+    """``DecisionRecorder`` that builds the decision row as production would and writes
+    nothing: the row comes back in the graph's final state."""
 
-    async def record(self, state: RouteState) -> dict[str, Any]:
+    async def record(self, state: RouteState) -> Recorded:
         started, t0 = datetime.now(UTC), time.perf_counter()
-        first = min((s.started_at for s in state.get("spans", [])), default=started)
+        spans = state.get("spans", [])
+        first = min((s.started_at for s in spans), default=started)
         values = decision_values(state, latency_ms=(started - first).total_seconds() * 1000)
-        values["latency_ms"] += (time.perf_counter() - t0) * 1000
-        return {**values, "is_final": True, "is_shadow": False, "created_at": started}
+        span = SpanRecord(
+            name="record",
+            span_id=secrets.token_hex(8),
+            started_at=started,
+            duration_ms=(time.perf_counter() - t0) * 1000,
+            input={"spans": len(spans) + 1},
+            output={"decision_id": str(values["id"]), "stored": False},
+        )
+        row = {**values, "is_final": True, "is_shadow": False, "created_at": started}
+        return Recorded(row, span)

@@ -4,7 +4,7 @@ golden_sets registers each versioned golden dataset (its JSONL lives in the data
 named by its content hash); eval_runs keeps every scored run of an agent version on one.
 
 Revision ID: 5e7a1c0d9b21
-Revises: bda31e03db4f
+Revises: 8a0e6ac48756
 Create Date: 2026-11-24 09:00:00.000000+00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "5e7a1c0d9b21"
-down_revision: str | None = "bda31e03db4f"
+down_revision: str | None = "8a0e6ac48756"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

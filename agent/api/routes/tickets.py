@@ -64,7 +64,6 @@ async def submit_ticket(
     """Route a ticket. The ticket is stored before any model call; resubmitting the same
     ``(source, external_id)`` returns the first decision (200) and never makes a second."""
     routed = await runtime.router.submit(Submission(**payload.model_dump()), tenant_id=tenant.id)
-    d = routed.decision
     if routed.duplicate:
         response.status_code = 200
         DUPLICATES.inc()

@@ -140,3 +140,48 @@ async def test_tickets_left_without_a_decision_are_finished_by_the_reconciler(li
             "SELECT count(*) FROM decisions WHERE ticket_id = %s AND is_final", (ticket_id,)
         ).fetchone()
     assert n == (1,)
+
+
+def test_a_review_boost_samples_the_segments_confident_decisions(client, live_api):
+    from agent.services.operators import boost_review, end_review_boost
+
+    async def boost(on: bool) -> None:
+        async with session_for(live_api.database_url) as session:
+            if on:
+                await boost_review(
+                    session,
+                    segment="channel:sms",
+                    rate=1.0,
+                    actor=Actor("monitor", "monitor"),
+                    reason="test",
+                )
+            else:
+                await end_review_boost(
+                    session, segment="channel:sms", actor=Actor("monitor", "monitor")
+                )
+        redis = Redis.from_url(live_api.settings.redis_url.get_secret_value())
+        await ControlPlane(None, redis).changed()  # type: ignore[arg-type]
+        await redis.aclose()
+
+    asyncio.run(boost(True))
+    try:
+        body = "How long does a transfer to another bank take?"
+        boosted = [submit(client, body, channel="sms") for _ in range(3)]
+        others = [submit(client, body, channel="web") for _ in range(3)]
+    finally:
+        asyncio.run(boost(False))
+    with psycopg.connect(live_api.database_url) as conn:
+
+        def sampled(routes: list[dict]) -> list[tuple[bool, float]]:
+            return [
+                conn.execute(
+                    "SELECT sampled_for_review, inclusion_prob FROM decisions WHERE id = %s",
+                    (r["decision_id"],),
+                ).fetchone()
+                for r in routes
+            ]
+
+        agent_routed = [r for r in boosted if r["mode"] == "agent"]
+        assert agent_routed, "expected confident decisions"
+        assert all(s == (True, 1.0) for s in sampled(agent_routed))
+        assert all(p == 0.1 for _, p in sampled([r for r in others if r["mode"] == "agent"]))

@@ -1,0 +1,30 @@
+# The two commands of the README's quick start, and the checks CI runs.
+.PHONY: demo test lint typecheck pytest eval-gate clean
+
+demo:
+	scripts/bootstrap.sh
+	.venv/bin/ticketwatch demo
+
+test:
+	scripts/bootstrap.sh --dev
+	$(MAKE) --no-print-directory lint typecheck pytest
+
+lint:
+	.venv/bin/ruff check .
+
+typecheck:
+	.venv/bin/mypy
+
+# pytest exits 5 when it collected no test: treat that as a failure, never as a pass.
+pytest:
+	@.venv/bin/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The release gate on the default version (Banking77 history and golden set): it must pass,
+# and fail a deliberately degraded version (scripts/ci-eval-gate.sh).
+eval-gate:
+	scripts/bootstrap.sh
+	TICKETWATCH=.venv/bin/ticketwatch scripts/ci-eval-gate.sh
+
+clean:
+	rm -rf .venv .venv-llm .mypy_cache .pytest_cache .ruff_cache artifacts

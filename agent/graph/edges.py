@@ -1,0 +1,23 @@
+"""Where each step goes next: pure functions of the state."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from agent.graph.state import RouteState
+
+
+def after_guard(state: RouteState) -> Literal["version", "decide"]:
+    return "decide" if state.get("switch") or state.get("failure") else "version"
+
+
+def after_version(state: RouteState) -> Literal["embed", "decide"]:
+    return "embed" if state.get("version") and not state.get("failure") else "decide"
+
+
+def after_embed(state: RouteState) -> Literal["retrieve", "decide"]:
+    return "decide" if state.get("failure") else "retrieve"
+
+
+def after_retrieve(state: RouteState) -> Literal["classify", "decide"]:
+    return "decide" if state.get("failure") else "classify"

@@ -1,0 +1,103 @@
+"""Loading history: bulk, resumable after an interruption, idempotent, indexes rebuilt."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import psycopg
+import pytest
+
+from agent.datasets.records import LabelledTicket
+from agent.embed import Embedder, get_embedder
+from agent.services.history_loader import BULK_THRESHOLD, external_ids, load_history
+from tests.live import settings_for
+
+
+@pytest.fixture(scope="module")
+def embedder(servers) -> Embedder:
+    return get_embedder(
+        settings_for(
+            database_url="postgresql://unused", redis_url="redis://x", data_dir=servers.data_dir
+        )
+    )
+
+
+class FailsAfter:
+    """Failure injection: the real embedder, which breaks on call number ``n``."""
+
+    def __init__(self, inner: Embedder, n: int) -> None:
+        self.inner, self.n, self.calls = inner, n, 0
+        self.model_name, self.dim = inner.model_name, inner.dim
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        if self.calls == self.n:
+            raise RuntimeError("embedding service went away")
+        return self.inner.embed(texts)
+
+
+def records(n: int) -> list[LabelledTicket]:
+    queues = [
+        ("transfers", "P3", "my transfer {} has not arrived"),
+        ("card_orders", "P4", "when will my new card {} be delivered"),
+        ("top_ups", "P4", "top up number {} failed, can I retry"),
+    ]
+    return [
+        LabelledTicket(text=t.format(i), queue=q, priority=p)
+        for i in range(n)
+        for q, p, t in [queues[i % 3]]
+    ]
+
+
+def counts(url: str) -> tuple[int, int, int]:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM tickets), (SELECT count(*) FROM outcomes), "
+            "(SELECT count(*) FROM outcomes WHERE embedding IS NOT NULL)"
+        ).fetchone()
+    assert row is not None
+    return row
+
+
+def hnsw_indexes(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%hnsw%'")
+        return {r[0] for r in rows}
+
+
+def test_load_is_idempotent(fresh_db_url, embedder):
+    data = records(60)
+    first = load_history(fresh_db_url, data, source="h", embedder=embedder, chunk=25)
+    again = load_history(fresh_db_url, data, source="h", embedder=embedder, chunk=25)
+    assert (first.inserted, first.skipped) == (60, 0)
+    assert (again.inserted, again.skipped) == (0, 60)
+    assert counts(fresh_db_url) == (60, 60, 60)
+
+
+def test_an_interrupted_load_resumes_without_redoing_committed_chunks(fresh_db_url, embedder):
+    data = records(100)
+    failing = FailsAfter(embedder, n=3)
+    with pytest.raises(RuntimeError, match="went away"):
+        load_history(fresh_db_url, data, source="h", embedder=failing, chunk=25)
+    assert counts(fresh_db_url) == (50, 50, 50)  # two chunks were committed
+    resumed = load_history(fresh_db_url, data, source="h", embedder=embedder, chunk=25)
+    assert (resumed.inserted, resumed.skipped) == (50, 50)
+    assert counts(fresh_db_url) == (100, 100, 100)
+    assert {"ix_tickets_embedding_hnsw", "ix_outcomes_embedding_hnsw"} <= hnsw_indexes(fresh_db_url)
+
+
+def test_a_first_bulk_load_rebuilds_the_indexes_even_when_interrupted(fresh_db_url, embedder):
+    data = records(BULK_THRESHOLD + 10)
+    failing = FailsAfter(embedder, n=2)
+    with pytest.raises(RuntimeError):
+        load_history(fresh_db_url, data, source="bulk", embedder=failing, chunk=512)
+    assert {"ix_tickets_embedding_hnsw", "ix_outcomes_embedding_hnsw"} <= hnsw_indexes(fresh_db_url)
+    report = load_history(fresh_db_url, data, source="bulk", embedder=embedder, chunk=512)
+    assert report.inserted == len(data) - 512
+    assert counts(fresh_db_url)[1] == len(data)
+
+
+def test_external_ids_are_stable_positions_unless_given():
+    data = records(3)
+    assert external_ids(data, "src") == ["src:0", "src:1", "src:2"]
