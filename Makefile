@@ -1,5 +1,5 @@
 # The two commands of the README's quick start, and the checks CI runs.
-.PHONY: demo test lint typecheck pytest clean
+.PHONY: demo test lint typecheck pytest eval-gate clean
 
 demo:
 	scripts/bootstrap.sh
@@ -19,6 +19,12 @@ typecheck:
 pytest:
 	@.venv/bin/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The release gate on the default version (Banking77 history and golden set): it must pass,
+# and fail a deliberately degraded version (scripts/ci-eval-gate.sh).
+eval-gate:
+	scripts/bootstrap.sh
+	TICKETWATCH=.venv/bin/ticketwatch scripts/ci-eval-gate.sh
 
 clean:
 	rm -rf .venv .venv-llm .mypy_cache .pytest_cache .ruff_cache artifacts

@@ -262,6 +262,23 @@ class Settings(BaseSettings):
         default=50, ge=5, le=500, description="Rows per page of the review queue and audit log."
     )
 
+    # --- evals ---
+    eval_concurrency: int = Field(
+        default=16, ge=1, description="Golden cases an eval runs through the graph at once."
+    )
+    eval_ece_bins: int = Field(
+        default=10, ge=2, le=100, description="Equal-width confidence bins of the eval's ECE."
+    )
+    eval_gate_max_relative_drop: float = Field(
+        default=0.03, ge=0, lt=1,
+        description="`eval gate` fails when a candidate scores more than this share (relative) "
+        "below the baseline, overall or in a large enough segment.",
+    )
+    eval_gate_min_segment_cases: int = Field(
+        default=30, ge=1,
+        description="Golden cases a segment needs before `eval gate` compares it on its own.",
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -1,4 +1,4 @@
-"""Commands that ``evals`` adds to the ``ticketwatch`` CLI: bench, (later) eval, replay, demo."""
+"""Commands that ``evals`` adds to the ``ticketwatch`` CLI: bench, eval (later replay, demo)."""
 
 from __future__ import annotations
 
@@ -67,5 +67,8 @@ def demo(
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the root app."""
+    from evals.eval_cli import eval_app
+
     app.add_typer(bench_app, name="bench")
+    app.add_typer(eval_app, name="eval")
     app.command()(demo)

@@ -2,6 +2,7 @@
 
 from agent.models.base import EMBEDDING_DIM, Base
 from agent.models.catalog import AgentVersion, TaxonomyRecord, VersionLabel
+from agent.models.evals import EvalRun, GoldenSet
 from agent.models.operations import Alert, AuditEntry, ReviewBoost, SignalValue, Switch
 from agent.models.reviews import VERDICTS, Review
 from agent.models.tenancy import Tenant, User
@@ -14,6 +15,8 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Decision",
+    "EvalRun",
+    "GoldenSet",
     "Outcome",
     "Override",
     "Review",

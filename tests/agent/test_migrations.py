@@ -27,6 +27,8 @@ EXPECTED_TABLES = {
     "signal_values",
     "alerts",
     "reviews",
+    "golden_sets",
+    "eval_runs",
 }
 
 

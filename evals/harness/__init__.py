@@ -1,0 +1,1 @@
+"""Running golden cases through the real routing graph without touching production data."""

@@ -1,0 +1,19 @@
+"""Eval metrics: pure functions over predictions, each unit-tested against known values."""
+
+from evals.metrics.calibration import CalibrationBin, expected_calibration_error, reliability
+from evals.metrics.classification import ClassScores, accuracy, macro_f1, per_class_scores
+from evals.metrics.consistency import consistency, pass_hat_k
+from evals.metrics.operations import percentile
+
+__all__ = [
+    "CalibrationBin",
+    "ClassScores",
+    "accuracy",
+    "consistency",
+    "expected_calibration_error",
+    "macro_f1",
+    "pass_hat_k",
+    "per_class_scores",
+    "percentile",
+    "reliability",
+]

@@ -1,0 +1,112 @@
+"""All of the evals' SQL: golden sets, eval runs, history fingerprints, reviewed overrides."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent.models import EvalRun, GoldenSet, Outcome, Override, Ticket
+
+
+async def golden_set(session: AsyncSession, name: str, version: str) -> GoldenSet | None:
+    stmt = select(GoldenSet).where(GoldenSet.name == name, GoldenSet.version == version)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def latest_golden_set(session: AsyncSession, name: str) -> GoldenSet | None:
+    stmt = (
+        select(GoldenSet)
+        .where(GoldenSet.name == name)
+        .order_by(GoldenSet.created_at.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def add_golden_set(session: AsyncSession, **values: Any) -> GoldenSet:
+    row = GoldenSet(**values)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def golden_sets(session: AsyncSession) -> list[GoldenSet]:
+    stmt = select(GoldenSet).order_by(GoldenSet.name, GoldenSet.created_at.desc())
+    return list((await session.execute(stmt)).scalars())
+
+
+async def add_eval_run(session: AsyncSession, **values: Any) -> EvalRun:
+    row = EvalRun(**values)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def latest_run(
+    session: AsyncSession,
+    *,
+    agent_version_id: uuid.UUID,
+    golden_set_id: uuid.UUID,
+    context: dict[str, Any],
+) -> EvalRun | None:
+    """The newest run of this version on this golden set under the same context."""
+    stmt = (
+        select(EvalRun)
+        .where(
+            EvalRun.agent_version_id == agent_version_id,
+            EvalRun.golden_set_id == golden_set_id,
+            EvalRun.context.contains(context),
+        )
+        .order_by(EvalRun.finished_at.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def recent_runs(session: AsyncSession, *, limit: int) -> list[EvalRun]:
+    stmt = select(EvalRun).order_by(EvalRun.finished_at.desc()).limit(limit)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def history_fingerprint(session: AsyncSession) -> dict[str, Any]:
+    """How many outcomes the history holds and when the last was recorded."""
+    stmt = select(func.count(), func.max(Outcome.recorded_at)).select_from(Outcome)
+    count, last = (await session.execute(stmt)).one()
+    return {"outcomes": int(count), "last_recorded_at": last.isoformat() if last else None}
+
+
+async def latest_overrides(
+    session: AsyncSession, *, since: datetime | None, reasons: list[str] | None
+) -> list[Row[Any]]:
+    """Each overridden ticket's latest override (the reviewers' last word), with the ticket's
+    text and channel; then filtered by when it was made and why."""
+    newest_first = func.row_number().over(
+        partition_by=Override.ticket_id, order_by=Override.created_at.desc()
+    )
+    latest = (
+        select(
+            Override.ticket_id,
+            Ticket.subject,
+            Ticket.body,
+            Ticket.channel,
+            Override.new_queue,
+            Override.new_priority,
+            Override.old_queue,
+            Override.old_priority,
+            Override.reason_category,
+            Override.created_at,
+            newest_first.label("rank"),
+        )
+        .join(Ticket, Ticket.id == Override.ticket_id)
+        .subquery()
+    )
+    stmt = select(latest).where(latest.c.rank == 1).order_by(latest.c.created_at)
+    if since is not None:
+        stmt = stmt.where(latest.c.created_at >= since)
+    if reasons:
+        stmt = stmt.where(latest.c.reason_category.in_(reasons))
+    return list((await session.execute(stmt)).all())
