@@ -71,7 +71,7 @@ def synthetic_window(
         emb.append(topic_embeddings(rng, new_centres, rng.integers(len(new_centres), size=n_new)))
         logits[np.arange(n - n_new, n), rng.integers(n_classes - 1, size=n_new)] += 4.0
         true = np.r_[true, rng.integers(n_classes - 1, size=n_new)]
-    probs = _softmax(logits)
+    probs = _softmax(3.0 * logits)  # temperature chosen so known topics are calibrated
     predicted = probs.argmax(axis=1)
     confidence = probs.max(axis=1)
     knows = np.r_[rng.random(n - n_new) < 0.9, np.zeros(n_new, bool)]
