@@ -66,7 +66,7 @@ def test_missing_fields_give_an_insufficient_result_not_an_error(name: str) -> N
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN))
-def test_tiny_current_window_is_insufficient(name: str, make_window) -> None:  # type: ignore[no-untyped-def]
+def test_tiny_current_window_is_insufficient(name: str, make_window) -> None:
     reference = make_window(0, 2000)
     current = make_window(1, 5)
     result = get_signal(name)(reference, current)
@@ -76,7 +76,7 @@ def test_tiny_current_window_is_insufficient(name: str, make_window) -> None:  #
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN))
-def test_same_seed_gives_the_same_result(name: str, make_window) -> None:  # type: ignore[no-untyped-def]
+def test_same_seed_gives_the_same_result(name: str, make_window) -> None:
     reference, current = make_window(0, 600), make_window(1, 600)
     first = get_signal(name)(reference, current, rng=7)
     second = get_signal(name)(reference, current, rng=7)

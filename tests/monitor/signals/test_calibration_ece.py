@@ -43,7 +43,7 @@ def test_too_few_labels_are_insufficient() -> None:
     assert get_signal("calibration_ece")(window, window).insufficient
 
 
-def test_confidently_wrong_agent_raises_ece(make_window) -> None:  # type: ignore[no-untyped-def]
+def test_confidently_wrong_agent_raises_ece(make_window) -> None:
     reference = make_window(0, 3000)
     same = get_signal("calibration_ece")(reference, make_window(1, 2000))
     shifted = get_signal("calibration_ece")(reference, make_window(2, 2000, new_share=0.3))

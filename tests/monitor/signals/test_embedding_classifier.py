@@ -25,7 +25,7 @@ def test_discriminant_separates_two_shifted_clouds() -> None:
     assert auc > 0.99
 
 
-def test_auc_is_the_mann_whitney_u_over_the_pair_count(make_window) -> None:  # type: ignore[no-untyped-def]
+def test_auc_is_the_mann_whitney_u_over_the_pair_count(make_window) -> None:
     reference, current = make_window(0, 400), make_window(1, 300, new_share=0.3)
     result = get_signal("embedding_classifier")(reference, current)
     assert 0.0 <= result.value <= 1.0
@@ -33,7 +33,7 @@ def test_auc_is_the_mann_whitney_u_over_the_pair_count(make_window) -> None:  # 
     assert result.details["sampled_current"] == 300
 
 
-def test_new_content_is_detected_and_the_same_traffic_is_not(make_window) -> None:  # type: ignore[no-untyped-def]
+def test_new_content_is_detected_and_the_same_traffic_is_not(make_window) -> None:
     reference = make_window(0, 2000)
     same = get_signal("embedding_classifier")(reference, make_window(1, 1000))
     assert same.value == pytest.approx(0.5, abs=0.05)

@@ -62,7 +62,7 @@ def test_permutation_null_is_centred_on_zero() -> None:
     assert abs(null.mean()) < 3 * null.std() / np.sqrt(300)
 
 
-def test_new_content_is_detected_and_the_same_traffic_is_not(make_window) -> None:  # type: ignore[no-untyped-def]
+def test_new_content_is_detected_and_the_same_traffic_is_not(make_window) -> None:
     reference = make_window(0, 2000)
     same = get_signal("embedding_mmd")(reference, make_window(1, 1000))
     assert same.p_value is not None and same.p_value > 0.05
@@ -71,14 +71,14 @@ def test_new_content_is_detected_and_the_same_traffic_is_not(make_window) -> Non
     assert shifted.value > same.value
 
 
-def test_value_only_params_skip_the_permutations(make_window) -> None:  # type: ignore[no-untyped-def]
+def test_value_only_params_skip_the_permutations(make_window) -> None:
     spec = get_signal("embedding_mmd")
     result = spec(make_window(0, 300), make_window(1, 300), **spec.value_only_params)
     assert result.p_value is None
     assert np.isfinite(result.value)
 
 
-def test_cost_is_bounded_by_sampling(make_window) -> None:  # type: ignore[no-untyped-def]
+def test_cost_is_bounded_by_sampling(make_window) -> None:
     result = get_signal("embedding_mmd")(make_window(0, 900), make_window(1, 900), max_n=200)
     assert result.details["sampled_reference"] == 200
     assert result.details["sampled_current"] == 200

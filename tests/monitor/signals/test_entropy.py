@@ -26,7 +26,7 @@ def test_certain_and_uniform_rows_have_entropy_zero_and_one() -> None:
     assert get_signal("entropy")(window, window).value == pytest.approx(0.5)
 
 
-def test_an_unsure_agent_is_detected_and_a_steady_one_is_not(make_window) -> None:  # type: ignore[no-untyped-def]
+def test_an_unsure_agent_is_detected_and_a_steady_one_is_not(make_window) -> None:
     reference = make_window(0, 3000)
     steady = get_signal("entropy")(reference, make_window(1, 500))
     assert steady.p_value is not None and steady.p_value > 0.01

@@ -23,7 +23,7 @@ def test_no_consensus_at_all_is_insufficient() -> None:
     assert result.insufficient
 
 
-def test_confident_failure_on_new_content_is_detected(make_window) -> None:  # type: ignore[no-untyped-def]
+def test_confident_failure_on_new_content_is_detected(make_window) -> None:
     reference = make_window(0, 3000)
     same = get_signal("history_disagreement")(reference, make_window(1, 1000))
     assert same.p_value is not None and same.p_value > 0.01

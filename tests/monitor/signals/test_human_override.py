@@ -57,7 +57,7 @@ def test_inclusion_probability_defaults_to_one() -> None:
     assert get_signal("human_override_rate")(window, window).value == pytest.approx(0.25)
 
 
-def test_more_overrides_are_detected_and_the_same_agent_is_not(make_window) -> None:  # type: ignore[no-untyped-def]
+def test_more_overrides_are_detected_and_the_same_agent_is_not(make_window) -> None:
     reference = make_window(0, 5000)
     same = get_signal("human_override_rate")(reference, make_window(1, 3000))
     assert same.p_value is not None and same.p_value > 0.01

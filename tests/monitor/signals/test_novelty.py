@@ -17,13 +17,13 @@ def test_nearest_similarity_matches_brute_force() -> None:
     assert nearest_similarity(base[:3], base) == pytest.approx(np.ones(3), abs=1e-6)
 
 
-def test_same_traffic_has_the_expected_share_of_far_tickets(make_window) -> None:  # type: ignore[no-untyped-def]
+def test_same_traffic_has_the_expected_share_of_far_tickets(make_window) -> None:
     result = get_signal("novelty")(make_window(0, 2000), make_window(1, 1000))
     assert result.value == pytest.approx(0.05, abs=0.025)
     assert result.p_value is not None and result.p_value > 0.01
 
 
-def test_new_content_is_flagged_with_the_new_tickets_as_examples(make_window) -> None:  # type: ignore[no-untyped-def]
+def test_new_content_is_flagged_with_the_new_tickets_as_examples(make_window) -> None:
     current = make_window(2, 1000, new_share=0.1)
     result = get_signal("novelty")(make_window(0, 2000), current)
     assert result.value > 0.12
@@ -32,7 +32,7 @@ def test_new_content_is_flagged_with_the_new_tickets_as_examples(make_window) ->
     assert all(i >= 900 for i in result.details["examples"])
 
 
-def test_a_label_mix_shift_is_not_new_content(make_window, label_mix_weights) -> None:  # type: ignore[no-untyped-def]
+def test_a_label_mix_shift_is_not_new_content(make_window, label_mix_weights) -> None:
     current = make_window(3, 1000, topic_weights=label_mix_weights)
     result = get_signal("novelty")(make_window(0, 2000), current)
     assert result.p_value is not None and result.p_value > 0.01

@@ -27,7 +27,7 @@ def test_latency_percentiles_cost_tokens_and_errors() -> None:
     assert result.p_value == pytest.approx(expected)
 
 
-def test_slower_agent_is_detected_and_the_same_one_is_not(make_window) -> None:  # type: ignore[no-untyped-def]
+def test_slower_agent_is_detected_and_the_same_one_is_not(make_window) -> None:
     reference = make_window(0, 3000)
     same = get_signal("ops")(reference, make_window(1, 500))
     assert same.p_value is not None and same.p_value > 0.01

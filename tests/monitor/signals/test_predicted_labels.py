@@ -42,7 +42,7 @@ def test_chi_squared_and_cramers_v_match_scipy() -> None:
 
 def test_label_mix_shift_is_detected_and_the_same_mix_is_not(
     make_window, label_mix_weights
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     reference = make_window(0, 3000)
     same = get_signal("predicted_label_chi2")(reference, make_window(1, 1000))
     assert same.p_value is not None and same.p_value > 0.01

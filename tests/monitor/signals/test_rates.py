@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -24,8 +26,8 @@ def flags(count: int, n: int) -> np.ndarray:
     ],
 )
 def test_rate_and_one_sided_test_match_the_chi_squared_2x2(name: str, field: str) -> None:
-    reference = WindowSample(**{field: flags(20, 1000)})
-    current = WindowSample(**{field: flags(18, 300)})
+    reference = dataclasses.replace(WindowSample(), **{field: flags(20, 1000)})
+    current = dataclasses.replace(WindowSample(), **{field: flags(18, 300)})
     result = get_signal(name)(reference, current)
     assert result.value == pytest.approx(18 / 300)
     assert result.details["reference_rate"] == pytest.approx(0.02)
@@ -50,7 +52,7 @@ def test_wilson_interval_brackets_the_rate() -> None:
     assert high == pytest.approx(0.5962, abs=1e-4)
 
 
-def test_more_fallbacks_are_detected_and_the_same_rate_is_not(make_window) -> None:  # type: ignore[no-untyped-def]
+def test_more_fallbacks_are_detected_and_the_same_rate_is_not(make_window) -> None:
     reference = make_window(0, 5000)
     same = get_signal("fallback_rate")(reference, make_window(1, 1000))
     assert same.p_value is not None and same.p_value > 0.01
