@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import dataclasses
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,8 +26,9 @@ def flags(count: int, n: int) -> np.ndarray:
     ],
 )
 def test_rate_and_one_sided_test_match_the_chi_squared_2x2(name: str, field: str) -> None:
-    reference = dataclasses.replace(WindowSample(), **{field: flags(20, 1000)})
-    current = dataclasses.replace(WindowSample(), **{field: flags(18, 300)})
+    ref_fields: dict[str, Any] = {field: flags(20, 1000)}
+    cur_fields: dict[str, Any] = {field: flags(18, 300)}
+    reference, current = WindowSample(**ref_fields), WindowSample(**cur_fields)
     result = get_signal(name)(reference, current)
     assert result.value == pytest.approx(18 / 300)
     assert result.details["reference_rate"] == pytest.approx(0.02)
