@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 Direction = Literal["increase", "decrease", "two_sided"]
-Group = Literal["label_mix", "embedding", "novelty", "behaviour", "human", "ops"]
+Group = Literal["label_mix", "embedding", "novelty", "confidence", "disagreement", "ops"]
 
 DEFAULT_SEED = 0  # recomputing a window gives the same figures (idempotent upserts)
 
@@ -124,7 +124,10 @@ class SignalSpec:
     """A registered signal: its function and what it needs.
 
     ``direction`` says which side of the null is bad; ``value_only_params`` are the parameters
-    a calibration passes when only the value matters (e.g. no permutations).
+    a calibration passes when only the value matters (e.g. no permutations). A ``level``
+    signal's value depends on the current window alone (a rate, a mean): a calibration then
+    works on its difference from the reference's own level, so the reference's sampling error
+    is part of the null.
     """
 
     name: str
@@ -134,6 +137,7 @@ class SignalSpec:
     direction: Direction
     group: Group
     value_only_params: Mapping[str, Any]
+    level: bool = False
 
     def __call__(
         self,
@@ -163,6 +167,7 @@ def register(
     direction: Direction = "increase",
     group: Group,
     value_only_params: Mapping[str, Any] | None = None,
+    level: bool = False,
 ) -> Callable[[SignalFn], SignalFn]:
     """Register a signal function under ``name``."""
 
@@ -170,7 +175,7 @@ def register(
         if name in _REGISTRY:
             raise ValueError(f"signal {name!r} is already registered")
         _REGISTRY[name] = SignalSpec(
-            name, fn, requires, min_current, direction, group, dict(value_only_params or {})
+            name, fn, requires, min_current, direction, group, dict(value_only_params or {}), level
         )
         return fn
 

@@ -47,7 +47,9 @@ def labelled(window: WindowSample) -> tuple[NDArray[np.float64], NDArray[np.bool
     return np.asarray(confidence, dtype=np.float64)[known], correct
 
 
-@register("calibration_ece", requires=("true_label",), min_current=1, group="human")
+@register(
+    "calibration_ece", requires=("true_label",), min_current=1, group="disagreement", level=True
+)
 def calibration_ece(
     reference: WindowSample,
     current: WindowSample,

@@ -16,6 +16,7 @@ statistic on the same windows at a fraction of its cost (see ``evals/bench/monit
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -38,21 +39,30 @@ def median_distance(x: FloatArray, rng: np.random.Generator, *, max_points: int 
     return median if median > 0 else 1.0
 
 
-def orthogonal_frequencies(
-    dim: int, count: int, sigma: float, rng: np.random.Generator
-) -> NDArray[np.float32]:
-    """Frequencies for an RBF kernel of width ``sigma``, drawn as orthogonal random features.
+@functools.lru_cache(maxsize=8)
+def orthogonal_directions(dim: int, count: int, seed: int) -> NDArray[np.float32]:
+    """``count`` random frequency vectors for a unit-width RBF kernel, as orthogonal features.
 
     Blocks of ``dim`` orthonormal directions with chi(dim)-distributed lengths have the same
     marginal law as i.i.d. Gaussian frequencies but approximate the kernel with lower variance
-    (Yu et al. 2016), which buys test power at a given feature count.
+    (Yu et al. 2016), which buys test power at a given feature count. Cached: the QR is the
+    costly part, and a fixed feature map keeps values comparable across windows and with the
+    calibration replicates.
     """
+    rng = np.random.default_rng(seed)
     blocks = []
     for _ in range(-(-count // dim)):
         q, r = np.linalg.qr(rng.standard_normal((dim, dim)))
         q *= np.sign(np.diag(r))[None, :]
         blocks.append(q * np.sqrt(rng.chisquare(dim, size=dim))[None, :])
-    return (np.hstack(blocks)[:, :count] / sigma).astype(np.float32)
+    directions = np.hstack(blocks)[:, :count].astype(np.float32)
+    directions.flags.writeable = False
+    return directions
+
+
+def orthogonal_frequencies(dim: int, count: int, sigma: float, seed: int) -> NDArray[np.float32]:
+    """Frequencies for an RBF kernel of width ``sigma``."""
+    return orthogonal_directions(dim, count, seed) / np.float32(sigma)
 
 
 def fourier_features(x: FloatArray, frequencies: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -104,6 +114,7 @@ def embedding_mmd(
     n_frequencies: int = 512,
     n_permutations: int = 200,
     bandwidth_scale: float = 1.5,
+    feature_seed: int = 0,
     **_: Any,
 ) -> SignalResult:
     """Unbiased MMD^2 (RBF, random Fourier features) with a permutation p-value."""
@@ -111,7 +122,7 @@ def embedding_mmd(
     x = subsample(reference.embeddings, max_n, rng)[0]
     y = subsample(current.embeddings, max_n, rng)[0]
     sigma = median_distance(x, rng) * bandwidth_scale
-    frequencies = orthogonal_frequencies(x.shape[1], n_frequencies, sigma, rng)
+    frequencies = orthogonal_frequencies(x.shape[1], n_frequencies, sigma, feature_seed)
     features = fourier_features(np.vstack([x, y]), frequencies)
     m, n = len(x), len(y)
     sum_x = features[:m].sum(axis=0, dtype=np.float64)

@@ -11,7 +11,9 @@ from monitor.signals._stats import normalised_entropy
 from monitor.signals.base import SignalResult, WindowSample, register
 
 
-@register("entropy", requires=("queue_probs",), direction="two_sided", group="behaviour")
+@register(
+    "entropy", requires=("queue_probs",), direction="two_sided", group="confidence", level=True
+)
 def entropy(
     reference: WindowSample, current: WindowSample, *, rng: np.random.Generator, **_: Any
 ) -> SignalResult:

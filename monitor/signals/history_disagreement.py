@@ -17,7 +17,12 @@ from monitor.signals.rates import rate_result
 MIN_WITH_CONSENSUS = 30
 
 
-@register("history_disagreement", requires=("predicted", "knn_consensus"), group="behaviour")
+@register(
+    "history_disagreement",
+    requires=("predicted", "knn_consensus"),
+    group="disagreement",
+    level=True,
+)
 def history_disagreement(
     reference: WindowSample, current: WindowSample, *, rng: np.random.Generator, **_: Any
 ) -> SignalResult:

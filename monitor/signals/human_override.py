@@ -42,7 +42,13 @@ def reviewed_sample(window: WindowSample) -> tuple[NDArray[np.bool_], NDArray[np
     return window.overridden[mask].astype(bool), np.asarray(probs, dtype=np.float64)[mask]
 
 
-@register("human_override_rate", requires=("reviewed", "overridden"), min_current=1, group="human")
+@register(
+    "human_override_rate",
+    requires=("reviewed", "overridden"),
+    min_current=1,
+    group="disagreement",
+    level=True,
+)
 def human_override_rate(
     reference: WindowSample,
     current: WindowSample,

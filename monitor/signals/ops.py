@@ -29,7 +29,7 @@ def spend_summary(window: WindowSample) -> dict[str, float]:
     return out
 
 
-@register("ops", requires=("latency_ms",), group="ops")
+@register("ops", requires=("latency_ms",), group="ops", level=True)
 def ops(
     reference: WindowSample, current: WindowSample, *, rng: np.random.Generator, **_: Any
 ) -> SignalResult:
@@ -48,7 +48,7 @@ def ops(
     )
 
 
-@register("error_rate", requires=("is_error",), group="ops")
+@register("error_rate", requires=("is_error",), group="ops", level=True)
 def error_rate(
     reference: WindowSample, current: WindowSample, *, rng: np.random.Generator, **_: Any
 ) -> SignalResult:

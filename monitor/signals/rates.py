@@ -38,7 +38,7 @@ def rate_result(
     )
 
 
-@register("fallback_rate", requires=("is_fallback",), group="behaviour")
+@register("fallback_rate", requires=("is_fallback",), group="confidence", level=True)
 def fallback_rate(
     reference: WindowSample, current: WindowSample, *, rng: np.random.Generator, **_: Any
 ) -> SignalResult:
@@ -47,7 +47,7 @@ def fallback_rate(
     return rate_result("fallback_rate", reference.is_fallback, current.is_fallback)
 
 
-@register("unknown_rate", requires=("is_unknown",), group="behaviour")
+@register("unknown_rate", requires=("is_unknown",), group="confidence", level=True)
 def unknown_rate(
     reference: WindowSample, current: WindowSample, *, rng: np.random.Generator, **_: Any
 ) -> SignalResult:
@@ -56,7 +56,7 @@ def unknown_rate(
     return rate_result("unknown_rate", reference.is_unknown, current.is_unknown)
 
 
-@register("human_triage_rate", requires=("is_human_triage",), group="behaviour")
+@register("human_triage_rate", requires=("is_human_triage",), group="confidence", level=True)
 def human_triage_rate(
     reference: WindowSample, current: WindowSample, *, rng: np.random.Generator, **_: Any
 ) -> SignalResult:

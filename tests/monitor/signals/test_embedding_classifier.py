@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from monitor.signals import get_signal
-from monitor.signals.embedding_classifier import discriminant_scores, two_fold_split
+from monitor.signals.embedding_classifier import (
+    conjugate_gradient,
+    discriminant_scores,
+    two_fold_split,
+)
 
 
 def test_two_fold_split_is_stratified_and_balanced() -> None:
@@ -41,3 +45,11 @@ def test_new_content_is_detected_and_the_same_traffic_is_not(make_window) -> Non
     shifted = get_signal("embedding_classifier")(reference, make_window(2, 1000, new_share=0.2))
     assert shifted.value > 0.55
     assert shifted.p_value is not None and shifted.p_value < 1e-4
+
+
+def test_conjugate_gradient_solves_a_ridge_system() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((200, 20))
+    gram = x.T @ x + 5.0 * np.eye(20)
+    rhs = rng.standard_normal(20)
+    assert conjugate_gradient(gram, rhs) == pytest.approx(np.linalg.solve(gram, rhs), rel=1e-6)
