@@ -67,7 +67,7 @@ def test_level_signals_are_thresholded_around_the_reference_level(make_window) -
 
 
 @pytest.fixture(scope="module")
-def stationary_calibration(make_window):  # type: ignore[no-untyped-def]
+def stationary_calibration(make_window):
     reference = make_window(0, 3000)
     calibration = calibrate(
         reference, n_current=150, alpha=0.2, replicates=120, signals=SIGNALS, params=FAST
@@ -77,7 +77,7 @@ def stationary_calibration(make_window):  # type: ignore[no-untyped-def]
     return reference, alphas, stream
 
 
-def alarm_rates(reference, calibration, stream) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def alarm_rates(reference, calibration, stream) -> dict[str, float]:
     alarms: dict[str, list[bool]] = {name: [] for name in SIGNALS}
     for window in stream:
         for name in SIGNALS:
@@ -88,7 +88,7 @@ def alarm_rates(reference, calibration, stream) -> dict[str, float]:  # type: ig
     return {name: float(np.mean(flags)) for name, flags in alarms.items()}
 
 
-def test_a_stationary_stream_alarms_at_about_the_target_rate(stationary_calibration) -> None:  # type: ignore[no-untyped-def]
+def test_a_stationary_stream_alarms_at_about_the_target_rate(stationary_calibration) -> None:
     reference, calibrations, stream = stationary_calibration
     rates = alarm_rates(reference, calibrations[0.2], stream)
     print(rates)
@@ -98,13 +98,13 @@ def test_a_stationary_stream_alarms_at_about_the_target_rate(stationary_calibrat
         assert 0.03 <= rate <= 0.4, (name, rate)
 
 
-def test_a_tiny_alpha_gives_no_false_alarm(stationary_calibration) -> None:  # type: ignore[no-untyped-def]
+def test_a_tiny_alpha_gives_no_false_alarm(stationary_calibration) -> None:
     reference, calibrations, stream = stationary_calibration
     rates = alarm_rates(reference, calibrations[1e-4], stream)
     assert all(rate == 0.0 for rate in rates.values()), rates
 
 
-def test_a_real_shift_crosses_the_tiny_alpha_threshold(stationary_calibration, make_window) -> None:  # type: ignore[no-untyped-def]
+def test_a_real_shift_crosses_the_tiny_alpha_threshold(stationary_calibration, make_window) -> None:
     reference, calibrations, _ = stationary_calibration
     shifted = make_window(7, 150, new_share=0.3)
     results = [get_signal(name)(reference, shifted, **FAST.get(name, {})) for name in SIGNALS]
