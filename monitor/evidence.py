@@ -20,10 +20,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from monitor.calibration import Calibration
+from monitor.hysteresis import Severity
 from monitor.null_distribution import NullDistribution
 from monitor.signals import SignalResult, all_signals
 
-Severity = Literal["none", "warning", "critical"]
 Kind = Literal["new_content", "agent_behaviour", "label_mix", "content_mix", "ops", "none"]
 
 # (kind, group whose move implies it, headline), checked in this order.
