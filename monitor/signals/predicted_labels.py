@@ -44,7 +44,9 @@ def predicted_label_chi2(
 ) -> SignalResult:
     """Cramer's V of predicted-label counts, reference vs current, with a chi-squared p-value."""
     assert reference.predicted is not None and current.predicted is not None
-    k = max(reference.k, current.k)
+    k = max(
+        reference.k, current.k, int(reference.predicted.max()) + 1, int(current.predicted.max()) + 1
+    )
     counts = np.vstack(
         [np.bincount(reference.predicted, minlength=k), np.bincount(current.predicted, minlength=k)]
     ).astype(np.int64)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from monitor.signals.base import SignalResult, WindowSample, register
+from monitor.signals.base import SignalResult, WindowSample, insufficient, register
 
 EXACT_KS_MAX_N = 1000  # above this SciPy's exact KS is slow; the asymptotic one is accurate
 
@@ -25,6 +25,8 @@ def prediction_mix(
     """Largest per-class KS statistic on class probabilities; Bonferroni-adjusted p-value."""
     assert reference.queue_probs is not None and current.queue_probs is not None
     k = reference.queue_probs.shape[1]
+    if current.queue_probs.shape[1] != k:
+        return insufficient("prediction_mix", reference, current, "different numbers of classes")
     method = "asymp" if max(reference.n, current.n) > EXACT_KS_MAX_N else "auto"
     ks = [
         stats.ks_2samp(reference.queue_probs[:, c], current.queue_probs[:, c], method=method)

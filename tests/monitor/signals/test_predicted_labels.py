@@ -50,3 +50,10 @@ def test_label_mix_shift_is_detected_and_the_same_mix_is_not(
         reference, make_window(2, 1000, topic_weights=label_mix_weights)
     )
     assert shifted.p_value is not None and shifted.p_value < 1e-6
+
+
+def test_a_class_beyond_the_declared_count_still_counts() -> None:
+    reference = WindowSample(predicted=labels([40, 40]), n_classes=2)
+    current = WindowSample(predicted=labels([20, 20, 40]), n_classes=2)
+    result = get_signal("predicted_label_chi2")(reference, current)
+    assert result.p_value is not None and result.p_value < 1e-6

@@ -32,3 +32,9 @@ def test_label_mix_shift_is_detected_and_the_same_mix_is_not(
     )
     assert shifted.p_value is not None and shifted.p_value < 1e-6
     assert shifted.value > same.value
+
+
+def test_windows_with_different_class_counts_are_insufficient() -> None:
+    reference = WindowSample(queue_probs=np.full((50, 3), 1 / 3))
+    current = WindowSample(queue_probs=np.full((50, 4), 1 / 4))
+    assert get_signal("prediction_mix")(reference, current).insufficient
