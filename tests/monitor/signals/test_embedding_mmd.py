@@ -8,8 +8,11 @@ from monitor.signals.base import WindowSample
 from monitor.signals.embedding_mmd import (
     fourier_features,
     median_distance,
+    multiscale_features,
+    orthogonal_directions,
     orthogonal_frequencies,
-    permutation_mmd2,
+    permutation_sums,
+    standardised_statistics,
     unbiased_mmd2,
 )
 
@@ -55,11 +58,38 @@ def test_median_distance_matches_brute_force() -> None:
     assert median_distance(x, np.random.default_rng(0)) == pytest.approx(expected, rel=1e-6)
 
 
-def test_permutation_null_is_centred_on_zero() -> None:
+def test_permutation_sums_pick_m_rows_each() -> None:
+    features = np.ones((50, 3), dtype=np.float32)
+    sums = permutation_sums(features, 20, 7, np.random.default_rng(0))
+    assert sums.shape == (7, 3)
+    assert np.all(sums == 20.0)
+
+
+def test_permutation_null_is_centred_on_zero_and_z_scores_are_standardised() -> None:
     rng = np.random.default_rng(4)
     features = unit_rows(rng, 400, 32).astype(np.float32)
-    null = permutation_mmd2(features, 150, 300, rng)
+    sums = permutation_sums(features, 150, 300, rng)
+    null = unbiased_mmd2(sums, features.sum(0) - sums, 150, 250)
     assert abs(null.mean()) < 3 * null.std() / np.sqrt(300)
+    two_blocks = np.hstack([features, features]) / np.sqrt(2)
+    mmd2, z, null_z = standardised_statistics(
+        two_blocks.astype(np.float32), 150, 2, 300, np.random.default_rng(5)
+    )
+    assert mmd2.shape == z.shape == (2,)
+    assert null_z.mean(axis=0) == pytest.approx([0.0, 0.0], abs=1e-9)
+    assert null_z.std(axis=0) == pytest.approx([1.0, 1.0])
+
+
+def test_multiscale_features_are_one_unit_norm_block_per_width() -> None:
+    x = unit_rows(np.random.default_rng(6), 10, 8)
+    directions = orthogonal_directions(8, 16, 0)
+    both = multiscale_features(x, directions, [0.5, 2.0])
+    assert both.shape == (10, 64)
+    assert both[:, :32] == pytest.approx(
+        fourier_features(x, directions / np.float32(0.5)), abs=1e-6
+    )
+    for block in (both[:, :32], both[:, 32:]):
+        assert np.linalg.norm(block, axis=1) == pytest.approx(np.ones(10), abs=1e-5)
 
 
 def test_new_content_is_detected_and_the_same_traffic_is_not(make_window) -> None:
@@ -71,11 +101,30 @@ def test_new_content_is_detected_and_the_same_traffic_is_not(make_window) -> Non
     assert shifted.value > same.value
 
 
-def test_value_only_params_skip_the_permutations(make_window) -> None:
+def test_value_only_params_use_fewer_permutations(make_window) -> None:
     spec = get_signal("embedding_mmd")
     result = spec(make_window(0, 300), make_window(1, 300), **spec.value_only_params)
-    assert result.p_value is None
+    assert result.details["n_permutations"] == 100
     assert np.isfinite(result.value)
+
+
+def test_too_few_permutations_are_refused(make_window) -> None:
+    with pytest.raises(ValueError, match="at least 20"):
+        get_signal("embedding_mmd")(make_window(0, 300), make_window(1, 300), n_permutations=5)
+
+
+def test_p_value_is_uniform_enough_under_no_drift(make_window) -> None:
+    reference = make_window(0, 1500)
+    spec = get_signal("embedding_mmd")
+    p = np.array(
+        [
+            spec(reference, make_window(300 + s, 150), rng=s, n_frequencies=128).p_value
+            for s in range(40)
+        ],
+        dtype=float,
+    )
+    assert 0.3 < float(np.mean(p)) < 0.7
+    assert np.mean(p < 0.1) < 0.25
 
 
 def test_cost_is_bounded_by_sampling(make_window) -> None:
