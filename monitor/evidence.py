@@ -152,7 +152,8 @@ def composite_null(
     for name, w in weights.items():
         calib = calibration.signals[name]
         assert calib.null is not None
-        p = calib.null.tail_prob(calibration.null_values[name])  # NaN replicates score p = 1
+        # NaN replicates (insufficient there) score p = 1, as they would in a real window
+        p = calib.null.tail_prob(calibration.null_values[name], in_sample=True)
         scores += -w * np.log(p)
     return NullDistribution.fit(scores, "increase")
 

@@ -77,11 +77,18 @@ class NullDistribution:
         """Raw signal values as scores where larger is worse."""
         return _orient(np.asarray(values, dtype=np.float64), self.direction, self.centre)
 
-    def tail_prob(self, values: ArrayLike) -> NDArray[np.float64]:
-        """P(null score >= score of each value): empirical, then the GPD beyond ``tail_start``."""
+    def tail_prob(self, values: ArrayLike, *, in_sample: bool = False) -> NDArray[np.float64]:
+        """P(null score >= score of each value): empirical, then the GPD beyond ``tail_start``.
+
+        ``in_sample`` is for the null's own replicates: each is then left out of its own count,
+        so its tail probability has the same law as a fresh value's.
+        """
         s = self.orient(values)
-        below = len(self.scores) - np.searchsorted(self.scores, s, side="left")
-        empirical = (below + 1.0) / (len(self.scores) + 1.0)
+        at_least = len(self.scores) - np.searchsorted(self.scores, s, side="left")
+        count, size = (
+            (at_least, len(self.scores)) if in_sample else (at_least + 1, len(self.scores) + 1)
+        )
+        empirical = count / float(size)
         excess = np.maximum(s - self.tail_start, 0.0)
         fitted = self.tail_mass * stats.genpareto.sf(excess, self.tail_shape, scale=self.tail_scale)
         p = np.where(s > self.tail_start, fitted, empirical)

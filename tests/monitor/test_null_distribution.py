@@ -28,6 +28,8 @@ def test_inside_the_sample_quantiles_and_tail_probs_are_empirical() -> None:
         np.quantile(np.arange(1, 201), 0.5, method="higher")
     )
     assert null.tail_prob(150.0)[()] == pytest.approx(52 / 201)
+    # a replicate of the null itself is left out of its own count
+    assert null.tail_prob(150.0, in_sample=True)[()] == pytest.approx(51 / 200)
 
 
 def test_rare_quantiles_of_a_gaussian_null_are_extrapolated_conservatively() -> None:
