@@ -1,0 +1,175 @@
+"""Combine weak signals into one evidence score, calibrated on the same bootstrap replicates.
+
+Each signal's value becomes its tail probability under its calibrated null, p_s; the score is
+the weighted Fisher sum S = sum_s w_s * (-ln p_s). Signals are correlated (embedding drift,
+novelty and prediction mix often move together), so S is *not* compared with a chi-squared:
+it is computed on every calibration replicate too (row b of every signal comes from the same
+split) and thresholded at that composite null's quantiles, which carries the correlation.
+The report also says what moved: new content far from history, a label-mix shift, an agent
+that changed on the same traffic, or a change within known content.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from monitor.calibration import Calibration
+from monitor.hysteresis import Severity
+from monitor.null_distribution import NullDistribution
+from monitor.signals import SignalResult, all_signals
+
+Kind = Literal["new_content", "agent_behaviour", "label_mix", "content_mix", "ops", "none"]
+
+# (kind, group whose move implies it, headline), checked in this order.
+_KIND_RULES: tuple[tuple[Kind, str, str], ...] = (
+    ("new_content", "novelty", "new content: tickets far from anything in history"),
+    ("agent_behaviour", "disagreement", "the agent changed: it disagrees more with history/humans"),
+    ("label_mix", "label_mix", "label-mix shift: known kinds of tickets in new proportions"),
+    ("content_mix", "embedding", "content shift within known topics"),
+    (
+        "agent_behaviour",
+        "confidence",
+        "the agent changed: its confidence or routing outcomes moved",
+    ),
+    ("ops", "ops", "operations: latency or errors moved"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One signal's share of the evidence: ``evidence`` is w * -ln(tail_prob)."""
+
+    name: str
+    group: str
+    value: float
+    tail_prob: float
+    weight: float
+    evidence: float
+    drifted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WhatMoved:
+    """Which kind of change the evidence points to; ``groups`` maps each to its smallest p."""
+
+    kind: Kind
+    summary: str
+    groups: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """The composite evidence of one window, its thresholds and severity."""
+
+    score: float
+    tail_prob: float
+    warning_threshold: float
+    critical_threshold: float
+    severity: Severity
+    contributions: tuple[Contribution, ...]
+    what_moved: WhatMoved
+
+
+def combine(
+    results: Iterable[SignalResult],
+    calibration: Calibration,
+    *,
+    weights: Mapping[str, float] | None = None,
+    critical_alpha: float | None = None,
+    moved_alpha: float = 0.01,
+) -> Evidence:
+    """Evidence score of a window's signal results under ``calibration``.
+
+    ``warning`` at the calibration's alpha, ``critical`` at ``critical_alpha`` (default
+    alpha / 10); a signal group counts as moved when its tail probability is <= moved_alpha.
+    """
+    specs = all_signals()
+    usable = [
+        r
+        for r in results
+        if not r.insufficient
+        and math.isfinite(r.value)
+        and r.name in calibration.signals
+        and calibration.signals[r.name].null is not None
+    ]
+    weight = {r.name: (weights or {}).get(r.name, 1.0) for r in usable}
+    contributions = sorted(
+        (_contribution(r, calibration, specs[r.name].group, weight[r.name]) for r in usable),
+        key=lambda c: -c.evidence,
+    )
+    composite = composite_null(calibration, weight)
+    score = float(sum(c.evidence for c in contributions))
+    if composite is None:
+        warning = critical = math.inf
+        tail_prob = 1.0
+    else:
+        warning = composite.score_threshold(calibration.alpha)
+        critical = composite.score_threshold(critical_alpha or calibration.alpha / 10.0)
+        tail_prob = float(composite.tail_prob(score)[()])
+    severity: Severity = (
+        "critical" if score > critical else "warning" if score > warning else "none"
+    )
+    return Evidence(
+        score,
+        tail_prob,
+        warning,
+        critical,
+        severity,
+        tuple(contributions),
+        what_moved(contributions, moved_alpha=moved_alpha),
+    )
+
+
+def _contribution(
+    result: SignalResult, calibration: Calibration, group: str, weight: float
+) -> Contribution:
+    calib = calibration.signals[result.name]
+    p = calib.tail_prob(result.value)
+    return Contribution(
+        result.name,
+        group,
+        result.value,
+        p,
+        weight,
+        -weight * math.log(p),
+        calib.is_drift(result.value),
+    )
+
+
+def composite_null(
+    calibration: Calibration, weights: Mapping[str, float]
+) -> NullDistribution | None:
+    """The composite score on every calibration replicate, as a null distribution."""
+    if not weights:
+        return None
+    scores: NDArray[np.float64] = np.zeros(calibration.replicates)
+    for name, w in weights.items():
+        calib = calibration.signals[name]
+        assert calib.null is not None
+        # NaN replicates (insufficient there) score p = 1, as they would in a real window
+        p = calib.null.tail_prob(calibration.null_values[name], in_sample=True)
+        scores += -w * np.log(p)
+    return NullDistribution.fit(scores, "increase")
+
+
+def what_moved(contributions: Iterable[Contribution], *, moved_alpha: float) -> WhatMoved:
+    """Classify the change from which signal groups moved, and say it in one line."""
+    groups: dict[str, float] = {}
+    for c in contributions:
+        groups[c.group] = min(groups.get(c.group, 1.0), c.tail_prob)
+    moved = {g for g, p in groups.items() if p <= moved_alpha}
+    kind: Kind = "none"
+    headline = "no signal group moved"
+    for rule_kind, group, text in _KIND_RULES:
+        if group in moved:
+            kind, headline = rule_kind, text
+            break
+    ranked = sorted(groups.items(), key=lambda item: item[1])
+    detail = ", ".join(f"{g} {'moved' if g in moved else 'steady'} (p={p:.2g})" for g, p in ranked)
+    return WhatMoved(kind, f"{headline}; {detail}" if detail else headline, groups)

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from monitor.calibration import (
+    MIN_REPLICATES,
+    apply_thresholds,
+    bootstrap_split,
+    calibrate,
+    window_alpha,
+)
+from monitor.signals import get_signal
+
+# Cheap settings so a calibration of a few signals takes seconds.
+FAST: dict[str, dict[str, Any]] = {
+    "embedding_mmd": {"n_frequencies": 128},
+    "novelty": {"max_reference": 600},
+}
+SIGNALS = ["embedding_mmd", "prediction_mix", "novelty", "entropy", "ops", "history_disagreement"]
+
+
+def test_window_alpha_is_the_window_share_of_the_false_alarm_period() -> None:
+    assert window_alpha(timedelta(minutes=15)) == pytest.approx(1 / 2880)
+    assert window_alpha(timedelta(hours=1), one_false_alarm_per=timedelta(days=1)) == pytest.approx(
+        1 / 24
+    )
+    assert window_alpha(timedelta(days=60)) == 1.0
+
+
+def test_bootstrap_split_is_disjoint_without_replacement_when_it_fits() -> None:
+    ref, cur = bootstrap_split(100, 30, np.random.default_rng(0))
+    assert len(cur) == 30 and len(ref) == 70
+    assert not set(ref) & set(cur)
+    assert len(set(cur)) == 30
+
+
+def test_bootstrap_split_of_a_large_window_still_keeps_the_sides_apart() -> None:
+    ref, cur = bootstrap_split(100, 80, np.random.default_rng(0))
+    assert len(cur) == 80 and len(ref) == 50
+    assert not set(ref) & set(cur)
+
+
+def test_replicates_have_a_floor_and_each_signal_gets_thresholds(make_window) -> None:
+    calibration = calibrate(
+        make_window(0, 1500), n_current=100, alpha=0.05, replicates=10, signals=SIGNALS, params=FAST
+    )
+    assert calibration.replicates == MIN_REPLICATES
+    summary = calibration.summary()
+    assert set(summary) == set(SIGNALS)
+    assert summary["embedding_mmd"]["upper"] is not None
+    assert summary["embedding_mmd"]["lower"] is None
+    assert summary["entropy"]["lower"] < summary["entropy"]["upper"]
+    assert summary["prediction_mix"]["null"]["n"] == MIN_REPLICATES
+
+
+def test_level_signals_are_thresholded_around_the_reference_level(make_window) -> None:
+    reference = make_window(0, 1500)
+    calibration = calibrate(reference, n_current=100, alpha=0.05, signals=["ops"])
+    level = get_signal("ops")(reference, reference).value
+    ops = calibration.signals["ops"]
+    assert ops.offset == pytest.approx(level)
+    assert ops.upper is not None and ops.upper > level
+
+
+@pytest.fixture(scope="module")
+def stationary_calibration(make_window):
+    reference = make_window(0, 3000)
+    calibration = calibrate(
+        reference, n_current=150, alpha=0.2, replicates=120, signals=SIGNALS, params=FAST
+    )
+    alphas = {0.2: calibration, 1e-4: calibration.at_alpha(1e-4)}
+    stream = [make_window(1000 + s, 150) for s in range(60)]
+    return reference, alphas, stream
+
+
+def alarm_rates(reference, calibration, stream) -> dict[str, float]:
+    alarms: dict[str, list[bool]] = {name: [] for name in SIGNALS}
+    for window in stream:
+        for name in SIGNALS:
+            spec = get_signal(name)
+            result = spec(reference, window, **{**spec.value_only_params, **FAST.get(name, {})})
+            (checked,) = apply_thresholds([result], calibration)
+            alarms[name].append(bool(checked.drifted))
+    return {name: float(np.mean(flags)) for name, flags in alarms.items()}
+
+
+def test_a_stationary_stream_alarms_at_about_the_target_rate(stationary_calibration) -> None:
+    reference, calibrations, stream = stationary_calibration
+    rates = alarm_rates(reference, calibrations[0.2], stream)
+    print(rates)
+    # 60 windows: binomial sd 0.052 per signal; the pooled rate is tighter.
+    assert np.mean(list(rates.values())) == pytest.approx(0.2, abs=0.08)
+    for name, rate in rates.items():
+        assert 0.03 <= rate <= 0.4, (name, rate)
+
+
+def test_a_tiny_alpha_gives_no_false_alarm(stationary_calibration) -> None:
+    reference, calibrations, stream = stationary_calibration
+    rates = alarm_rates(reference, calibrations[1e-4], stream)
+    assert all(rate == 0.0 for rate in rates.values()), rates
+
+
+def test_a_real_shift_crosses_the_tiny_alpha_threshold(stationary_calibration, make_window) -> None:
+    reference, calibrations, _ = stationary_calibration
+    shifted = make_window(7, 150, new_share=0.3)
+    results = [get_signal(name)(reference, shifted, **FAST.get(name, {})) for name in SIGNALS]
+    drifted = {r.name for r in apply_thresholds(results, calibrations[1e-4]) if r.drifted}
+    assert {"embedding_mmd", "novelty", "history_disagreement"} <= drifted
+
+
+def test_at_alpha_moves_thresholds_without_new_replicates(make_window) -> None:
+    calibration = calibrate(make_window(0, 1500), n_current=100, alpha=0.2, signals=["entropy"])
+    strict = calibration.at_alpha(0.01)
+    assert strict.alpha == 0.01
+    assert strict.null_values is calibration.null_values
+    loose, tight = calibration.signals["entropy"], strict.signals["entropy"]
+    assert tight.lower is not None and loose.lower is not None and tight.lower < loose.lower
+    assert tight.upper is not None and loose.upper is not None and tight.upper > loose.upper
+
+
+def test_insufficient_results_are_never_drifts(make_window) -> None:
+    reference = make_window(0, 1500)
+    calibration = calibrate(reference, n_current=100, alpha=0.2, signals=["ops"])
+    result = get_signal("ops")(reference, make_window(1, 3))
+    (checked,) = apply_thresholds([result], calibration)
+    assert checked.insufficient and checked.drifted is False and checked.threshold is None
