@@ -21,7 +21,9 @@ def bench_routing(
     concurrency: Annotated[int, typer.Option(min=1)] = 32,
     stub_ms: Annotated[float, typer.Option(help="Model stub latency (ms).")] = 200.0,
     stub_n: Annotated[int, typer.Option(min=20)] = 400,
-    stub_concurrency: Annotated[int, typer.Option(min=1)] = 16,
+    stub_concurrency: Annotated[
+        int, typer.Option(min=1, help="Concurrency of the overhead runs (below CPU saturation).")
+    ] = 4,
     history: Annotated[int, typer.Option(min=100, help="History tickets loaded.")] = 3000,
     workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1,
 ) -> None:

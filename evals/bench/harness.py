@@ -18,6 +18,7 @@ import aiohttp
 import httpx
 import numpy as np
 import psycopg
+from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -27,7 +28,9 @@ from agent.datasets.banking77 import labelled_records
 from agent.datasets.records import LabelledTicket, shuffled
 from agent.db import async_session_scope, make_async_engine
 from agent.embed import get_embedder
+from agent.embedded import resolve_redis_url
 from agent.services.calibration import calibrate_knn
+from agent.services.control import ControlPlane
 from agent.services.history_loader import load_history
 from agent.services.operators import Actor, move_label
 from agent.services.tenants import create_tenant
@@ -107,21 +110,20 @@ def prepare_agent(url: str, settings: Settings, *, history: int) -> Prepared:
 
 
 def promote_new_version(url: str, settings: Settings, semver: str, **version: Any) -> None:
+    """Create and promote a version, and tell the serving processes (the Redis epoch)."""
     async def body() -> None:
         engine = make_async_engine(url, settings)
+        sessions = async_sessionmaker(engine)
+        redis = Redis.from_url(resolve_redis_url(settings))
         try:
-            async with async_session_scope(async_sessionmaker(engine)) as session:
-                await create_version(
-                    session,
-                    semver=semver,
-                    taxonomy=load_taxonomy("banking77"),
-                    actor=ACTOR,
-                    **version,
-                )
+            async with async_session_scope(sessions) as session:
+                await create_version(session, semver=semver, taxonomy=load_taxonomy("banking77"),
+                                     actor=ACTOR, **version)
                 await move_label(session, label="production", semver=semver, actor=ACTOR)
+            await ControlPlane(sessions, redis).changed()
         finally:
+            await redis.aclose()
             await engine.dispose()
-
     asyncio.run(body())
 
 

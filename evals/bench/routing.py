@@ -43,7 +43,7 @@ def run(
     concurrency: int = 32,
     stub_ms: float = 200.0,
     stub_n: int = 400,
-    stub_concurrency: int = 16,
+    stub_concurrency: int = 4,
     history: int = 3000,
     workers: int = 1,
     settings: Settings | None = None,
