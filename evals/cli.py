@@ -1,4 +1,4 @@
-"""Commands that ``evals`` adds to the ``ticketwatch`` CLI: bench, eval (later replay, demo)."""
+"""Commands that ``evals`` adds to the ``ticketwatch`` CLI: bench, eval, replay, demo."""
 
 from __future__ import annotations
 
@@ -70,7 +70,9 @@ def demo(
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the root app."""
     from evals.eval_cli import eval_app
+    from evals.replay.cli import replay
 
     app.add_typer(bench_app, name="bench")
     app.add_typer(eval_app, name="eval")
     app.command()(demo)
+    app.command()(replay)

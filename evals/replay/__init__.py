@@ -1,0 +1,1 @@
+"""Drift-scenario replays through the real API and the real monitor, compared with peers."""

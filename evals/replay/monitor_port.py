@@ -1,0 +1,158 @@
+"""The replay's handle on the real monitor: its service, on the replay's database.
+
+Each window is computed by ``monitor.service.compute_window`` (what the ``monitor.compute_window``
+task and ``ticketwatch monitor run --window 1h --at TIME`` call) in its own committed
+transaction, for segment ``all``; the verdict is then read back from ``signal_values`` and
+``alerts``. The reference is set by the monitor's own rebaseline, and the arrays the peers
+judge are loaded by the monitor's own window and reference queries, so every detector sees
+exactly the same tickets.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.config import Settings
+from agent.db import make_engine, session_scope
+from agent.services.operators import Actor
+from evals.replay import readback
+from evals.replay.stream import WindowSpec
+from evals.replay.verdicts import CompositeVerdict, WindowArrays
+from monitor import references, repository, service
+from monitor.calibration import window_alpha
+from monitor.samples import WindowData, class_names, traffic_window
+from monitor.windows import ALL, Window, parse_duration
+
+ACTOR = Actor("replay", "operator")
+
+
+class ServiceMonitor:
+    """:class:`evals.replay.verdicts.MonitorPort` over the monitor's service."""
+
+    def __init__(self, settings: Settings, *, window: timedelta, segment: str = ALL) -> None:
+        url = settings.database_url.get_secret_value() if settings.database_url else None
+        if url is None:
+            raise ValueError("the replay's settings must name its database")
+        self._settings = settings
+        self._engine = make_engine(url, settings, application_name="ticketwatch-replay-monitor")
+        self._sessions = sessionmaker(bind=self._engine, expire_on_commit=False)
+        self._size_s = int(window.total_seconds())
+        self._segment = segment
+        self._reference_end: datetime | None = None
+        self._alpha = window_alpha(
+            window, one_false_alarm_per=parse_duration(settings.monitor_false_alarm_period)
+        )
+
+    @property
+    def alpha(self) -> float:
+        return self._alpha
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def rebaseline(self, *, start: datetime, end: datetime) -> None:
+        with session_scope(self._sessions) as session:
+            version = repository.production_version(session)
+            if version is None:
+                raise RuntimeError("no production version to rebaseline")
+            references.rebaseline(
+                session,
+                settings=self._settings,
+                version=version,
+                start=start,
+                end=end,
+                actor=ACTOR,
+                note="replay: the scenario's reference period",
+            )
+        references.clear_cache()
+        self._reference_end = end
+
+    def compute(self, window: WindowSpec) -> CompositeVerdict:
+        t0 = time.perf_counter()
+        spec = Window(self._size_s, window.end)
+        with session_scope(self._sessions) as session:
+            report = service.compute_window(
+                session, settings=self._settings, window=spec, segment=self._segment
+            )
+        seconds = time.perf_counter() - t0
+        with session_scope(self._sessions) as session:
+            rows = readback.signal_rows(
+                session, window_size_s=self._size_s, window_end=window.end, segment=self._segment
+            )
+            is_open = readback.alert_open(
+                session, segment=self._segment, window_size_s=self._size_s
+            )
+        return _verdict(
+            rows, is_open, [f"{e.kind}:{e.severity}" for e in report.events], report.reason, seconds
+        )
+
+    def reference_arrays(self) -> WindowArrays:
+        if self._reference_end is None:
+            raise RuntimeError("rebaseline first: the replay sets the reference")
+        with session_scope(self._sessions) as session:
+            version, classes = self._version(session)
+            reference = references.resolve_reference(
+                session, settings=self._settings, version=version, at=self._reference_end
+            )
+            if reference is None:
+                raise RuntimeError("the monitor has no reference")
+            data = references.reference_data(
+                session,
+                reference,
+                segment=self._segment,
+                classes=classes,
+                limit=self._settings.monitor_reference_max_tickets,
+            )
+        return _arrays(data)
+
+    def window_arrays(self, window: WindowSpec) -> WindowArrays:
+        with session_scope(self._sessions) as session:
+            _, classes = self._version(session)
+            rows = repository.window_rows(
+                session,
+                start=window.start,
+                end=window.end,
+                segment=self._segment,
+                limit=self._settings.monitor_window_max_tickets,
+            )
+        return _arrays(traffic_window(rows, classes))
+
+    def _version(self, session: Session) -> tuple[Any, tuple[str, ...]]:
+        version = repository.production_version(session)
+        if version is None:
+            raise RuntimeError("no production version")
+        return version, class_names(version.queues)
+
+
+def _arrays(data: WindowData) -> WindowArrays:
+    sample = data.sample
+    assert sample.queue_probs is not None and sample.embeddings is not None
+    return WindowArrays(np.asarray(sample.queue_probs), np.asarray(sample.embeddings))
+
+
+def _verdict(
+    rows: dict[str, Any], is_open: bool, events: list[str], reason: str | None, seconds: float
+) -> CompositeVerdict:
+    evidence = rows.pop(readback.EVIDENCE, None)
+    details = evidence.details if evidence is not None else {}
+    insufficient = evidence is None or evidence.insufficient
+    return CompositeVerdict(
+        severity=str(details.get("severity", "none")),
+        score=None if evidence is None else evidence.value,
+        warning_threshold=None if evidence is None else evidence.threshold,
+        critical_threshold=details.get("critical_threshold"),
+        alert_open=is_open,
+        events=events,
+        what_moved=details.get("what_moved"),
+        summary=details.get("summary"),
+        top_signals=list(details.get("top", [])),
+        signals={name: readback.point(row) for name, row in rows.items()},
+        insufficient=insufficient,
+        reason=reason or (details.get("reason") if insufficient else None),
+        seconds=seconds,
+    )
