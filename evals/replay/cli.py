@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,14 +18,18 @@ from agent.datasets.fetch import DatasetUnavailableError
 from agent.datasets.records import LabelledFileError
 from evals.replay.scenario import Scenario, ScenarioError, load_scenario
 
+if TYPE_CHECKING:
+    from evals.replay.environment import ReplayEnv
+    from evals.replay.runner import MonitorFactory
+    from evals.replay.verdicts import MonitorPort
+
 console = Console(stderr=True)
 
 
-def _monitor_factory(scenario: Scenario):  # type: ignore[no-untyped-def]
-    from evals.replay.environment import ReplayEnv
+def _monitor_factory(scenario: Scenario) -> MonitorFactory:
     from evals.replay.monitor_port import ServiceMonitor
 
-    def factory(env: ReplayEnv) -> ServiceMonitor:
+    def factory(env: ReplayEnv) -> MonitorPort:
         return ServiceMonitor(env.settings, window=scenario.clock.window)
 
     return factory

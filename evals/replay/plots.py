@@ -68,8 +68,8 @@ def timeline(
     top.set_yscale("symlog", linthresh=10)
     top.set_ylabel("evidence score")
     _alerts(top, records)
-    top.legend(loc="upper left", fontsize=8, ncols=4)
-    top.set_title(title, fontsize=11)
+    top.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, ncols=4, frameon=False)
+    top.set_title(title, fontsize=11, loc="right")
     _phases(bottom, records, windows)
     for row, name in enumerate((peers.KS_PROBS, peers.EVIDENTLY_DEFAULT, "composite")):
         if name == "composite":

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +62,7 @@ class _Clock:
     routed: dict[int, list[Routed]] = field(default_factory=dict)
     reference: WindowArrays | None = None
     records: list[WindowRecord] = field(default_factory=list)
-    timings: Counter[str] = field(default_factory=Counter)
+    timings: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
 def prepare(scenario: Scenario, settings: Settings) -> tuple[Pools, Stream]:
@@ -228,17 +228,19 @@ def _judge(
 
 
 def window_line(record: WindowRecord) -> str:
-    """One console line per judged window."""
+    """One short console line per judged window."""
     c = record.composite
-    peers_text = " ".join(f"{p.detector}={'DRIFT' if p.drifted else 'ok'}" for p in record.peers)
+    head = f"  w{record.window.index:>3} {record.window.phase[:12]:<12}"
     if c is None or c.insufficient:
-        return f"  w{record.window.index:>3} {record.window.phase:<14} insufficient"
-    flag = "ALERT" if c.alert_open else "     "
-    score_text = "n/a" if c.score is None else f"{c.score:7.1f}"
-    return (
-        f"  w{record.window.index:>3} {record.window.phase:<14} score {score_text} "
-        f"{c.severity:<8} {flag} {peers_text}"
+        return f"{head} insufficient: {c.reason if c else 'no verdict'}"
+    names = {peers.KS_PROBS: "KS", peers.EVIDENTLY_DEFAULT: "Evidently"}
+    flags = " ".join(
+        f"{names.get(p.detector, p.detector)}:{'DRIFT' if p.drifted else 'ok'}"
+        for p in record.peers
     )
+    score_text = "n/a" if c.score is None else f"{c.score:6.1f}"
+    alert = "ALERT" if c.alert_open else "-"
+    return f"{head} {score_text} {c.severity:<8} {alert:<5} {flags}"
 
 
 def score_all(stream: Stream, records: list[WindowRecord]) -> list[DetectorScore]:

@@ -259,10 +259,10 @@ def recorded(scenario: Scenario, pools: Pools) -> Stream:
     windows: list[WindowSpec] = []
     tickets: list[StreamTicket] = []
     records = [r for r in pools.stream if r.timestamp is not None and r.timestamp >= start]
-    times = [r.timestamp for r in records]
+    times = [r.timestamp for r in records if r.timestamp is not None]
     for index, (w_start, phase, kind) in enumerate(_recorded_windows(start, width, bounds)):
-        lo = bisect.bisect_left(times, w_start)  # type: ignore[arg-type]
-        hi = bisect.bisect_left(times, w_start + width)  # type: ignore[arg-type]
+        lo = bisect.bisect_left(times, w_start)
+        hi = bisect.bisect_left(times, w_start + width)
         windows.append(WindowSpec(index, w_start, w_start + width, phase, kind, hi - lo))
         for i, r in enumerate(records[lo:hi]):
             assert r.timestamp is not None

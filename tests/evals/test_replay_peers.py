@@ -15,12 +15,18 @@ from evals.replay.peers import (
 )
 
 
-def windows(seed: int, **shift: object) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def windows(
+    seed: int, new_share: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     centres = topic_centres(np.random.default_rng(0), 30)
     new = topic_centres(np.random.default_rng(1), 3)
     ref = synthetic_window(np.random.default_rng(seed), n=1500, centres=centres)
     cur = synthetic_window(
-        np.random.default_rng(seed + 1), n=200, centres=centres, new_centres=new, **shift
+        np.random.default_rng(seed + 1),
+        n=200,
+        centres=centres,
+        new_centres=new,
+        new_share=new_share,
     )
     assert ref.queue_probs is not None and cur.queue_probs is not None
     assert ref.embeddings is not None and cur.embeddings is not None

@@ -133,8 +133,15 @@ def test_recorded_mode_needs_a_file_history_cut_and_phase_ends() -> None:
     assert "history.until" in error_of(recorded)
     recorded["history"] = {"until": "2026-02-01T00:00:00Z"}
     assert parse_scenario(recorded).phases[0].until is not None
-    recorded["phases"] = [{"name": "launch", "kind": "new_product", "until": "2026-03-01T00:00Z",
-                           "intents": ["a"], "share": 0.2}]
+    recorded["phases"] = [
+        {
+            "name": "launch",
+            "kind": "new_product",
+            "until": "2026-03-01T00:00Z",
+            "intents": ["a"],
+            "share": 0.2,
+        }
+    ]
     assert "`stationary` or `drift`" in error_of(recorded)
     recorded["phases"] = [
         {"name": "a", "kind": "stationary", "until": "2026-03-02T00:00:00Z"},
@@ -192,8 +199,12 @@ def test_data_checks_name_unknown_intents_and_queues() -> None:
         minimal(
             history={"hold_out_intents": ["teleportation"]},
             phases=[
-                {"name": "mix", "kind": "gradual_mix", "windows": 1,
-                 "queue_weights": {"space": 2.0}},
+                {
+                    "name": "mix",
+                    "kind": "gradual_mix",
+                    "windows": 1,
+                    "queue_weights": {"space": 2.0},
+                },
             ],
         )
     )

@@ -11,7 +11,7 @@ T0 = datetime(2026, 1, 5, tzinfo=UTC)
 
 
 def windows(*phases: tuple[str, str, int], reference: int = 2, n: int = 100) -> list[WindowSpec]:
-    out = []
+    out: list[WindowSpec] = []
     for phase, kind, count in [(REFERENCE, "stationary", reference), *phases]:
         for _ in range(count):
             i = len(out)
