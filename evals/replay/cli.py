@@ -35,6 +35,11 @@ def _monitor_factory(scenario: Scenario) -> MonitorFactory:
     return factory
 
 
+def _error(text: str) -> None:
+    # markup off: messages quote lists like ['an_intent'], which Rich would read as tags
+    console.print(text, style="red", markup=False, soft_wrap=True)
+
+
 def failures(summary: dict[str, object], *, max_delay: int) -> list[str]:
     """Why a scenario's composite result fails ``--strict`` (empty: it passes)."""
     out = []
@@ -108,7 +113,7 @@ def replay(
     try:
         scenarios = [load_scenario(f) for f in files]
     except ScenarioError as exc:
-        console.print(f"[red]{exc}[/]")
+        _error(str(exc))
         raise typer.Exit(2) from exc
     if seed is not None:
         scenarios = [s.model_copy(update={"seed": seed}) for s in scenarios]
@@ -128,7 +133,7 @@ def replay(
                 )
             )
         except (ScenarioError, LabelledFileError, DatasetUnavailableError) as exc:
-            console.print(f"[red]{exc}[/]")
+            _error(str(exc))
             raise typer.Exit(2) from exc
     from evals.replay.report import markdown_table
 
@@ -145,6 +150,6 @@ def replay(
         console.print(f"report: {out / 'index.html'}")
     problems = [p for r in results for p in failures(r, max_delay=max_delay)]
     for p in problems:
-        console.print(f"[red]{p}[/]")
+        _error(p)
     if strict and problems:
         raise typer.Exit(1)
