@@ -7,13 +7,14 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from evals.replay import peers, plots
 from evals.replay.runner import COMPOSITE, ReplayResult
-from evals.replay.scoring import delay_text
+from evals.replay.scoring import Detection, delay_text
 
 DETECTORS = (
     (COMPOSITE, "composite (ticketwatch)"),
@@ -21,15 +22,28 @@ DETECTORS = (
     (peers.KS_PROBS, "KS on probabilities"),
 )
 SUMMARY = "summary.json"
+HEADER = [
+    "scenario",
+    "drift phase",
+    *(label for _, label in DETECTORS),
+    "false alarms composite / Evidently / KS (calm windows)",
+]
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinity replaced by None (JSON has neither)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
 
 
 def summary(result: ReplayResult) -> dict[str, Any]:
     """Everything the report shows, as JSON (also what the top index is built from)."""
     records = {r.window.index: r for r in result.records}
-    rows = []
-    for s in result.scores:
-        for d in s.detections:
-            rows.append({"detector": s.detector, **d.__dict__})
     moved = []
     composite = next((s for s in result.scores if s.detector == COMPOSITE), None)
     for d in composite.detections if composite else []:
@@ -43,18 +57,20 @@ def summary(result: ReplayResult) -> dict[str, Any]:
                 "top_signals": verdict.top_signals if verdict else [],
             }
         )
-    return {
-        "scenario": result.scenario.name,
-        "description": result.scenario.description,
-        "seed": result.scenario.seed,
-        "window": str(result.scenario.clock.window),
-        "tickets_per_window": result.scenario.tickets_per_window,
-        "meta": result.meta,
-        "timings": result.timings,
-        "scores": [s.to_json() for s in result.scores],
-        "what_moved": moved,
-        "windows": [r.to_json() for r in result.records],
-    }
+    return finite(
+        {
+            "scenario": result.scenario.name,
+            "description": result.scenario.description,
+            "seed": result.scenario.seed,
+            "window": str(result.scenario.clock.window),
+            "tickets_per_window": result.scenario.tickets_per_window,
+            "meta": result.meta,
+            "timings": result.timings,
+            "scores": [s.to_json() for s in result.scores],
+            "what_moved": moved,
+            "windows": [r.to_json() for r in result.records],
+        }
+    )
 
 
 def table_rows(summaries: Sequence[dict[str, Any]]) -> list[list[str]]:
@@ -82,17 +98,7 @@ def table_rows(summaries: Sequence[dict[str, Any]]) -> list[list[str]]:
 
 
 def _delay(d: dict[str, Any]) -> str:
-    from evals.replay.scoring import Detection
-
     return delay_text(Detection(**d))
-
-
-HEADER = [
-    "scenario",
-    "drift phase",
-    *(label for _, label in DETECTORS),
-    "false alarms composite / Evidently / KS (calm windows)",
-]
 
 
 def markdown_table(summaries: Sequence[dict[str, Any]]) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from agent.config import Settings
 from agent.db import sqlalchemy_url
-from agent.models import Review, SignalValue
+from agent.models import Outcome, Review, SignalValue
 from evals.replay.environment import ReplayEnv
 from evals.replay.monitor_port import ServiceMonitor
 from evals.replay.report import write_index, write_scenario_report
@@ -93,7 +93,11 @@ def test_a_small_replay_catches_a_strong_launch_and_writes_the_report(
                 )
             )
             reviews = session.scalar(select(func.count()).select_from(Review))
+            helpdesk = session.scalar(
+                select(func.count()).select_from(Outcome).where(Outcome.source == "helpdesk")
+            )
         assert stored == 4 and reviews and reviews > 20
+        assert helpdesk and helpdesk > 100  # half of every window's tickets, reported at once
     finally:
         engine.dispose()
         _drop(replay_settings, kept[0])
