@@ -94,6 +94,11 @@ class Settings(BaseSettings):
         default=15.0, gt=0,
         description="How often the API finishes tickets left without a decision by a crash.",
     )
+    reconcile_after_s: float = Field(
+        default=30.0, gt=0,
+        description="A ticket without a final decision this long after acceptance is routed "
+        "again by the reconciler (longer than the slowest model call with its retries).",
+    )
 
     # --- logging -----------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
