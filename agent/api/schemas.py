@@ -80,7 +80,7 @@ class TicketCreate(BaseModel):
     @field_validator("metadata")
     @classmethod
     def _metadata(cls, v: dict[str, Any]) -> dict[str, Any]:
-        return _no_nul_anywhere(v)  # type: ignore[no-any-return]
+        return _no_nul_anywhere(v)
 
     @field_validator("body")
     @classmethod
