@@ -99,6 +99,14 @@ class Settings(BaseSettings):
         description="A ticket without a final decision this long after acceptance is routed "
         "again by the reconciler (longer than the slowest model call with its retries).",
     )
+    budget_warn_fraction: float = Field(
+        default=0.8, gt=0, le=1,
+        description="Share of a tenant's monthly model budget at which operators are alerted.",
+    )
+    budget_degrade_fraction: float = Field(
+        default=0.95, gt=0, le=1,
+        description="Share of the budget from which a version's cheaper fallback model serves.",
+    )
 
     # --- logging -----------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
