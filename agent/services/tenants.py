@@ -10,8 +10,8 @@ import hashlib
 import secrets
 import time
 import uuid
-from decimal import Decimal
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
