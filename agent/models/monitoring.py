@@ -50,7 +50,7 @@ class MonitorReference(Base):
 
 
 class MonitorCalibration(Base):
-    """Bootstrap null values of every signal for one reference, segment and bucket of tickets per window.
+    """Bootstrap null values of every signal per reference, segment and size bucket.
 
     Expensive to compute (tens of seconds), cheap to reuse: thresholds at any false-alarm rate
     follow from ``null_values`` and ``offsets``. ``signature`` names what the replicates depend
