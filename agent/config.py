@@ -307,6 +307,11 @@ class Settings(BaseSettings):
         description="Target false-alarm rate: one alert per this period per segment and window "
         "size; thresholds come from the reference at that rate.",
     )
+    monitor_evidence_groups: str = Field(
+        default="label_mix,embedding,novelty,confidence,disagreement",
+        description="Signal groups whose signals add up to the evidence score that opens alerts "
+        "(ops: latency and errors follow the load and have their own Prometheus metrics).",
+    )
     monitor_open_after: int = Field(
         default=1, ge=1,
         description="Warning windows in a row that open an alert (a critical one opens at once).",

@@ -54,7 +54,8 @@ def calibration_for(
 ) -> tuple[Calibration, bool]:
     """The calibration for a window of ``n_current`` tickets at ``alpha``, and whether it was
     cached. Two workers never compute the same one: the second waits and reuses it."""
-    bucket = n_bucket(n_current)
+    floor = max(spec.min_current for spec in all_signals().values())
+    bucket = n_bucket(n_current, floor=floor)
     sig = signature(reference, replicates)
     row = repository.calibration_row(
         session, reference_id=reference_id, segment=segment, n_bucket=bucket

@@ -23,6 +23,7 @@ from monitor.windows import (
     as_utc,
     closed_window,
     parse_duration,
+    parse_segment_kinds,
     parse_window_sizes,
     segments_to_compute,
     windows_between,
@@ -43,6 +44,8 @@ def _check_ready() -> None:
         parse_window_sizes(settings.monitor_window_sizes)
         parse_duration(settings.monitor_false_alarm_period)
         parse_duration(settings.monitor_reference_period)
+        parse_segment_kinds(settings.monitor_segments)
+        service.evidence_groups(settings.monitor_evidence_groups)
     except ValueError as exc:
         console.print(f"[red]invalid monitor setting:[/] {exc}")
         raise typer.Exit(2) from exc

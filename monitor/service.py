@@ -11,7 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from monitor.jsonable import jsonable
 from monitor.references import Reference
 from monitor.samples import WindowData, class_names, traffic_window
 from monitor.signals import SignalResult, all_signals
+from monitor.signals.base import Group
 from monitor.windows import Window, parse_duration
 
 EVIDENCE = "evidence"
@@ -138,7 +139,8 @@ def _judge(
     results = apply_thresholds(
         [spec(ref_data.sample, current.sample) for spec in specs.values()], calibration
     )
-    evidence = combine(results, calibration)
+    groups = evidence_groups(settings.monitor_evidence_groups)
+    evidence = combine([r for r in results if specs[r.name].group in groups], calibration)
     rows = [_signal_row(window, segment, r, specs[r.name].direction) for r in results]
     rows.append(_evidence_row(window, segment, evidence, current.n, ref_data.n))
     repository.upsert_signal_values(session, rows)
@@ -169,6 +171,15 @@ def _judge(
         reference_id=reference.id,
         calibration_cached=cached,
     )
+
+
+def evidence_groups(setting: str) -> set[str]:
+    """The signal groups named in ``monitor_evidence_groups`` (unknown names are an error)."""
+    groups = {g.strip() for g in setting.split(",") if g.strip()}
+    known = set(get_args(Group))
+    if not groups <= known:
+        raise ValueError(f"unknown signal groups {sorted(groups - known)}; known: {sorted(known)}")
+    return groups
 
 
 def _explanation(
@@ -203,14 +214,18 @@ def _signal_row(window: Window, segment: str, r: SignalResult, direction: str) -
         "segment": segment,
         "signal": r.name,
         "value": r.value if finite else None,
-        "threshold": r.threshold,
-        "p_value": r.p_value,
+        "threshold": _finite(r.threshold),
+        "p_value": _finite(r.p_value),
         "n": r.n_current,
         "n_reference": r.n_reference,
         "drifted": r.drifted,
         "insufficient": r.insufficient or not finite,
         "details": jsonable({**r.details, "direction": direction}),
     }
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _evidence_row(
@@ -224,8 +239,8 @@ def _evidence_row(
         "segment": segment,
         "signal": EVIDENCE,
         "value": evidence.score,
-        "threshold": warning if math.isfinite(warning) else None,
-        "p_value": evidence.tail_prob,
+        "threshold": _finite(warning),
+        "p_value": _finite(evidence.tail_prob),
         "n": n,
         "n_reference": n_reference,
         "drifted": evidence.severity != "none",

@@ -128,14 +128,16 @@ def segments_to_compute(seen: Iterable[tuple[str, str, str]], kinds_setting: str
     return sorted(out, key=lambda s: (s != ALL, s))
 
 
-def n_bucket(n: int) -> int:
+def n_bucket(n: int, *, floor: int = 1) -> int:
     """Lower edge of ``n``'s bucket: buckets grow by sqrt(2) (32, 45, 64, 90, 128, ...).
 
     A calibration at the lower edge has a wider null than any window in the bucket would, so
-    sharing it across the bucket errs on the side of fewer false alarms.
+    sharing it across the bucket errs on the side of fewer false alarms. Windows of at least
+    ``floor`` tickets never share a bucket with smaller ones (edge raised to ``floor``), so
+    signals that need ``floor`` tickets are calibrated whenever the window can compute them.
     """
     if n < 1:
         raise ValueError("a bucket needs n >= 1")
     k = math.floor(2 * math.log2(n) + 1e-9)
-    edge = math.floor(2 ** (k / 2) + 1e-9)
-    return max(1, min(edge, n))
+    edge = max(1, min(math.floor(2 ** (k / 2) + 1e-9), n))
+    return max(edge, floor) if n >= floor else edge
