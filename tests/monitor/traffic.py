@@ -37,7 +37,7 @@ def production_version(db: Session) -> AgentVersion:
     """A knn version on the Banking77 taxonomy, labelled production."""
     taxonomy = make_taxonomy(db, definition=TAXONOMY.model_dump(mode="json"))
     version = make_agent_version(db, taxonomy_id=taxonomy.id, fallback_model="fallback/model")
-    db.add(VersionLabel(label="production", agent_version_id=version.id, updated_by="tests"))
+    db.merge(VersionLabel(label="production", agent_version_id=version.id, updated_by="tests"))
     db.flush()
     return version
 
