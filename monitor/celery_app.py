@@ -91,8 +91,13 @@ def config(settings: Settings) -> dict[str, Any]:
 
 
 def configure(app: Celery, settings: Settings) -> None:
-    """Reconfigure an app already in use (tests, a command with other settings)."""
+    """Reconfigure an app already in use (tests): new settings, fresh broker connections."""
     app.conf.update(config(settings))
+    pool = app._pool  # type: ignore[attr-defined]
+    if pool is not None:
+        pool.force_close_all()
+    app._pool = None  # type: ignore[attr-defined]
+    app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
 app = Celery("ticketwatch", include=["monitor.tasks"])

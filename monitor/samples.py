@@ -191,13 +191,13 @@ def history_window(rows: Sequence[HistoryRow], classes: Sequence[str]) -> Window
 
 def segment_shares(data: WindowData, kind: str) -> dict[str, float]:
     """Share of the window's tickets in each segment of ``kind``."""
-    if kind == ALL or data.n == 0:
-        return {}
     columns: dict[str, list[str | None]] = {
         "queue": data.queues,
         "priority": data.priorities,
         "channel": list(data.channels),
     }
-    values = columns[kind]
+    values = columns.get(kind, [])
+    if not values:
+        return {}
     counts = Counter(v for v in values if v)
-    return {f"{kind}:{v}": c / data.n for v, c in counts.items()}
+    return {f"{kind}:{v}": c / len(values) for v, c in counts.items()}
