@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from typing import Any
 
@@ -43,7 +44,9 @@ def stratified(records: Sequence[LabelledTicket], per_queue: int) -> list[Labell
     return out
 
 
-def pools(*, history_per_queue: int, new_intents: Sequence[str] = NEW_PRODUCT) -> Pools:
+@lru_cache(maxsize=4)
+def pools(*, history_per_queue: int, new_intents: tuple[str, ...] = NEW_PRODUCT) -> Pools:
+    """The scenario's three disjoint pools (cached: treat them as read-only)."""
     records = labelled_records("train", load_taxonomy("banking77"))
     known = [r for r in records if r.intent not in new_intents]
     history = stratified(known, history_per_queue)

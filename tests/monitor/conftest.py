@@ -51,7 +51,8 @@ def monitor_env(
     """Point this process's settings (and the Celery app) at the test's database and Redis.
 
     ``monitor_env(**settings)`` sets ``TICKETWATCH_<NAME>`` for each and returns the settings
-    that tasks, commands and the worker will now read.
+    that tasks, commands and the worker will now read (``celery=False``: leave the Celery
+    app as it is, for settings it would refuse).
     """
     from agent import db as agent_db
     from monitor.celery_app import app, configure
@@ -63,7 +64,7 @@ def monitor_env(
         agent_db.session_factory.cache_clear()
         get_settings.cache_clear()
 
-    def apply(**values: object) -> Settings:
+    def apply(*, celery: bool = True, **values: object) -> Settings:
         monkeypatch.setenv("DATABASE_URL", fresh_db_url)
         monkeypatch.setenv("REDIS_URL", redis_url)
         monkeypatch.setenv("TICKETWATCH_DATA_DIR", str(tmp_path))
@@ -72,7 +73,8 @@ def monitor_env(
             monkeypatch.setenv(f"TICKETWATCH_{name.upper()}", str(value))
         reset()
         settings = get_settings()
-        configure(app, settings)
+        if celery:
+            configure(app, settings)
         return settings
 
     yield apply
