@@ -19,7 +19,6 @@ import numpy as np
 
 from agent.taxonomy import HUMAN_TRIAGE, UNKNOWN
 from monitor.signals import WindowSample
-from monitor.windows import ALL
 
 
 class DecisionRow(NamedTuple):

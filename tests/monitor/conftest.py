@@ -1,4 +1,4 @@
-"""Fixtures of the monitor tests: synthetic windows (seeded), and settings for tasks and commands."""
+"""Fixtures of the monitor tests: synthetic windows (seeded), settings for tasks and commands."""
 
 from __future__ import annotations
 
