@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import Task
@@ -42,14 +42,19 @@ def schedule_windows(window_size_s: int, at: str | None = None) -> int:
     (once per window, however often beat or a person asks)."""
     settings = get_settings()
     now = datetime.fromisoformat(at) if at else datetime.now(UTC)
-    window = closed_window(window_size_s, now)
-    redis = Redis.from_url(resolve_redis_url(settings), socket_timeout=5)
-    key = f"ticketwatch:monitor:scheduled:{window_size_s}:{int(window.end.timestamp())}"
-    if not redis.set(key, "1", nx=True, ex=max(2 * window_size_s, 3600)):
-        return 0
+    # beat sends this ``grace`` after the window closed and the message expires a window
+    # later: counting back the grace finds that window even if the task waited in the queue
+    window = closed_window(window_size_s, now - timedelta(seconds=settings.monitor_window_grace_s))
     with session_scope() as session:
         seen = repository.segments_seen(session, start=window.start, end=window.end)
     segments = segments_to_compute(seen, settings.monitor_segments)
+    key = f"ticketwatch:monitor:scheduled:{window_size_s}:{int(window.end.timestamp())}"
+    redis = Redis.from_url(resolve_redis_url(settings), socket_timeout=5)
+    try:
+        if not redis.set(key, "1", nx=True, ex=max(2 * window_size_s, 3600)):
+            return 0
+    finally:
+        redis.close()
     for segment in segments:
         compute_window.apply_async((window_size_s, window.end.isoformat(), segment), queue=QUEUE)
     log.info("scheduled %d segments of %s", len(segments), window.label)

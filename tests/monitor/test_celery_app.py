@@ -70,3 +70,39 @@ def test_the_schedule_survives_beats_shelve() -> None:
     schedule = entry["monitor-windows-1h"]["schedule"]
     restored = pickle.loads(pickle.dumps(schedule))
     assert restored == schedule and (restored.size_s, restored.grace_s) == (3600, 7.0)
+
+
+def test_scheduling_enqueues_each_segment_of_the_closed_window_once(
+    monitor_env, fresh_db_url: str, redis_url: str
+) -> None:
+    import json
+
+    import redis
+    from sqlalchemy import create_engine, pool
+    from sqlalchemy.orm import Session
+
+    from agent.db import sqlalchemy_url
+    from tests.monitor.traffic import production_version, seed_traffic, topics
+
+    monitor_env(monitor_segments="channel", monitor_window_grace_s=30)
+    engine = create_engine(sqlalchemy_url(fresh_db_url), poolclass=pool.NullPool)
+    start = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    with Session(engine) as db, db.begin():
+        version = production_version(db)
+        seed_traffic(
+            db,
+            topics().window(1, 20),
+            version_id=version.id,
+            start=start,
+            span=timedelta(minutes=14),
+            channels=("web", "chat"),
+        )
+    engine.dispose()
+    at = (start + timedelta(minutes=15, seconds=40)).isoformat()  # beat's run, grace after
+    assert tasks.schedule_windows.apply(args=(900,), kwargs={"at": at}).get() == 3
+    assert tasks.schedule_windows.apply(args=(900,), kwargs={"at": at}).get() == 0  # once
+    queued = [json.loads(m) for m in redis.Redis.from_url(redis_url).lrange("monitor", 0, -1)]
+    assert sorted(m["headers"]["argsrepr"] for m in queued) == sorted(
+        repr((900, "2026-03-01T10:15:00+00:00", s)) for s in ("all", "channel:chat", "channel:web")
+    )
+    assert all(m["headers"]["task"] == "monitor.compute_window" for m in queued)
