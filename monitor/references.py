@@ -57,28 +57,44 @@ class Reference:
 def resolve_reference(
     session: Session, *, settings: Settings, version: VersionInfo, at: datetime
 ) -> Reference | None:
-    """The reference for windows of ``version`` ending at ``at`` (see the module docstring)."""
-    found = _existing(repository.active_references(session), version)
+    """The reference for windows of ``version`` ending at ``at`` (see the module docstring).
+
+    Creating one takes an advisory lock (held to the end of the caller's transaction), so
+    concurrent windows create it once; reading one takes none.
+    """
+    found = _traffic(repository.active_references(session), version)
     if found is not None:
         return found
-    repository.lock(session, "monitor:reference")  # one creator; the others then find it
-    found = _existing(repository.active_references(session), version)
-    if found is not None:
-        return found
-    return _first_period(session, settings, version, at) or _history(session, settings)
+    period = _first_period(session, settings, version, at)
+    if period is not None:
+        repository.lock(session, "monitor:reference")
+        found = _traffic(repository.active_references(session), version)
+        return found or _create_first_period(session, version, *period)
+    history = _history_row(repository.active_references(session))
+    if history is not None:
+        return history
+    if repository.count_history(session) < settings.monitor_reference_min_tickets:
+        return None
+    repository.lock(session, "monitor:reference")
+    return _history_row(repository.active_references(session)) or _create_history(session)
 
 
-def _existing(rows: Sequence[MonitorReference], version: VersionInfo) -> Reference | None:
+def _traffic(rows: Sequence[MonitorReference], version: VersionInfo) -> Reference | None:
     traffic = [r for r in rows if r.kind == "traffic"]
     own = next((r for r in traffic if r.agent_version_id == version.id), None)
     chosen = own or (traffic[0] if traffic else None)
-    chosen = chosen or next((r for r in rows if r.kind == "history"), None)
     return Reference.of(chosen) if chosen else None
+
+
+def _history_row(rows: Sequence[MonitorReference]) -> Reference | None:
+    row = next((r for r in rows if r.kind == "history"), None)
+    return Reference.of(row) if row else None
 
 
 def _first_period(
     session: Session, settings: Settings, version: VersionInfo, at: datetime
-) -> Reference | None:
+) -> tuple[datetime, datetime, int, str] | None:
+    """The version's first period, once it is over and holds enough decisions."""
     first = repository.first_decision_at(session, version.id)
     period = parse_duration(settings.monitor_reference_period)
     if first is None or at < first + period:
@@ -87,30 +103,33 @@ def _first_period(
     n = repository.count_decisions(session, version_id=version.id, start=first, end=end)
     if n < settings.monitor_reference_min_tickets:
         return None
+    return first, end, n, format_duration(int(period.total_seconds()))
+
+
+def _create_first_period(
+    session: Session, version: VersionInfo, start: datetime, end: datetime, n: int, period: str
+) -> Reference:
     row = repository.add_reference(
         session,
         agent_version_id=version.id,
         kind="traffic",
-        starts_at=first,
+        starts_at=start,
         ends_at=end,
         n_tickets=n,
         created_by="monitor",
-        note=f"first {format_duration(int(period.total_seconds()))} of {version.semver}",
+        note=f"first {period} of {version.semver}",
     )
     return Reference.of(row)
 
 
-def _history(session: Session, settings: Settings) -> Reference | None:
-    n = repository.count_history(session)
-    if n < settings.monitor_reference_min_tickets:
-        return None
+def _create_history(session: Session) -> Reference:
     row = repository.add_reference(
         session,
         agent_version_id=None,
         kind="history",
         starts_at=None,
         ends_at=datetime.now(UTC),
-        n_tickets=n,
+        n_tickets=repository.count_history(session),
         created_by="monitor",
         note="labelled history (no traffic reference yet)",
     )

@@ -172,12 +172,14 @@ def test_a_versions_first_period_becomes_its_reference_once_it_is_over(
     db: Session, t: Topics
 ) -> None:
     version = production_version(db)
+    seed_history(db, t, n=350, recorded_at=DAY - timedelta(days=1))
     seed_traffic(db, t.window(16, 400), version_id=version.id, start=DAY, span=timedelta(hours=20))
     settings = SETTINGS.model_copy(update={"monitor_reference_period": "1d"})
     info = repository.production_version(db)
     assert info is not None
     early = DAY + timedelta(hours=23)
-    assert references.resolve_reference(db, settings=settings, version=info, at=early) is None
+    meanwhile = references.resolve_reference(db, settings=settings, version=info, at=early)
+    assert meanwhile is not None and meanwhile.kind == "history"
     ref = references.resolve_reference(db, settings=settings, version=info, at=WINDOW.end)
     assert ref is not None and ref.kind == "traffic"
     assert (ref.starts_at, ref.ends_at) == (DAY, DAY + timedelta(days=1))
