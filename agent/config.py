@@ -94,6 +94,19 @@ class Settings(BaseSettings):
         default=15.0, gt=0,
         description="How often the API finishes tickets left without a decision by a crash.",
     )
+    reconcile_after_s: float = Field(
+        default=30.0, gt=0,
+        description="A ticket without a final decision this long after acceptance is routed "
+        "again by the reconciler (longer than the slowest model call with its retries).",
+    )
+    budget_warn_fraction: float = Field(
+        default=0.8, gt=0, le=1,
+        description="Share of a tenant's monthly model budget at which operators are alerted.",
+    )
+    budget_degrade_fraction: float = Field(
+        default=0.95, gt=0, le=1,
+        description="Share of the budget from which a version's cheaper fallback model serves.",
+    )
 
     # --- logging -----------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
@@ -277,6 +290,104 @@ class Settings(BaseSettings):
     eval_gate_min_segment_cases: int = Field(
         default=30, ge=1,
         description="Golden cases a segment needs before `eval gate` compares it on its own.",
+    )
+
+    # --- monitor ---
+    monitor_window_sizes: str = Field(
+        default="15m,1h,24h",
+        description="Rolling windows the monitor computes, aligned to the clock (s, m, h, d).",
+    )
+    monitor_segments: str = Field(
+        default="queue,priority,channel",
+        description="Segment kinds watched besides the whole stream (`all`): queue, priority "
+        "(both as predicted) and channel; empty: the whole stream only.",
+    )
+    monitor_min_tickets: int = Field(
+        default=50, ge=1,
+        description="A window (or segment) with fewer tickets is reported as insufficient, "
+        "never as drift.",
+    )
+    monitor_window_max_tickets: int = Field(
+        default=20_000, ge=100,
+        description="Above this, a window is a deterministic uniform sample of its tickets.",
+    )
+    monitor_window_grace_s: float = Field(
+        default=30.0, ge=0,
+        description="Beat waits this long after a window closes before computing it.",
+    )
+    monitor_false_alarm_period: str = Field(
+        default="30d",
+        description="Target false-alarm rate: one alert per this period per segment and window "
+        "size; thresholds come from the reference at that rate.",
+    )
+    monitor_evidence_groups: str = Field(
+        default="label_mix,embedding,novelty,confidence,disagreement",
+        description="Signal groups whose signals add up to the evidence score that opens alerts "
+        "(ops: latency and errors follow the load and have their own Prometheus metrics).",
+    )
+    monitor_open_after: int = Field(
+        default=1, ge=1,
+        description="Warning windows in a row that open an alert (a critical one opens at once).",
+    )
+    monitor_clear_after: int = Field(
+        default=3, ge=1, description="Clean windows in a row that resolve an open alert."
+    )
+    monitor_reference_period: str = Field(
+        default="7d",
+        description="Length of a traffic reference: a version's first period of traffic, or "
+        "the period before `monitor rebaseline`.",
+    )
+    monitor_reference_min_tickets: int = Field(
+        default=500, ge=50, description="Decisions a traffic reference needs."
+    )
+    monitor_reference_max_tickets: int = Field(
+        default=10_000, ge=100,
+        description="Larger references are a deterministic uniform sample of this size.",
+    )
+    monitor_calibration_replicates: int = Field(
+        default=200, ge=100,
+        description="Bootstrap replicates per calibration (cached per reference, segment and "
+        "bucket of tickets per window).",
+    )
+    monitor_webhook_url: str | None = Field(
+        default=None, description="Alerts are POSTed here as JSON. Unset: no webhook."
+    )
+    monitor_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the X-Ticketwatch-Signature header (HMAC-SHA256 of timestamp.body).",
+    )
+    monitor_webhook_timeout_s: float = Field(
+        default=5.0, gt=0, description="Timeout of one webhook request."
+    )
+    monitor_webhook_max_attempts: int = Field(
+        default=6, ge=1, description="Webhook attempts before giving up (each one recorded)."
+    )
+    monitor_webhook_backoff_s: float = Field(
+        default=2.0, gt=0, description="Delay before the second attempt; doubles each time."
+    )
+    monitor_action_kill_switch: Literal["off", "segment", "global"] = Field(
+        default="off",
+        description="Opt-in: on an alert, turn on the kill switch of its segment (segment "
+        "alerts only) or the global one. Audited with actor `monitor`.",
+    )
+    monitor_action_boost_review_rate: float | None = Field(
+        default=None, gt=0, le=1,
+        description="Opt-in: on a segment alert, sample this share of the segment for review.",
+    )
+    monitor_action_min_severity: Literal["warning", "critical"] = Field(
+        default="critical", description="Alerts at or above this severity trigger the actions."
+    )
+    monitor_auto_release: bool = Field(
+        default=False,
+        description="Turn a switch or boost the monitor set back off when its alert resolves "
+        "(off: only a person switches back).",
+    )
+    monitor_worker_concurrency: int = Field(
+        default=2, ge=1, description="Tasks `ticketwatch worker` runs at once (threads)."
+    )
+    monitor_metrics_port: int = Field(
+        default=9808, ge=0, le=65535,
+        description="Port where `ticketwatch worker` serves Prometheus metrics; 0: none.",
     )
 
 

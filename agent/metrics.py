@@ -38,7 +38,9 @@ RECONCILED = Counter(
     "Tickets finished by the reconciler after an interruption.",
 )
 
-HUMAN_MODES = frozenset({"kill_switch", "fallback", "no_version", "unknown", "low_confidence"})
+HUMAN_MODES = frozenset(
+    {"kill_switch", "budget", "fallback", "no_version", "unknown", "low_confidence"}
+)
 
 
 def observe_decision(
@@ -55,7 +57,7 @@ def observe_decision(
 ) -> None:
     TICKETS.labels(routed_to=routed_to, mode=mode).inc()
     DECISION_LATENCY.observe(latency_ms / 1000)
-    if mode in ("fallback", "no_version"):
+    if mode in ("fallback", "no_version", "budget"):
         FALLBACKS.labels(mode=mode).inc()
     if model:
         TOKENS.labels(model=model, kind="prompt").inc(prompt_tokens)

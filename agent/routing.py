@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import TypedDict
 
+from agent.budgets import BudgetLevel, BudgetStatus
 from agent.classify.base import Classification, Neighbour
 from agent.classify.knn import consensus
 from agent.graph.state import DecisionDraft, ResolvedVersion, TicketInput
@@ -85,6 +86,7 @@ def decide(
     enabled: frozenset[str],
     switch: str | None,
     version: ResolvedVersion | None,
+    budget: BudgetStatus | None = None,
     classification: Classification | None,
     neighbours: Sequence[Neighbour],
     failure: str | None,
@@ -94,6 +96,12 @@ def decide(
     """The routing decision. ``draw`` is a uniform [0, 1) number for review sampling."""
     if switch:
         return human("kill_switch", f"kill switch '{switch}' is on")
+    if budget is not None and budget.level is BudgetLevel.EXHAUSTED:
+        return human(
+            "budget",
+            f"the tenant's monthly model budget is spent "
+            f"({budget.spent_usd:.2f} of {budget.budget_usd:.2f} USD)",
+        )
     if version is None:
         return human("no_version", failure or "no agent version is labelled production")
     if failure or classification is None:

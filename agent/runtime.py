@@ -16,6 +16,7 @@ from agent.embedded import resolve_database_url, resolve_redis_url
 from agent.graph.context import AgentContext
 from agent.graph.graph import routing_graph
 from agent.repositories.hot import make_pool
+from agent.services.budgets import TenantBudgets
 from agent.services.classifiers import ClassifierRegistry, ReviewSampling
 from agent.services.control import ControlPlane
 from agent.services.neighbours import PgNeighbourStore
@@ -67,6 +68,12 @@ class AgentRuntime:
         )
         await embedder.start()
         classifiers = ClassifierRegistry(settings)
+        budgets = TenantBudgets(
+            pool,
+            redis,
+            warn=settings.budget_warn_fraction,
+            degrade=settings.budget_degrade_fraction,
+        )
         context = AgentContext(
             switches=control,
             versions=control,
@@ -75,6 +82,7 @@ class AgentRuntime:
             classifiers=classifiers,
             recorder=PostgresRecorder(pool, embedder.model_name),
             sampler=ReviewSampling(settings.review_sample_rate, control.review_boosts),
+            budgets=budgets,
         )
         exporter = trace_export(settings)
         router = TicketRouter(
@@ -83,6 +91,7 @@ class AgentRuntime:
             graph=routing_graph(),
             context=context,
             exporter=exporter,
+            budgets=budgets,
         )
         return cls(
             settings,

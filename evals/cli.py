@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -54,6 +55,29 @@ def bench_embed(
     from evals.bench.embed import run
 
     typer.echo(json.dumps(run(n, batch, threads=threads, rounds=rounds), indent=2))
+
+
+@bench_app.command("monitor")
+def bench_monitor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+    quick: Annotated[bool, typer.Option(help="Windows of 1k and 10k only, fewer trials.")] = False,
+    embeddings: Annotated[
+        Path | None, typer.Option(help=".npz with embeddings and labels for the power check.")
+    ] = None,
+    new_topics: Annotated[int, typer.Option(min=1, help="Topics held out as new.")] = 5,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when a target is missed.")] = False,
+) -> None:
+    """Every signal on a 10k window vs a 10k reference (384-d), beside Evidently; 1k/10k/100k."""
+    from evals.bench.monitor import run
+
+    sizes = (1000, 10000) if quick else (1000, 10000, 100000)
+    power = {"null_trials": 40, "shift_trials": 20} if quick else None
+    result = run(sizes, embeddings=embeddings, new_topics=new_topics, power=power)
+    typer.echo(json.dumps(result, indent=None if as_json else 2))
+    missed = [name for name, ok in result.get("targets", {}).items() if not ok]
+    if strict and missed:
+        console.print(f"[red]targets missed:[/] {', '.join(missed)}")
+        raise typer.Exit(1)
 
 
 def demo(

@@ -154,8 +154,11 @@ def api_server(url: str, settings: Settings, port: int) -> Iterator[str]:
 def route_examples(base: str, key: str, n: int) -> None:
     tests = shuffled(labelled_records("test", load_taxonomy("banking77")), seed=3)[:n]
     table = Table("true queue", "routed to", "prio", "conf", "mode", "ms", "ticket")
+    for column in table.columns[:-1]:
+        column.no_wrap = True
     table.columns[-1].no_wrap = True
     table.columns[-1].overflow = "ellipsis"
+    table.columns[-1].max_width = 48
     correct = 0
     with httpx.Client(
         base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30

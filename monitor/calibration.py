@@ -184,7 +184,12 @@ def calibrate_signal(
     spec: SignalSpec, values: NDArray[np.float64], alpha: float, offset: float = 0.0
 ) -> SignalCalibration:
     """Null distribution and raw-value thresholds of one signal from its replicate statistics."""
-    if np.count_nonzero(np.isfinite(values)) < MIN_VALID_REPLICATES or not math.isfinite(offset):
+    finite = values[np.isfinite(values)]
+    if len(finite) < MIN_VALID_REPLICATES or not math.isfinite(offset):
+        return SignalCalibration(spec.name, None, offset, None, None)
+    if np.ptp(finite) == 0.0:
+        # A constant null (e.g. a rate of an event the reference never saw) has no spread to
+        # set a threshold with: any departure would look infinitely unlikely. Uncalibrated.
         return SignalCalibration(spec.name, None, offset, None, None)
     return _thresholded(spec.name, NullDistribution.fit(values, spec.direction), offset, alpha)
 

@@ -24,6 +24,7 @@ from scipy import stats
 from monitor.signals.base import Direction
 
 MIN_TAIL_POINTS = 10
+MIN_EXCEEDANCES = 3
 SHAPE_LIMIT = 0.5
 SMALLEST_TAIL_PROB = 1e-12  # bounds -log(p) so one signal cannot swamp a combination
 
@@ -31,7 +32,7 @@ SMALLEST_TAIL_PROB = 1e-12  # bounds -log(p) so one signal cannot swamp a combin
 def fit_gpd(exceedances: NDArray[np.float64]) -> tuple[float, float]:
     """(shape, scale) of a GPD fitted to positive exceedances by probability-weighted moments."""
     y = np.sort(exceedances)
-    a0 = float(y.mean())
+    a0 = float(y.mean()) if len(y) else 0.0
     if len(y) < 3 or a0 <= 0.0:
         return 0.0, max(a0, 1e-12)
     plotting = (np.arange(1, len(y) + 1) - 0.35) / len(y)
@@ -69,7 +70,14 @@ class NullDistribution:
         scores = np.sort(_orient(raw, direction, centre))
         k = min(len(scores) - 1, max(MIN_TAIL_POINTS, int(tail_share * len(scores))))
         tail_start = float(scores[-k - 1]) if k > 0 else float(scores[-1])
-        shape, scale = fit_gpd(scores[scores > tail_start] - tail_start)
+        exceedances = scores[scores > tail_start] - tail_start
+        if len(exceedances) >= MIN_EXCEEDANCES:
+            shape, scale = fit_gpd(exceedances)
+        else:
+            # Ties at the top (a discrete statistic such as a rate of a few events): nothing
+            # to fit above tail_start; an exponential tail on the scores' own spread, so a
+            # value beyond every replicate is unlikely, not impossible (and never NaN).
+            shape, scale = 0.0, max(float(np.std(scores)), 1e-12)
         tail_mass = (np.count_nonzero(scores > tail_start) + 1) / (len(scores) + 1)
         return cls(direction, centre, scores, tail_start, tail_mass, shape, scale)
 

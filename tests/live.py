@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -114,4 +118,68 @@ def set_up_agent(
     return asyncio.run(body())
 
 
-__all__ = ["AgentSetup", "KnnParams", "ServerThread", "free_port", "set_up_agent", "settings_for"]
+class ApiProcess:
+    """``ticketwatch serve`` as a real process (for tests that kill and restart it)."""
+
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        redis_url: str,
+        data_dir: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "TICKETWATCH_DATA_DIR": str(data_dir),
+            "TICKETWATCH_LOG_LEVEL": "WARNING",
+            **(env or {}),
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 120) -> ApiProcess:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "agent", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the API process did not start (exit {self.proc.poll()})")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no cleanup, exactly like a crash."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+__all__ = [
+    "AgentSetup",
+    "ApiProcess",
+    "KnnParams",
+    "ServerThread",
+    "free_port",
+    "set_up_agent",
+    "settings_for",
+]

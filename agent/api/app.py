@@ -33,7 +33,9 @@ async def _reconcile_forever(runtime: AgentRuntime) -> None:
     while True:
         await asyncio.sleep(runtime.settings.reconcile_interval_s)
         try:
-            RECONCILED.inc(await runtime.router.reconcile())
+            RECONCILED.inc(
+                await runtime.router.reconcile(older_than_s=runtime.settings.reconcile_after_s)
+            )
         except Exception as exc:  # noqa: BLE001 - keep trying; the database may be back soon
             log.warning("reconciliation pass failed: %s", exc)
 

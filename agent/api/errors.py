@@ -69,6 +69,7 @@ async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         405: "method_not_allowed",
         413: "too_large",
         415: "unsupported_media_type",
+        422: "unprocessable",
         429: "rate_limited",
     }.get(exc.status_code, "error")
     return error_response(
@@ -86,7 +87,19 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    # Input that passed validation but that Postgres cannot store: the client's to fix.
+    log.warning("rejected a value the database cannot store: %s", type(exc).__name__)
+    return error_response(
+        422,
+        "invalid_value",
+        "a value cannot be stored (e.g. an unsupported character or a number out of range)",
+    )
+
+
 async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
+    if isinstance(exc.orig, psycopg.DataError):
+        return await _data_error(request, exc)
     if exc.connection_invalidated or isinstance(exc, OperationalError):
         return await _unavailable(request, exc)
     log.exception("database error")
@@ -103,3 +116,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OSError, _unavailable)
     app.add_exception_handler(EmbeddedServiceError, _unavailable)
     app.add_exception_handler(DBAPIError, _dbapi)  # type: ignore[arg-type]
+    app.add_exception_handler(psycopg.DataError, _data_error)

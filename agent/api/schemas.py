@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from agent.taxonomy import PRIORITIES
+from pydantic.json_schema import SkipJsonSchema
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
 
@@ -16,6 +15,20 @@ _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
 def _no_nul(value: str) -> str:
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _no_nul_anywhere(value: Any) -> Any:
+    """Postgres text and JSONB cannot hold NUL characters: refuse them in keys and values."""
+    if isinstance(value, str):
+        _no_nul(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key)
+            _no_nul_anywhere(item)
+    elif isinstance(value, list):
+        for item in value:
+            _no_nul_anywhere(item)
     return value
 
 
@@ -63,6 +76,11 @@ class TicketCreate(BaseModel):
     @classmethod
     def _text(cls, v: str | None) -> str | None:
         return _no_nul(v) if isinstance(v, str) else v
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return _no_nul_anywhere(v)
 
     @field_validator("body")
     @classmethod
@@ -168,21 +186,26 @@ class OutcomeCreate(BaseModel):
     """The final route a ticket ended with in the helpdesk. Name the ticket by its id or by
     ``(source, external_id)``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["ticket_id"],
+                    "not": {"anyOf": [{"required": ["source"]}, {"required": ["external_id"]}]},
+                },
+                {"required": ["source", "external_id"], "not": {"required": ["ticket_id"]}},
+            ]
+        },
+    )
 
-    ticket_id: uuid.UUID | None = None
-    source: str | None = Field(default=None, max_length=100)
-    external_id: str | None = Field(default=None, max_length=200)
+    # Absent rather than null in the schema: either identity is complete or left out.
+    ticket_id: uuid.UUID | SkipJsonSchema[None] = None
+    source: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=100)
+    external_id: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
     queue: str = Field(min_length=1, max_length=100)
-    priority: str = Field(description="P1-P4")
-    recorded_at: AwareDatetime | None = None
-
-    @field_validator("priority")
-    @classmethod
-    def _priority(cls, v: str) -> str:
-        if v not in PRIORITIES:
-            raise ValueError(f"must be one of {', '.join(PRIORITIES)}")
-        return v
+    priority: Literal["P1", "P2", "P3", "P4"]
+    recorded_at: AwareDatetime | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _one_identity(self) -> OutcomeCreate:

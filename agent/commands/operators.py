@@ -184,13 +184,26 @@ def rollback(to: Annotated[str | None, typer.Option(help="Version to return to."
 
 
 @tenants_app.command("add")
-def tenants_add(name: str, rate_limit: Annotated[int, typer.Option(min=1)] = 6000) -> None:
+def tenants_add(
+    name: str,
+    rate_limit: Annotated[int, typer.Option(min=1, help="Tickets per minute.")] = 6000,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            help="Monthly model budget in USD: alert at 80%, cheaper model at 95%, humans at 100%.",
+        ),
+    ] = None,
+) -> None:
     """Create a tenant and print its API key (shown once; only its hash is stored)."""
 
     async def body() -> str:
         async with cli_session() as session:
             _, key = await create_tenant(
-                session, name=name, actor=cli_actor(), rate_limit_per_minute=rate_limit
+                session,
+                name=name,
+                actor=cli_actor(),
+                rate_limit_per_minute=rate_limit,
+                monthly_budget_usd=budget,
             )
             return key
 

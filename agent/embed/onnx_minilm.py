@@ -73,15 +73,22 @@ class _GraphBuilder:
 
 
 def _embeddings(g: _GraphBuilder, w: dict[str, np.ndarray], eps: float) -> str:
-    words = g.op("Gather", g.const("word_embeddings", w["embeddings.word_embeddings.weight"]),
-                 "input_ids", axis=0)
+    words = g.op(
+        "Gather",
+        g.const("word_embeddings", w["embeddings.word_embeddings.weight"]),
+        "input_ids",
+        axis=0,
+    )
     # Single-segment input: every token_type_id is 0, so the type embedding is a constant row.
     token_type = g.const("token_type_0", w["embeddings.token_type_embeddings.weight"][0])
     seq_len = g.op("Shape", "input_ids", start=1, end=2)
-    positions = g.op("Slice", g.const("position_embeddings",
-                                      w["embeddings.position_embeddings.weight"]),
-                     g.const("zero_1d", np.array([0], dtype=np.int64)), seq_len,
-                     g.const("axis0_1d", np.array([0], dtype=np.int64)))
+    positions = g.op(
+        "Slice",
+        g.const("position_embeddings", w["embeddings.position_embeddings.weight"]),
+        g.const("zero_1d", np.array([0], dtype=np.int64)),
+        seq_len,
+        g.const("axis0_1d", np.array([0], dtype=np.int64)),
+    )
     summed = g.op("Add", g.op("Add", words, token_type), positions)
     return g.layer_norm(summed, w, "embeddings.LayerNorm", eps)
 
@@ -91,14 +98,16 @@ def _split_heads(g: _GraphBuilder, x: str, heads: int, head_dim: int, perm: list
     return g.op("Transpose", g.op("Reshape", x, shape), perm=perm)
 
 
-def _attention(g: _GraphBuilder, x: str, w: dict[str, np.ndarray], p: str, mask_bias: str,
-               cfg: dict[str, Any]) -> str:
+def _attention(
+    g: _GraphBuilder, x: str, w: dict[str, np.ndarray], p: str, mask_bias: str, cfg: dict[str, Any]
+) -> str:
     heads, hidden = int(cfg["num_attention_heads"]), int(cfg["hidden_size"])
     head_dim = hidden // heads
 
     def proj(name: str) -> str:
-        return g.linear(x, w[f"{p}.self.{name}.weight"], w[f"{p}.self.{name}.bias"],
-                        f"{p}.self.{name}")
+        return g.linear(
+            x, w[f"{p}.self.{name}.weight"], w[f"{p}.self.{name}.bias"], f"{p}.self.{name}"
+        )
 
     q = _split_heads(g, proj("query"), heads, head_dim, [0, 2, 1, 3])
     k = _split_heads(g, proj("key"), heads, head_dim, [0, 2, 3, 1])
@@ -106,22 +115,28 @@ def _attention(g: _GraphBuilder, x: str, w: dict[str, np.ndarray], p: str, mask_
     scores = g.op("Div", g.op("MatMul", q, k), g.const("attention_scale", math.sqrt(head_dim)))
     probs = g.op("Softmax", g.op("Add", scores, mask_bias), axis=-1)
     context = g.op("Transpose", g.op("MatMul", probs, v), perm=[0, 2, 1, 3])
-    merged = g.op("Reshape", context,
-                  g.const("merge_shape", np.array([0, 0, hidden], dtype=np.int64)))
-    out = g.linear(merged, w[f"{p}.output.dense.weight"], w[f"{p}.output.dense.bias"],
-                   f"{p}.output.dense")
+    merged = g.op(
+        "Reshape", context, g.const("merge_shape", np.array([0, 0, hidden], dtype=np.int64))
+    )
+    out = g.linear(
+        merged, w[f"{p}.output.dense.weight"], w[f"{p}.output.dense.bias"], f"{p}.output.dense"
+    )
     return g.layer_norm(g.op("Add", out, x), w, f"{p}.output.LayerNorm", cfg["layer_norm_eps"])
 
 
 def _feed_forward(g: _GraphBuilder, x: str, w: dict[str, np.ndarray], p: str, eps: float) -> str:
-    h = g.linear(x, w[f"{p}.intermediate.dense.weight"], w[f"{p}.intermediate.dense.bias"],
-                 f"{p}.intermediate.dense")
+    h = g.linear(
+        x,
+        w[f"{p}.intermediate.dense.weight"],
+        w[f"{p}.intermediate.dense.bias"],
+        f"{p}.intermediate.dense",
+    )
     # GELU, erf form: h * 0.5 * (1 + erf(h / sqrt(2))).
     erf = g.op("Erf", g.op("Div", h, g.const("sqrt2", math.sqrt(2.0))))
-    gelu = g.op("Mul", g.op("Mul", h, g.op("Add", erf, g.const("one", 1.0))),
-                g.const("half", 0.5))
-    out = g.linear(gelu, w[f"{p}.output.dense.weight"], w[f"{p}.output.dense.bias"],
-                   f"{p}.output.dense")
+    gelu = g.op("Mul", g.op("Mul", h, g.op("Add", erf, g.const("one", 1.0))), g.const("half", 0.5))
+    out = g.linear(
+        gelu, w[f"{p}.output.dense.weight"], w[f"{p}.output.dense.bias"], f"{p}.output.dense"
+    )
     return g.layer_norm(g.op("Add", out, x), w, f"{p}.output.LayerNorm", eps)
 
 
@@ -171,14 +186,21 @@ def build_model(files: MiniLMFiles) -> onnx.ModelProto:
     _mean_pool_normalise(g, x, mask)
     hidden = int(cfg["hidden_size"])
     graph = helper.make_graph(
-        g.nodes, "all_minilm_l6_v2",
-        [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"])
-         for n in INPUT_NAMES],
+        g.nodes,
+        "all_minilm_l6_v2",
+        [
+            helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"])
+            for n in INPUT_NAMES
+        ],
         [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", hidden])],
         initializer=g.initializers,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="ticketwatch", producer_version=BUILDER_VERSION)
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="ticketwatch",
+        producer_version=BUILDER_VERSION,
+    )
     model.ir_version = 8  # readable by every onnxruntime the project supports
     onnx.checker.check_model(model, full_check=True)
     return model

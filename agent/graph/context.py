@@ -8,6 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
+from agent.budgets import BudgetStatus
 from agent.classify.base import Classifier, Neighbour
 from agent.graph.state import Recorded, ResolvedVersion, RouteState
 
@@ -36,7 +37,13 @@ class NeighbourStore(Protocol):
 
 
 class ClassifierFactory(Protocol):
-    def for_version(self, version: ResolvedVersion) -> Classifier: ...
+    def for_version(self, version: ResolvedVersion, *, cheaper: bool = False) -> Classifier:
+        """The version's classifier; ``cheaper`` serves its fallback model (budget nearly spent)."""
+        ...
+
+
+class BudgetGuard(Protocol):
+    async def status(self, tenant_id: str | None) -> BudgetStatus: ...
 
 
 class DecisionRecorder(Protocol):
@@ -63,3 +70,4 @@ class AgentContext:
     classifiers: ClassifierFactory
     recorder: DecisionRecorder
     sampler: ReviewSampler
+    budgets: BudgetGuard

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
+from agent.budgets import BudgetLevel
 from agent.graph.state import RouteState
 
 
 def after_guard(state: RouteState) -> Literal["version", "decide"]:
-    return "decide" if state.get("switch") or state.get("failure") else "version"
+    budget = state.get("budget")
+    exhausted = budget is not None and budget.level is BudgetLevel.EXHAUSTED
+    return "decide" if state.get("switch") or state.get("failure") or exhausted else "version"
 
 
 def after_version(state: RouteState) -> Literal["embed", "decide"]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from agent.budgets import BudgetLevel
 from agent.graph.context import AgentContext
 from agent.graph.edges import after_embed, after_guard, after_retrieve, after_version
 from agent.graph.state import RouteState
@@ -26,14 +27,21 @@ def _top(probs: dict[str, float], n: int = 5) -> dict[str, float]:
     "guard",
     then=after_guard,
     inputs=lambda s: {"segments": intake_segments(s["ticket"])},
-    outputs=lambda u: {"enabled": sorted(u["enabled_switches"]), "switch": u["switch"]},
+    outputs=lambda u: {
+        "enabled": sorted(u["enabled_switches"]),
+        "switch": u["switch"],
+        "budget": u["budget"].level.value,
+    },
 )
 async def guard(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Kill switch, global or for the ticket's segment: if on, no model is called."""
+    """Kill switch, global or for the ticket's segment: if on, no model is called; and the
+    tenant's model budget (exhausted: no model either)."""
     enabled = await runtime.context.switches.enabled()
+    budget = await runtime.context.budgets.status(state["ticket"].tenant_id)
     return {
         "enabled_switches": enabled,
         "switch": tripped_switch(enabled, intake_segments(state["ticket"])),
+        "budget": budget,
     }
 
 
@@ -126,7 +134,9 @@ def _describe_classification(update: dict[str, Any]) -> dict[str, Any]:
 async def classify(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     version = state["version"]
     assert version is not None
-    classifier = runtime.context.classifiers.for_version(version)
+    budget = state.get("budget")
+    cheaper = budget is not None and budget.level is BudgetLevel.DEGRADE
+    classifier = runtime.context.classifiers.for_version(version, cheaper=cheaper)
     result = await classifier.classify(
         text=state["ticket"].text, neighbours=state.get("neighbours", []), taxonomy=version.taxonomy
     )
@@ -148,6 +158,7 @@ async def decide(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str,
         ticket=state["ticket"],
         enabled=state.get("enabled_switches", frozenset()),
         switch=state.get("switch"),
+        budget=state.get("budget"),
         version=state.get("version"),
         classification=classification,
         neighbours=state.get("neighbours", []),

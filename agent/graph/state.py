@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypedDict
 
 import numpy as np
 
+from agent.budgets import BudgetStatus
 from agent.classify.base import Classification, Neighbour
 from agent.taxonomy import Taxonomy
 
@@ -88,6 +89,7 @@ class RouteState(TypedDict, total=False):
     trace_id: str
     enabled_switches: frozenset[str]
     switch: str | None
+    budget: BudgetStatus | None
     version: ResolvedVersion | None
     embedding: np.ndarray | None
     neighbours: list[Neighbour]

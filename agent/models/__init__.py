@@ -3,6 +3,7 @@
 from agent.models.base import EMBEDDING_DIM, Base
 from agent.models.catalog import AgentVersion, TaxonomyRecord, VersionLabel
 from agent.models.evals import EvalRun, GoldenSet
+from agent.models.monitoring import AlertDelivery, MonitorCalibration, MonitorReference
 from agent.models.operations import Alert, AuditEntry, ReviewBoost, SignalValue, Switch
 from agent.models.reviews import VERDICTS, Review
 from agent.models.tenancy import Tenant, User
@@ -12,11 +13,14 @@ __all__ = [
     "EMBEDDING_DIM",
     "AgentVersion",
     "Alert",
+    "AlertDelivery",
     "AuditEntry",
     "Base",
     "Decision",
     "EvalRun",
     "GoldenSet",
+    "MonitorCalibration",
+    "MonitorReference",
     "Outcome",
     "Override",
     "Review",

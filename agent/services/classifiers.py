@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 from agent.classify.base import Classifier
@@ -15,21 +16,29 @@ class ClassifierRegistry:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._built: dict[str, Classifier] = {}
+        self._built: dict[tuple[str, bool], Classifier] = {}
 
-    def for_version(self, version: ResolvedVersion) -> Classifier:
-        classifier = self._built.get(version.id)
+    def for_version(self, version: ResolvedVersion, *, cheaper: bool = False) -> Classifier:
+        """The version's classifier; ``cheaper`` serves its fallback model as the primary
+        (the tenant's budget is nearly spent). knn costs nothing, so it is the same."""
+        cheaper = cheaper and version.classifier != "knn" and bool(version.fallback_model)
+        key = (version.id, cheaper)
+        classifier = self._built.get(key)
         if classifier is None:
-            classifier = self._build(version)
-            self._built[version.id] = classifier
+            classifier = self._build(version, cheaper)
+            self._built[key] = classifier
         return classifier
 
-    def _build(self, version: ResolvedVersion) -> Classifier:
+    def _build(self, version: ResolvedVersion, cheaper: bool) -> Classifier:
         knn = KnnClassifier(KnnParams.from_params(version.params))
         if version.classifier == "knn":
             return knn
         from agent.classify.factory import build_model_classifier
 
+        if cheaper:
+            version = dataclasses.replace(
+                version, model=version.fallback_model, fallback_model=None
+            )
         return build_model_classifier(version, knn=knn, settings=self._settings)
 
 

@@ -24,6 +24,7 @@ from agent.graph.tracing import new_trace_id
 from agent.metrics import observe_decision
 from agent.models import Decision, Ticket
 from agent.repositories import hot, tickets
+from agent.services.budgets import TenantBudgets
 from agent.services.neighbours import ticket_text
 from agent.tracing import NoExport, TraceExport
 
@@ -66,8 +67,10 @@ class TicketRouter:
         graph: Graph,
         context: AgentContext,
         exporter: TraceExport | None = None,
+        budgets: TenantBudgets | None = None,
         duplicate_wait_s: float = 10.0,
     ) -> None:
+        self._budgets = budgets
         self._exporter = exporter or NoExport()
         self._pool = pool
         self._sessions = sessions
@@ -136,6 +139,11 @@ class TicketRouter:
         if row.get("created_at") is not None and str(row["id"]) == final.get("decision_id"):
             self._observe(decision, final)
             self._exporter.export(final, row)
+            if self._budgets is not None and decision.cost_usd:
+                try:
+                    await self._budgets.add(state["ticket"].tenant_id, float(decision.cost_usd))
+                except Exception as exc:  # noqa: BLE001 - accounting must not fail a route
+                    log.error("budget accounting failed for ticket %s: %s", ticket.id, exc)
         return decision
 
     @staticmethod

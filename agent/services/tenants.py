@@ -11,6 +11,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -33,11 +34,19 @@ class TenantRef:
 
 
 async def create_tenant(
-    session: AsyncSession, *, name: str, actor: Actor, rate_limit_per_minute: int = 6000
+    session: AsyncSession,
+    *,
+    name: str,
+    actor: Actor,
+    rate_limit_per_minute: int = 6000,
+    monthly_budget_usd: float | None = None,
 ) -> tuple[Tenant, str]:
-    """Create a tenant; returns it with its API key, which is shown this once only."""
+    """Create a tenant; returns it with its API key, which is shown this once only.
+    ``monthly_budget_usd`` caps its model cost per calendar month (None: no cap)."""
     if await tenants.by_name(session, name) is not None:
         raise OperatorError(f"tenant {name!r} exists already")
+    if monthly_budget_usd is not None and monthly_budget_usd <= 0:
+        raise OperatorError("a monthly budget must be positive")
     api_key = KEY_PREFIX + secrets.token_urlsafe(32)
     tenant = await tenants.add(
         session,
@@ -46,9 +55,19 @@ async def create_tenant(
             api_key_hash=hash_key(api_key),
             api_key_prefix=api_key[:10],
             rate_limit_per_minute=rate_limit_per_minute,
+            monthly_budget_usd=Decimal(str(monthly_budget_usd))
+            if monthly_budget_usd is not None
+            else None,
         ),
     )
-    await audit(session, actor, "tenant.create", name, key_prefix=tenant.api_key_prefix)
+    await audit(
+        session,
+        actor,
+        "tenant.create",
+        name,
+        key_prefix=tenant.api_key_prefix,
+        monthly_budget_usd=monthly_budget_usd,
+    )
     return tenant, api_key
 
 

@@ -12,6 +12,7 @@ from typing import Protocol, cast
 
 import numpy as np
 
+from agent.budgets import NoBudgets
 from agent.embed import Embedder
 from agent.graph.context import AgentContext, ClassifierFactory, NeighbourStore
 from agent.graph.graph import routing_graph
@@ -130,6 +131,7 @@ async def run_cases(
         classifiers=classifiers,
         recorder=CapturingRecorder(),
         sampler=ReviewSampling(0.0),
+        budgets=NoBudgets(),
     )
     graph = routing_graph()
     tickets = [

@@ -29,6 +29,9 @@ EXPECTED_TABLES = {
     "reviews",
     "golden_sets",
     "eval_runs",
+    "monitor_references",
+    "monitor_calibrations",
+    "alert_deliveries",
 }
 
 

@@ -44,3 +44,35 @@ def test_main_prints_json(capsys, monkeypatch) -> None:
     monkeypatch.setattr("evals.bench.monitor.run", lambda *a, **k: {"seconds": {"1000": 0.1}})
     assert main(["--quick"]) == 0
     assert json.loads(capsys.readouterr().out) == {"seconds": {"1000": 0.1}}
+
+
+def test_the_cli_prints_every_figure_and_fails_strictly_on_a_missed_target(monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from agent.cli import _register_plugins, app
+
+    small = {
+        "reference_size": 600,
+        "repeats": 1,
+        "power": {"window": 200, "null_trials": 10, "shift_trials": 5},
+    }
+    calls = []
+
+    def quick_run(sizes, **kwargs):
+        calls.append(sizes)
+        return run((300, 600), **small)
+
+    monkeypatch.setattr("evals.bench.monitor.run", quick_run)
+    _register_plugins()
+    result = CliRunner().invoke(app, ["bench", "monitor", "--json", "--quick"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert calls == [(1000, 10000)]
+    assert set(figures["seconds"]) == {"300", "600"} and figures["mmd_seconds"] > 0
+    if evidently_baseline.available():
+        assert figures["evidently_seconds"] > 0 and figures["evidently_mmd_seconds"] > 0
+    monkeypatch.setattr(
+        "evals.bench.monitor.run", lambda sizes, **kw: {"seconds": {}, "targets": {"x": False}}
+    )
+    strict = CliRunner().invoke(app, ["bench", "monitor", "--json", "--strict"])
+    assert strict.exit_code == 1 and "targets missed: x" in strict.output

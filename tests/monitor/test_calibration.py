@@ -128,3 +128,11 @@ def test_insufficient_results_are_never_drifts(make_window) -> None:
     result = get_signal("ops")(reference, make_window(1, 3))
     (checked,) = apply_thresholds([result], calibration)
     assert checked.insufficient and checked.drifted is False and checked.threshold is None
+
+
+def test_a_constant_null_leaves_the_signal_uncalibrated() -> None:
+    from monitor.calibration import calibrate_signal
+    from monitor.signals import get_signal
+
+    calib = calibrate_signal(get_signal("unknown_rate"), np.zeros(200), 1e-3)
+    assert calib.null is None and not calib.is_drift(0.05) and calib.tail_prob(0.05) == 1.0

@@ -66,3 +66,13 @@ def test_nan_values_are_dropped_and_score_as_no_evidence() -> None:
     assert null.tail_prob(np.nan)[()] == 1.0
     with pytest.raises(ValueError):
         NullDistribution.fit([np.nan], "increase")
+
+
+def test_ties_at_the_top_still_give_a_finite_falling_tail() -> None:
+    # a rate of a rare event: most replicates 0, a few 1/60, none above
+    values = np.r_[np.zeros(180), np.full(20, 1 / 60)]
+    null = NullDistribution.fit(values, "increase")
+    p = null.tail_prob([1 / 60, 2 / 60, 5 / 60])
+    assert np.all(np.isfinite(p)) and p[0] > p[1] > p[2] >= 1e-12
+    lower, upper = null.thresholds(1e-4)
+    assert lower is None and upper is not None and np.isfinite(upper) and upper > 1 / 60

@@ -70,7 +70,11 @@ async def submit_ticket(
     return route_out(routed)
 
 
-@router.get("/{ticket_id}", response_model=TicketOut, responses={404: {"model": ErrorOut}})
+@router.get(
+    "/{ticket_id}",
+    response_model=TicketOut,
+    responses={r: {"model": ErrorOut} for r in (401, 404, 422, 429, 503)},
+)
 async def read_ticket(ticket_id: uuid.UUID, runtime: RuntimeDep, tenant: TenantDep) -> TicketOut:
     """A ticket with its final decision, its outcome, and one trace span per graph node."""
     async with runtime.sessions() as session:

@@ -117,3 +117,34 @@ def test_the_openapi_document_describes_every_route_and_its_errors(client):
     } <= set(doc["paths"])
     responses = doc["paths"]["/v1/tickets"]["post"]["responses"]
     assert {"200", "201", "400", "401", "413", "415", "422", "429", "503"} <= set(responses)
+
+
+def test_a_tenant_over_its_rate_limit_gets_429_with_retry_after(live_api):
+    import asyncio
+
+    from agent.services.operators import Actor
+    from agent.services.tenants import create_tenant
+    from tests.asyncdb import session_for
+
+    async def limited_key() -> str:
+        async with session_for(live_api.database_url) as s:
+            _, key = await create_tenant(
+                s,
+                name=f"limited-{uuid.uuid4().hex[:6]}",
+                actor=Actor("tests", "admin"),
+                rate_limit_per_minute=3,
+            )
+            return key
+
+    with live_api.client(key=asyncio.run(limited_key())) as c:
+        codes = [
+            c.post(
+                "/v1/tickets",
+                json={"source": "tests", "external_id": uuid.uuid4().hex, "body": "card declined"},
+            )
+            for _ in range(4)
+        ]
+    assert [r.status_code for r in codes[:3]] == [201, 201, 201]
+    assert codes[3].status_code == 429
+    assert 0 < int(codes[3].headers["Retry-After"]) <= 60
+    assert codes[3].json()["error"]["code"] == "rate_limited"

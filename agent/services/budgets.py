@@ -1,0 +1,171 @@
+"""Monthly model-cost budgets per tenant (DESIGN §3): at 80% an alert, at 95% the cheaper
+fallback model, at 100% human routing.
+
+Postgres is the truth (the month's ``decisions.cost_usd`` of the tenant's tickets); Redis keeps a
+running total per tenant and month that every process adds to, seeded from Postgres on first
+use. Without Redis the total is read from Postgres (at most every few seconds per tenant).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from agent.budgets import UNLIMITED, BudgetLevel, BudgetStatus, level_for
+
+log = logging.getLogger(__name__)
+
+
+ALERT_SQL = """
+INSERT INTO alerts (id, rule, segment, window_size_s, status, severity, score, threshold,
+                    last_window_end, clean_windows, evidence, explanation, actions)
+SELECT %(id)s, %(rule)s::varchar, %(segment)s::varchar, 2592000, 'open', %(severity)s::varchar,
+       %(score)s::float8, %(threshold)s::float8,
+       now(), 0, %(evidence)s, '{}', '{}'
+WHERE NOT EXISTS (
+    SELECT 1 FROM alerts WHERE rule = %(rule)s::varchar AND segment = %(segment)s::varchar
+      AND opened_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"""
+
+SPEND_SQL = """
+SELECT coalesce(sum(d.cost_usd), 0) FROM decisions d JOIN tickets t ON t.id = d.ticket_id
+WHERE t.tenant_id = %s AND d.created_at >= date_trunc('month', now() AT TIME ZONE 'UTC')
+  AT TIME ZONE 'UTC'"""
+
+
+class TenantBudgets:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        redis: Redis | None,
+        *,
+        warn: float,
+        degrade: float,
+        cache_s: float = 5.0,
+    ) -> None:
+        self._pool, self._redis = pool, redis
+        self._warn, self._degrade, self._cache_s = warn, degrade, cache_s
+        self._budgets: dict[str, tuple[float, float | None]] = {}
+        self._spent: dict[str, tuple[float, float]] = {}
+
+    @staticmethod
+    def _key(tenant_id: str) -> str:
+        return f"ticketwatch:spend:{tenant_id}:{datetime.now(UTC):%Y%m}"
+
+    async def status(self, tenant_id: str | None) -> BudgetStatus:
+        if tenant_id is None:
+            return UNLIMITED
+        budget = await self._budget(tenant_id)
+        if budget is None:
+            return UNLIMITED
+        spent = await self._spent_usd(tenant_id)
+        return BudgetStatus(
+            level_for(spent, budget, warn=self._warn, degrade=self._degrade), spent, budget
+        )
+
+    async def add(self, tenant_id: str | None, cost_usd: float) -> None:
+        """Count a decision's cost (call after it is stored); alert on crossing a level."""
+        await self._count(tenant_id, cost_usd)
+        if tenant_id is not None and cost_usd > 0:
+            status = await self.status(tenant_id)
+            if status.level is not BudgetLevel.OK:
+                await self._alert(tenant_id, status)
+
+    async def _alert(self, tenant_id: str, status: BudgetStatus) -> None:
+        """One alert per tenant, month and level, in the alerts the operators already watch."""
+        severity = "warning" if status.level is BudgetLevel.WARN else "critical"
+        rule = f"budget_{status.level.value}"
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                ALERT_SQL,
+                {
+                    "id": uuid.uuid4(),
+                    "rule": rule,
+                    "segment": f"tenant:{tenant_id}",
+                    "severity": severity,
+                    "score": status.spent_usd,
+                    "threshold": status.budget_usd,
+                    "evidence": Jsonb(
+                        {
+                            "spent_usd": status.spent_usd,
+                            "budget_usd": status.budget_usd,
+                            "level": status.level.value,
+                            "summary": f"tenant has spent {status.spent_usd:.4f} of "
+                            f"{status.budget_usd:.4f} USD this month",
+                        }
+                    ),
+                },
+            )
+        log.warning(
+            "tenant %s budget level %s (%.4f of %.4f USD)",
+            tenant_id,
+            status.level.value,
+            status.spent_usd,
+            status.budget_usd,
+        )
+
+    async def _count(self, tenant_id: str | None, cost_usd: float) -> None:
+        if tenant_id is None or cost_usd <= 0 or await self._budget(tenant_id) is None:
+            return
+        self._spent.pop(tenant_id, None)
+        if self._redis is None:
+            return
+        try:
+            key = self._key(tenant_id)
+            if await self._redis.exists(key):
+                await self._redis.incrbyfloat(key, cost_usd)
+            else:
+                await self._seed(tenant_id, key)
+        except (RedisError, OSError) as exc:
+            log.warning("budget counter not updated (redis): %s", type(exc).__name__)
+
+    async def _budget(self, tenant_id: str) -> float | None:
+        hit = self._budgets.get(tenant_id)
+        if hit is not None and time.monotonic() - hit[0] < 30:
+            return hit[1]
+        async with self._pool.connection() as conn:
+            row = await (
+                await conn.execute(
+                    "SELECT monthly_budget_usd FROM tenants WHERE id = %s", (uuid.UUID(tenant_id),)
+                )
+            ).fetchone()
+        budget = float(row[0]) if row and row[0] is not None else None
+        self._budgets[tenant_id] = (time.monotonic(), budget)
+        return budget
+
+    async def _spent_usd(self, tenant_id: str) -> float:
+        if self._redis is not None:
+            try:
+                key = self._key(tenant_id)
+                value: Any = await self._redis.get(key)
+                if value is None:
+                    value = await self._seed(tenant_id, key)
+                return float(value)
+            except (RedisError, OSError) as exc:
+                log.warning("budget read from postgres (redis unreachable): %s", type(exc).__name__)
+        hit = self._spent.get(tenant_id)
+        if hit is not None and time.monotonic() - hit[0] < self._cache_s:
+            return hit[1]
+        spent = await self._from_postgres(tenant_id)
+        self._spent[tenant_id] = (time.monotonic(), spent)
+        return spent
+
+    async def _from_postgres(self, tenant_id: str) -> float:
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(SPEND_SQL, (uuid.UUID(tenant_id),))).fetchone()
+        return float(row[0]) if row else 0.0
+
+    async def _seed(self, tenant_id: str, key: str) -> float:
+        """Set the month's counter from Postgres unless another process just did."""
+        assert self._redis is not None
+        spent = await self._from_postgres(tenant_id)
+        await self._redis.set(key, spent, nx=True, ex=40 * 86400)
+        value = await self._redis.get(key)
+        return float(value) if value is not None else spent

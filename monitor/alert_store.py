@@ -1,0 +1,81 @@
+"""The monitor's SQL on alerts and webhook deliveries (sync for tasks, async for actions)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from agent.models import Alert, AlertDelivery
+
+OPEN_STATUSES = ("open", "acknowledged")
+
+
+def current_alert(session: Session, *, segment: str, window_size_s: int) -> Alert | None:
+    """The open (or acknowledged) alert of a segment and window size, locked for update."""
+    stmt = (
+        select(Alert)
+        .where(
+            Alert.segment == segment,
+            Alert.window_size_s == window_size_s,
+            Alert.status.in_(OPEN_STATUSES),
+        )
+        .order_by(Alert.opened_at.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    return session.scalar(stmt)
+
+
+def latest_window_applied(session: Session, *, segment: str, window_size_s: int) -> datetime | None:
+    """The last window any alert of this segment and size has taken into account."""
+    stmt = (
+        select(Alert.last_window_end)
+        .where(Alert.segment == segment, Alert.window_size_s == window_size_s)
+        .order_by(Alert.last_window_end.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def add_alert(session: Session, **values: Any) -> Alert:
+    row = Alert(**values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_alert(session: Session, alert_id: uuid.UUID) -> Alert | None:
+    return session.get(Alert, alert_id)
+
+
+def alerts(session: Session, *, statuses: tuple[str, ...] = OPEN_STATUSES) -> list[Alert]:
+    stmt = select(Alert).where(Alert.status.in_(statuses)).order_by(Alert.opened_at.desc())
+    return list(session.scalars(stmt))
+
+
+def record_delivery(session: Session, **values: Any) -> None:
+    session.add(AlertDelivery(**values))
+    session.flush()
+
+
+def deliveries(session: Session, alert_id: uuid.UUID) -> list[AlertDelivery]:
+    stmt = (
+        select(AlertDelivery)
+        .where(AlertDelivery.alert_id == alert_id)
+        .order_by(AlertDelivery.attempted_at, AlertDelivery.id)
+    )
+    return list(session.scalars(stmt))
+
+
+async def alert_for_actions(session: AsyncSession, alert_id: uuid.UUID) -> Alert | None:
+    """The alert, locked so that two workers never act on it twice."""
+    return await session.get(Alert, alert_id, with_for_update=True, populate_existing=True)
+
+
+async def save_actions(session: AsyncSession, alert_id: uuid.UUID, actions: dict[str, Any]) -> None:
+    await session.execute(update(Alert).where(Alert.id == alert_id).values(actions=actions))

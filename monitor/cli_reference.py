@@ -1,0 +1,165 @@
+"""``ticketwatch monitor rebaseline`` and ``monitor status``."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agent.config import get_settings
+from agent.db import session_scope
+from agent.services.operators import Actor
+from monitor import alert_store, references, repository
+from monitor.references import BaselineError
+from monitor.repository import VersionInfo
+from monitor.windows import as_utc, format_duration, parse_duration
+
+console = Console(stderr=True)
+
+
+def _time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(text))
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time") from exc
+
+
+def rebaseline(
+    start: Annotated[str | None, typer.Option("--from", help="ISO time the period starts.")] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="ISO time it ends (default: now).")
+    ] = None,
+    last: Annotated[
+        str | None, typer.Option(help="Or: the last period, e.g. 7d (default: the setting).")
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option(help="Version whose traffic (default: production).")
+    ] = None,
+    note: Annotated[str, typer.Option(help="Why (kept with the reference and audited).")] = "",
+) -> None:
+    """Make a period of a version's traffic its reference (after an intended change)."""
+    settings = get_settings()
+    finish = _time(end) or datetime.now(UTC)
+    begin = _time(start) or finish - parse_duration(last or settings.monitor_reference_period)
+    actor = Actor(f"cli:{getpass.getuser()}", "operator")
+    try:
+        with session_scope() as session:
+            info = _version(session, version)
+            row = references.rebaseline(
+                session,
+                settings=settings,
+                version=info,
+                start=begin,
+                end=finish,
+                actor=actor,
+                note=note,
+            )
+            reference_id, n = row.id, row.n_tickets
+    except BaselineError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"reference {reference_id}: {n} decisions of {info.semver} received "
+        f"{begin.isoformat()} – {finish.isoformat()}; calibrations are recomputed on next use"
+    )
+
+
+def _version(session: Any, semver: str | None) -> VersionInfo:
+    production = repository.production_version(session)
+    if semver is None or (production and production.semver == semver):
+        if production is None:
+            raise BaselineError("no version is labelled production")
+        return production
+    version_id = repository.version_by_semver(session, semver)
+    if version_id is None:
+        raise BaselineError(f"no agent version {semver!r}")
+    assert production is not None, "a version's queues come from the production taxonomy"
+    return VersionInfo(version_id, semver, production.queues)
+
+
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """References, cached calibrations, latest windows and open alerts."""
+    with session_scope() as session:
+        state = _status(session)
+    if as_json:
+        typer.echo(json.dumps(state, indent=2, default=str))
+        return
+    refs = Table("reference", "kind", "version", "period", "tickets", "calibrations", "by")
+    for r in state["references"]:
+        refs.add_row(
+            r["id"][:8],
+            r["kind"],
+            r["version"] or "-",
+            r["period"],
+            str(r["n_tickets"]),
+            str(r["calibrations"]),
+            r["created_by"],
+        )
+    console.print(refs)
+    windows = Table("window", "latest end", "segments")
+    for w in state["windows"]:
+        windows.add_row(w["window"], w["latest_end"], str(w["segments"]))
+    console.print(windows)
+    alerts = Table("alert", "segment", "window", "severity", "status", "score", "since")
+    for a in state["open_alerts"]:
+        alerts.add_row(
+            a["id"][:8],
+            a["segment"],
+            a["window"],
+            a["severity"],
+            a["status"],
+            f"{a['score']:.1f}",
+            a["opened_at"],
+        )
+    console.print(alerts if state["open_alerts"] else "no open alert")
+
+
+def _status(session: Any) -> dict[str, Any]:
+    refs = []
+    for r in repository.active_references(session):
+        version = repository.semver_of(session, r.agent_version_id) if r.agent_version_id else None
+        start = r.starts_at.isoformat() if r.starts_at else "…"
+        refs.append(
+            {
+                "id": str(r.id),
+                "kind": r.kind,
+                "version": version,
+                "period": f"{start} – {r.ends_at.isoformat()}",
+                "n_tickets": r.n_tickets,
+                "calibrations": repository.count_calibrations(session, r.id),
+                "created_by": r.created_by,
+                "note": r.note,
+            }
+        )
+    windows = [
+        {"window": format_duration(size), "latest_end": end.isoformat(), "segments": n}
+        for size, end, n in repository.latest_windows(session)
+    ]
+    alerts = [
+        {
+            "id": str(a.id),
+            "segment": a.segment,
+            "window": format_duration(a.window_size_s),
+            "severity": a.severity,
+            "status": a.status,
+            "score": a.score,
+            "opened_at": a.opened_at.isoformat(),
+            "actions": a.actions,
+        }
+        for a in alert_store.alerts(session)
+    ]
+    return {"references": refs, "windows": windows, "open_alerts": alerts}
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(rebaseline)
+    app.command()(status)

@@ -1,0 +1,286 @@
+"""Compute one window for one segment: signals, thresholds, evidence, rows, alert state.
+
+The caller owns the transaction (a task or a command); nothing here commits. Every signal is
+seeded, so recomputing a window writes the same values into the same rows.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, get_args
+
+from sqlalchemy.orm import Session
+
+from agent.config import Settings
+from monitor import alerts, calibrations, references, repository
+from monitor.alerts import AlertEvent
+from monitor.calibration import apply_thresholds, window_alpha
+from monitor.evidence import Evidence, combine
+from monitor.explain import explain
+from monitor.jsonable import jsonable
+from monitor.references import Reference
+from monitor.samples import WindowData, class_names, traffic_window
+from monitor.signals import SignalResult, all_signals
+from monitor.signals.base import Group
+from monitor.windows import Window, parse_duration
+
+EVIDENCE = "evidence"
+
+
+@dataclass
+class WindowReport:
+    """What computing a window found (also what the CLI prints and the metrics export)."""
+
+    window: Window
+    segment: str
+    n: int
+    insufficient: bool
+    reason: str | None = None
+    severity: str = "none"
+    score: float | None = None
+    threshold: float | None = None
+    results: list[SignalResult] = field(default_factory=list)
+    events: list[AlertEvent] = field(default_factory=list)
+    reference_id: uuid.UUID | None = None
+    calibration_cached: bool | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return jsonable(
+            {
+                "window_size_s": self.window.size_s,
+                "window_end": self.window.end,
+                "segment": self.segment,
+                "n": self.n,
+                "insufficient": self.insufficient,
+                "reason": self.reason,
+                "severity": self.severity,
+                "score": self.score,
+                "threshold": self.threshold,
+                "drifted": [r.name for r in self.results if r.drifted],
+                "events": [f"{e.kind}:{e.alert_id}" for e in self.events],
+                "seconds": round(self.seconds, 3),
+            }
+        )
+
+
+def compute_window(
+    session: Session, *, settings: Settings, window: Window, segment: str
+) -> WindowReport:
+    """Compute, store and act on one window of one segment."""
+    started = time.perf_counter()
+    report = _compute(session, settings, window, segment)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _compute(session: Session, settings: Settings, window: Window, segment: str) -> WindowReport:
+    version = repository.production_version(session)
+    if version is None:
+        return _insufficient(session, window, segment, 0, 0, "no production version")
+    classes = class_names(version.queues)
+    limit = settings.monitor_window_max_tickets
+    current = traffic_window(
+        repository.window_rows(
+            session, start=window.start, end=window.end, segment=segment, limit=limit
+        ),
+        classes,
+    )
+    minimum = settings.monitor_min_tickets
+    if current.n < minimum:
+        reason = f"{current.n} tickets, fewer than {minimum}"
+        return _insufficient(session, window, segment, current.n, 0, reason)
+    reference = references.resolve_reference(
+        session, settings=settings, version=version, at=window.end
+    )
+    if reference is None:
+        reason = "no reference yet: no labelled history and no traffic reference"
+        return _insufficient(session, window, segment, current.n, 0, reason)
+    ref_data = references.reference_data(
+        session,
+        reference,
+        segment=segment,
+        classes=classes,
+        limit=settings.monitor_reference_max_tickets,
+    )
+    if ref_data.n < minimum:
+        reason = f"the reference holds {ref_data.n} tickets of this segment, fewer than {minimum}"
+        return _insufficient(session, window, segment, current.n, ref_data.n, reason)
+    return _judge(session, settings, window, segment, current, reference, ref_data)
+
+
+def _judge(
+    session: Session,
+    settings: Settings,
+    window: Window,
+    segment: str,
+    current: WindowData,
+    reference: Reference,
+    ref_data: WindowData,
+) -> WindowReport:
+    alpha = window_alpha(
+        timedelta(seconds=window.size_s),
+        one_false_alarm_per=parse_duration(settings.monitor_false_alarm_period),
+    )
+    calibration, cached = calibrations.calibration_for(
+        session,
+        reference_id=reference.id,
+        segment=segment,
+        reference=ref_data,
+        n_current=current.n,
+        alpha=alpha,
+        replicates=settings.monitor_calibration_replicates,
+    )
+    specs = all_signals()
+    results = apply_thresholds(
+        [spec(ref_data.sample, current.sample) for spec in specs.values()], calibration
+    )
+    groups = evidence_groups(settings.monitor_evidence_groups)
+    evidence = combine([r for r in results if specs[r.name].group in groups], calibration)
+    rows = [_signal_row(window, segment, r, specs[r.name].direction) for r in results]
+    rows.append(_evidence_row(window, segment, evidence, current.n, ref_data.n))
+    repository.upsert_signal_values(session, rows)
+    ref_doc = {"id": reference.id, "kind": reference.kind, "ends_at": reference.ends_at}
+    doc = alerts.evidence_document(
+        evidence, window=window, n=current.n, n_reference=ref_data.n, reference=ref_doc
+    )
+    event = alerts.advance(
+        session,
+        window=window,
+        segment=segment,
+        evidence=evidence,
+        evidence_doc=doc,
+        explain=lambda: _explanation(session, window, segment, current, ref_data, evidence),
+        open_after=settings.monitor_open_after,
+        clear_after=settings.monitor_clear_after,
+    )
+    return WindowReport(
+        window,
+        segment,
+        current.n,
+        False,
+        severity=evidence.severity,
+        score=evidence.score,
+        threshold=evidence.warning_threshold,
+        results=results,
+        events=[event] if event else [],
+        reference_id=reference.id,
+        calibration_cached=cached,
+    )
+
+
+def evidence_groups(setting: str) -> set[str]:
+    """The signal groups named in ``monitor_evidence_groups`` (unknown names are an error)."""
+    groups = {g.strip() for g in setting.split(",") if g.strip()}
+    known = set(get_args(Group))
+    if not groups <= known:
+        raise ValueError(f"unknown signal groups {sorted(groups - known)}; known: {sorted(known)}")
+    return groups
+
+
+def _explanation(
+    session: Session,
+    window: Window,
+    segment: str,
+    current: WindowData,
+    ref_data: WindowData,
+    evidence: Evidence,
+) -> dict[str, Any]:
+    out = explain(
+        session,
+        current=current,
+        reference=ref_data,
+        evidence=evidence,
+        window_start=window.start,
+    )
+    scores = repository.window_evidence_scores(
+        session, window_size_s=window.size_s, window_end=window.end
+    )
+    others = sorted(((s, v) for s, v in scores.items() if s != segment), key=lambda item: -item[1])
+    out["segments_by_evidence"] = [{"segment": s, "score": v} for s, v in others[:3]]
+    return out
+
+
+def _signal_row(window: Window, segment: str, r: SignalResult, direction: str) -> dict[str, Any]:
+    finite = math.isfinite(r.value)
+    return {
+        "window_size_s": window.size_s,
+        "window_start": window.start,
+        "window_end": window.end,
+        "segment": segment,
+        "signal": r.name,
+        "value": r.value if finite else None,
+        "threshold": _finite(r.threshold),
+        "p_value": _finite(r.p_value),
+        "n": r.n_current,
+        "n_reference": r.n_reference,
+        "drifted": r.drifted,
+        "insufficient": r.insufficient or not finite,
+        "details": jsonable({**r.details, "direction": direction}),
+    }
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _evidence_row(
+    window: Window, segment: str, evidence: Evidence, n: int, n_reference: int
+) -> dict[str, Any]:
+    warning = evidence.warning_threshold
+    return {
+        "window_size_s": window.size_s,
+        "window_start": window.start,
+        "window_end": window.end,
+        "segment": segment,
+        "signal": EVIDENCE,
+        "value": evidence.score,
+        "threshold": _finite(warning),
+        "p_value": _finite(evidence.tail_prob),
+        "n": n,
+        "n_reference": n_reference,
+        "drifted": evidence.severity != "none",
+        "insufficient": False,
+        "details": jsonable(
+            {
+                "direction": "increase",
+                "severity": evidence.severity,
+                "critical_threshold": evidence.critical_threshold,
+                "what_moved": evidence.what_moved.kind,
+                "summary": evidence.what_moved.summary,
+                "top": [c.name for c in evidence.contributions[:3] if c.evidence >= 1.0],
+            }
+        ),
+    }
+
+
+def _insufficient(
+    session: Session, window: Window, segment: str, n: int, n_reference: int, reason: str
+) -> WindowReport:
+    rows = [
+        {
+            "window_size_s": window.size_s,
+            "window_start": window.start,
+            "window_end": window.end,
+            "segment": segment,
+            "signal": name,
+            "value": None,
+            "threshold": None,
+            "p_value": None,
+            "n": n,
+            "n_reference": n_reference,
+            "drifted": None,
+            "insufficient": True,
+            "details": {"reason": reason, "direction": direction},
+        }
+        for name, direction in [
+            *((s.name, s.direction) for s in all_signals().values()),
+            (EVIDENCE, "increase"),
+        ]
+    ]
+    repository.upsert_signal_values(session, rows)
+    return WindowReport(window, segment, n, True, reason=reason)

@@ -1,0 +1,132 @@
+"""Celery tasks: thin, named, idempotent. Ids and window bounds in, one service call each.
+
+Each task owns its transaction (``session_scope``) and runs after its message is acked only
+when it finished (``acks_late``); database errors are retried with backoff. Events of a
+committed window (an alert opened, escalated, resolved) go on to ``monitor.act_on_alert``,
+which runs the opt-in actions and then hands the event to ``monitor.deliver_webhook``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from celery import Task
+from redis import Redis
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from agent.config import get_settings
+from agent.db import session_scope
+from agent.embedded import resolve_redis_url
+from monitor import actions, metrics, repository, service, webhooks
+from monitor.alerts import AlertEvent
+from monitor.celery_app import QUEUE, app
+from monitor.windows import closed_window, segments_to_compute, window_ending
+
+log = logging.getLogger(__name__)
+DB_ERRORS = (OperationalError, DBAPIError, ConnectionError)
+
+
+@app.task(
+    name="monitor.schedule_windows",
+    acks_late=True,
+    autoretry_for=DB_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def schedule_windows(window_size_s: int, at: str | None = None) -> int:
+    """Enqueue ``monitor.compute_window`` for the just-closed window and each of its segments
+    (once per window, however often beat or a person asks)."""
+    settings = get_settings()
+    now = datetime.fromisoformat(at) if at else datetime.now(UTC)
+    # beat sends this ``grace`` after the window closed and the message expires a window
+    # later: counting back the grace finds that window even if the task waited in the queue
+    window = closed_window(window_size_s, now - timedelta(seconds=settings.monitor_window_grace_s))
+    with session_scope() as session:
+        seen = repository.segments_seen(session, start=window.start, end=window.end)
+    segments = segments_to_compute(seen, settings.monitor_segments)
+    key = f"ticketwatch:monitor:scheduled:{window_size_s}:{int(window.end.timestamp())}"
+    redis = Redis.from_url(resolve_redis_url(settings), socket_timeout=5)
+    try:
+        if not redis.set(key, "1", nx=True, ex=max(2 * window_size_s, 3600)):
+            return 0
+    finally:
+        redis.close()
+    for segment in segments:
+        compute_window.apply_async((window_size_s, window.end.isoformat(), segment), queue=QUEUE)
+    log.info("scheduled %d segments of %s", len(segments), window.label)
+    return len(segments)
+
+
+@app.task(
+    name="monitor.compute_window",
+    acks_late=True,
+    autoretry_for=DB_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def compute_window(window_size_s: int, window_end: str, segment: str) -> dict[str, Any]:
+    """Compute one window of one segment; recomputing it upserts the same rows."""
+    window = window_ending(window_size_s, datetime.fromisoformat(window_end))
+    with session_scope() as session:
+        report = service.compute_window(
+            session, settings=get_settings(), window=window, segment=segment
+        )
+    metrics.observe(report)
+    dispatch(report.events)
+    return report.summary()
+
+
+def dispatch(events: list[AlertEvent]) -> None:
+    """Hand committed alert events to the workers."""
+    for event in events:
+        act_on_alert.apply_async((str(event.alert_id), event.kind), queue=QUEUE)
+
+
+@app.task(
+    name="monitor.act_on_alert",
+    acks_late=True,
+    autoretry_for=DB_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def act_on_alert(alert_id: str, event: str) -> dict[str, Any]:
+    """Run the opt-in actions of an alert event, then send it to the webhook."""
+    settings = get_settings()
+    done = actions.run_actions(settings, alert_id=uuid.UUID(alert_id), event=event)
+    if settings.monitor_webhook_url:
+        deliver_webhook.apply_async((alert_id, event), queue=QUEUE)
+    return done
+
+
+@app.task(name="monitor.deliver_webhook", bind=True, acks_late=True, max_retries=None)
+def deliver_webhook(self: Task, alert_id: str, event: str) -> bool:
+    """POST an alert event; retried with exponential backoff up to the configured attempts."""
+    settings = get_settings()
+    number = self.request.retries + 1
+    with session_scope() as session:
+        msg = webhooks.message(
+            session, settings=settings, alert_id=uuid.UUID(alert_id), event=event
+        )
+    attempt = webhooks.post(msg, timeout_s=settings.monitor_webhook_timeout_s)
+    with session_scope() as session:
+        webhooks.record(
+            session,
+            alert_id=uuid.UUID(alert_id),
+            event=event,
+            msg=msg,
+            attempt=attempt,
+            number=number,
+        )
+    metrics.WEBHOOK_ATTEMPTS.labels("delivered" if attempt.delivered else "failed").inc()
+    if attempt.delivered:
+        return True
+    if number >= settings.monitor_webhook_max_attempts:
+        log.error("webhook gave up on %s %s after %d attempts", event, alert_id, number)
+        return False
+    raise self.retry(countdown=webhooks.backoff_s(settings, number))

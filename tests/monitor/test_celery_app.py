@@ -1,0 +1,108 @@
+"""The Celery app: delivery guarantees, named tasks, one aligned beat entry per window size."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import UTC, datetime, timedelta
+
+from agent.config import Settings
+from monitor import tasks
+from monitor.celery_app import aligned, app, beat_schedule, config
+
+
+class Clock(aligned):
+    """The schedule on a clock the test sets."""
+
+    at = datetime(2026, 3, 1, 10, 0, 5, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def test_tasks_are_named_late_acknowledged_and_registered() -> None:
+    names = {
+        "monitor.schedule_windows",
+        "monitor.compute_window",
+        "monitor.act_on_alert",
+        "monitor.deliver_webhook",
+    }
+    assert names <= set(app.tasks)
+    for task in (tasks.schedule_windows, tasks.compute_window, tasks.act_on_alert):
+        assert task.acks_late and task.max_retries == 8
+    assert tasks.deliver_webhook.acks_late
+
+
+def test_the_config_asks_for_reliable_delivery() -> None:
+    conf = config(Settings(redis_url="redis://127.0.0.1:1/5", monitor_window_sizes="15m,1h"))
+    assert conf["broker_url"] == "redis://127.0.0.1:1/5"
+    assert conf["task_acks_late"] and conf["task_reject_on_worker_lost"]
+    assert conf["worker_prefetch_multiplier"] == 1
+    schedule = conf["beat_schedule"]
+    assert set(schedule) == {"monitor-windows-15m", "monitor-windows-1h"}
+    assert schedule["monitor-windows-1h"]["args"] == (3600,)
+    assert schedule["monitor-windows-1h"]["task"] == "monitor.schedule_windows"
+
+
+def test_an_aligned_schedule_is_due_once_per_window_after_the_grace() -> None:
+    schedule = Clock(900, 30.0)
+    Clock.at = datetime(2026, 3, 1, 10, 0, 20, tzinfo=UTC)  # in the grace after 10:00
+    last = datetime(2026, 3, 1, 9, 45, 31, tzinfo=UTC)  # the 9:45 window ran
+    due, _ = schedule.is_due(last)
+    assert not due
+    Clock.at = datetime(2026, 3, 1, 10, 0, 31, tzinfo=UTC)
+    due, next_in = schedule.is_due(last)
+    assert due and 890 < next_in <= 900  # next: 10:15:30
+    ran = Clock.at
+    Clock.at += timedelta(minutes=5)
+    due, next_in = schedule.is_due(ran)
+    assert not due and 590 < next_in <= 600
+
+
+def test_a_late_beat_schedules_the_latest_window_once() -> None:
+    schedule = Clock(3600, 10.0)
+    Clock.at = datetime(2026, 3, 1, 13, 20, tzinfo=UTC)  # beat was down since 10:30
+    assert schedule.is_due(datetime(2026, 3, 1, 10, 30, tzinfo=UTC)).is_due
+    assert not schedule.is_due(Clock.at).is_due
+
+
+def test_the_schedule_survives_beats_shelve() -> None:
+    entry = beat_schedule(Settings(monitor_window_sizes="1h", monitor_window_grace_s=7))
+    schedule = entry["monitor-windows-1h"]["schedule"]
+    restored = pickle.loads(pickle.dumps(schedule))
+    assert restored == schedule and (restored.size_s, restored.grace_s) == (3600, 7.0)
+
+
+def test_scheduling_enqueues_each_segment_of_the_closed_window_once(
+    monitor_env, fresh_db_url: str, redis_url: str
+) -> None:
+    import json
+
+    import redis
+    from sqlalchemy import create_engine, pool
+    from sqlalchemy.orm import Session
+
+    from agent.db import sqlalchemy_url
+    from tests.monitor.traffic import production_version, seed_traffic, topics
+
+    monitor_env(monitor_segments="channel", monitor_window_grace_s=30)
+    engine = create_engine(sqlalchemy_url(fresh_db_url), poolclass=pool.NullPool)
+    start = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    with Session(engine) as db, db.begin():
+        version = production_version(db)
+        seed_traffic(
+            db,
+            topics().window(1, 20),
+            version_id=version.id,
+            start=start,
+            span=timedelta(minutes=14),
+            channels=("web", "chat"),
+        )
+    engine.dispose()
+    at = (start + timedelta(minutes=15, seconds=40)).isoformat()  # beat's run, grace after
+    assert tasks.schedule_windows.apply(args=(900,), kwargs={"at": at}).get() == 3
+    assert tasks.schedule_windows.apply(args=(900,), kwargs={"at": at}).get() == 0  # once
+    queued = [json.loads(m) for m in redis.Redis.from_url(redis_url).lrange("monitor", 0, -1)]
+    assert sorted(m["headers"]["argsrepr"] for m in queued) == sorted(
+        repr((900, "2026-03-01T10:15:00+00:00", s)) for s in ("all", "channel:chat", "channel:web")
+    )
+    assert all(m["headers"]["task"] == "monitor.compute_window" for m in queued)
