@@ -5,6 +5,9 @@ the weighted Fisher sum S = sum_s w_s * (-ln p_s). Signals are correlated (embed
 novelty and prediction mix often move together), so S is *not* compared with a chi-squared:
 it is computed on every calibration replicate too (row b of every signal comes from the same
 split) and thresholded at that composite null's quantiles, which carries the correlation.
+Beside the sum, the largest single contribution (Tippett's statistic) is thresholded on its own
+null the same way; each combination gets half the false-alarm rate. The sum catches many weak
+moves at once; the maximum catches one strong move the sum would dilute among quiet signals.
 The report also says what moved: new content far from history, a label-mix shift, an agent
 that changed on the same traffic, or a change within known content.
 """
@@ -26,18 +29,31 @@ from monitor.signals import SignalResult, all_signals
 
 Kind = Literal["new_content", "agent_behaviour", "label_mix", "content_mix", "ops", "none"]
 
-# (kind, group whose move implies it, headline), checked in this order.
-_KIND_RULES: tuple[tuple[Kind, str, str], ...] = (
-    ("new_content", "novelty", "new content: tickets far from anything in history"),
-    ("agent_behaviour", "disagreement", "the agent changed: it disagrees more with history/humans"),
-    ("label_mix", "label_mix", "label-mix shift: known kinds of tickets in new proportions"),
-    ("content_mix", "embedding", "content shift within known topics"),
+# (kind, group whose move implies it, groups that must stay steady, headline), checked in order.
+# Humans and history disagree more both when the agent changed and when the content did (new
+# kinds of tickets are routed wrong): disagreement names the agent only on unchanged content.
+_KIND_RULES: tuple[tuple[Kind, str, frozenset[str], str], ...] = (
+    ("new_content", "novelty", frozenset(), "new content: tickets far from anything in history"),
+    (
+        "agent_behaviour",
+        "disagreement",
+        frozenset({"embedding"}),
+        "the agent changed: it disagrees more with history/humans on unchanged content",
+    ),
+    (
+        "label_mix",
+        "label_mix",
+        frozenset(),
+        "label-mix shift: known kinds of tickets in new proportions",
+    ),
+    ("content_mix", "embedding", frozenset(), "content shift within known topics"),
     (
         "agent_behaviour",
         "confidence",
+        frozenset(),
         "the agent changed: its confidence or routing outcomes moved",
     ),
-    ("ops", "ops", "operations: latency or errors moved"),
+    ("ops", "ops", frozenset(), "operations: latency or errors moved"),
 )
 
 
@@ -104,17 +120,30 @@ def combine(
         key=lambda c: -c.evidence,
     )
     composite = composite_null(calibration, weight)
+    strongest = strongest_null(calibration, weight)
     score = float(sum(c.evidence for c in contributions))
-    if composite is None:
+    top = max((c.evidence for c in contributions), default=0.0)
+    # Two combinations, each at half the false-alarm rate (Bonferroni): Fisher's sum catches
+    # many weak moves together, Tippett's maximum one strong move that the sum would dilute
+    # among a dozen quiet signals (a priority redefinition shows in the overrides alone).
+    alpha = calibration.alpha / 2.0
+    crit = (critical_alpha or calibration.alpha / 10.0) / 2.0
+    severity: Severity = "none"
+    if composite is None or strongest is None:
         warning = critical = math.inf
         tail_prob = 1.0
     else:
-        warning = composite.score_threshold(calibration.alpha)
-        critical = composite.score_threshold(critical_alpha or calibration.alpha / 10.0)
-        tail_prob = float(composite.tail_prob(score)[()])
-    severity: Severity = (
-        "critical" if score > critical else "warning" if score > warning else "none"
-    )
+        warning, critical = composite.score_threshold(alpha), composite.score_threshold(crit)
+        top_warning = strongest.score_threshold(alpha)
+        top_critical = strongest.score_threshold(crit)
+        tail_prob = min(
+            1.0,
+            2.0 * min(float(composite.tail_prob(score)[()]), float(strongest.tail_prob(top)[()])),
+        )
+        if score > critical or top > top_critical:
+            severity = "critical"
+        elif score > warning or top > top_warning:
+            severity = "warning"
     return Evidence(
         score,
         tail_prob,
@@ -158,6 +187,21 @@ def composite_null(
     return NullDistribution.fit(scores, "increase")
 
 
+def strongest_null(
+    calibration: Calibration, weights: Mapping[str, float]
+) -> NullDistribution | None:
+    """The largest single contribution on every calibration replicate (Tippett's statistic)."""
+    if not weights:
+        return None
+    scores: NDArray[np.float64] = np.zeros(calibration.replicates)
+    for name, w in weights.items():
+        calib = calibration.signals[name]
+        assert calib.null is not None
+        p = calib.null.tail_prob(calibration.null_values[name], in_sample=True)
+        scores = np.maximum(scores, -w * np.log(p))
+    return NullDistribution.fit(scores, "increase")
+
+
 def what_moved(contributions: Iterable[Contribution], *, moved_alpha: float) -> WhatMoved:
     """Classify the change from which signal groups moved, and say it in one line."""
     groups: dict[str, float] = {}
@@ -166,8 +210,8 @@ def what_moved(contributions: Iterable[Contribution], *, moved_alpha: float) -> 
     moved = {g for g, p in groups.items() if p <= moved_alpha}
     kind: Kind = "none"
     headline = "no signal group moved"
-    for rule_kind, group, text in _KIND_RULES:
-        if group in moved:
+    for rule_kind, group, steady, text in _KIND_RULES:
+        if group in moved and not steady & moved:
             kind, headline = rule_kind, text
             break
     ranked = sorted(groups.items(), key=lambda item: item[1])
