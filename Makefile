@@ -11,6 +11,7 @@ test:
 
 lint:
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 
 typecheck:
 	.venv/bin/mypy

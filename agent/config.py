@@ -71,7 +71,8 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=10, ge=1, description="Connections per process pool.")
     db_wait_timeout_s: float = Field(
-        default=5.0, gt=0,
+        default=5.0,
+        gt=0,
         description="Longest a request waits for a database connection before answering 503.",
     )
     db_statement_timeout_ms: int = Field(
@@ -87,24 +88,32 @@ class Settings(BaseSettings):
 
     # --- routing -----------------------------------------------------------------------
     review_sample_rate: float = Field(
-        default=0.05, ge=0.0, le=1.0,
+        default=0.05,
+        ge=0.0,
+        le=1.0,
         description="Share of confident decisions sampled for human review (unbiased estimates).",
     )
     reconcile_interval_s: float = Field(
-        default=15.0, gt=0,
+        default=15.0,
+        gt=0,
         description="How often the API finishes tickets left without a decision by a crash.",
     )
     reconcile_after_s: float = Field(
-        default=30.0, gt=0,
+        default=30.0,
+        gt=0,
         description="A ticket without a final decision this long after acceptance is routed "
         "again by the reconciler (longer than the slowest model call with its retries).",
     )
     budget_warn_fraction: float = Field(
-        default=0.8, gt=0, le=1,
+        default=0.8,
+        gt=0,
+        le=1,
         description="Share of a tenant's monthly model budget at which operators are alerted.",
     )
     budget_degrade_fraction: float = Field(
-        default=0.95, gt=0, le=1,
+        default=0.95,
+        gt=0,
+        le=1,
         description="Share of the budget from which a version's cheaper fallback model serves.",
     )
 
@@ -226,11 +235,13 @@ class Settings(BaseSettings):
 
     # --- tracing export ---------------------------------------------------------------
     langfuse_public_key: str | None = Field(
-        default=None, validation_alias=AliasChoices("LANGFUSE_PUBLIC_KEY"),
+        default=None,
+        validation_alias=AliasChoices("LANGFUSE_PUBLIC_KEY"),
         description="Langfuse project public key. With the secret key set, traces are exported.",
     )
     langfuse_secret_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("LANGFUSE_SECRET_KEY"),
+        default=None,
+        validation_alias=AliasChoices("LANGFUSE_SECRET_KEY"),
         description="Langfuse project secret key.",
     )
     langfuse_host: str = Field(
@@ -239,12 +250,15 @@ class Settings(BaseSettings):
         description="Langfuse server (self-hosted or cloud).",
     )
     langfuse_sample_rate: float = Field(
-        default=1.0, ge=0.0, le=1.0,
+        default=1.0,
+        ge=0.0,
+        le=1.0,
         validation_alias=AliasChoices("LANGFUSE_SAMPLE_RATE", "TICKETWATCH_LANGFUSE_SAMPLE_RATE"),
         description="Share of ticket traces exported to Langfuse (deterministic by trace id).",
     )
     langfuse_environment: str | None = Field(
-        default=None, validation_alias=AliasChoices("LANGFUSE_TRACING_ENVIRONMENT"),
+        default=None,
+        validation_alias=AliasChoices("LANGFUSE_TRACING_ENVIRONMENT"),
         description="Environment label on exported traces (e.g. production, staging).",
     )
 
@@ -283,12 +297,15 @@ class Settings(BaseSettings):
         default=10, ge=2, le=100, description="Equal-width confidence bins of the eval's ECE."
     )
     eval_gate_max_relative_drop: float = Field(
-        default=0.03, ge=0, lt=1,
+        default=0.03,
+        ge=0,
+        lt=1,
         description="`eval gate` fails when a candidate scores more than this share (relative) "
         "below the baseline, overall or in a large enough segment.",
     )
     eval_gate_min_segment_cases: int = Field(
-        default=30, ge=1,
+        default=30,
+        ge=1,
         description="Golden cases a segment needs before `eval gate` compares it on its own.",
     )
 
@@ -303,16 +320,19 @@ class Settings(BaseSettings):
         "(both as predicted) and channel; empty: the whole stream only.",
     )
     monitor_min_tickets: int = Field(
-        default=50, ge=1,
+        default=50,
+        ge=1,
         description="A window (or segment) with fewer tickets is reported as insufficient, "
         "never as drift.",
     )
     monitor_window_max_tickets: int = Field(
-        default=20_000, ge=100,
+        default=20_000,
+        ge=100,
         description="Above this, a window is a deterministic uniform sample of its tickets.",
     )
     monitor_window_grace_s: float = Field(
-        default=30.0, ge=0,
+        default=30.0,
+        ge=0,
         description="Beat waits this long after a window closes before computing it.",
     )
     monitor_false_alarm_period: str = Field(
@@ -326,7 +346,8 @@ class Settings(BaseSettings):
         "(ops: latency and errors follow the load and have their own Prometheus metrics).",
     )
     monitor_open_after: int = Field(
-        default=1, ge=1,
+        default=1,
+        ge=1,
         description="Warning windows in a row that open an alert (a critical one opens at once).",
     )
     monitor_clear_after: int = Field(
@@ -341,11 +362,13 @@ class Settings(BaseSettings):
         default=500, ge=50, description="Decisions a traffic reference needs."
     )
     monitor_reference_max_tickets: int = Field(
-        default=10_000, ge=100,
+        default=10_000,
+        ge=100,
         description="Larger references are a deterministic uniform sample of this size.",
     )
     monitor_calibration_replicates: int = Field(
-        default=200, ge=100,
+        default=200,
+        ge=100,
         description="Bootstrap replicates per calibration (cached per reference, segment and "
         "bucket of tickets per window).",
     )
@@ -371,7 +394,9 @@ class Settings(BaseSettings):
         "alerts only) or the global one. Audited with actor `monitor`.",
     )
     monitor_action_boost_review_rate: float | None = Field(
-        default=None, gt=0, le=1,
+        default=None,
+        gt=0,
+        le=1,
         description="Opt-in: on a segment alert, sample this share of the segment for review.",
     )
     monitor_action_min_severity: Literal["warning", "critical"] = Field(
@@ -386,7 +411,9 @@ class Settings(BaseSettings):
         default=2, ge=1, description="Tasks `ticketwatch worker` runs at once (threads)."
     )
     monitor_metrics_port: int = Field(
-        default=9808, ge=0, le=65535,
+        default=9808,
+        ge=0,
+        le=65535,
         description="Port where `ticketwatch worker` serves Prometheus metrics; 0: none.",
     )
 

@@ -3,7 +3,8 @@
 Starts what is missing (embedded Postgres with pgvector and Redis unless URLs are given),
 migrates, loads Banking77 history, creates and promotes a calibrated knn version, starts the
 real API, routes tickets through it over HTTP, shows the kill switch handing routing to humans,
-and prints where to look.
+replays a drift (a product launch) through the real API and monitor until the monitor raises
+an alert, and prints where to look.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from agent.services.tenants import create_tenant
 from agent.services.versions import create_version
 from agent.taxonomy import load_taxonomy
 from evals.bench.harness import free_port, process
+from evals.demo_drift import print_outcome, replay_drift
 
 ACTOR = Actor("demo", "admin")
 console = Console()
@@ -234,10 +236,23 @@ def run_demo(settings: Settings, *, examples: int = 12, port: int | None = None)
             )
         asyncio.run(_switch(url, settings, False))
         console.print("switch off again: the agent routes tickets")
+    step("7. a silent failure: a product launch the agent has never seen")
+    console.print(
+        "Replaying a launch through the real API and monitor, on a simulated hourly clock "
+        "(its own scratch database; the reviewers are simulated):"
+    )
+    reports = settings.data_dir / "replays"
+    outcome = replay_drift(settings, reports, console)
+    print_outcome(outcome, console)
     step("where to look")
     console.print(
-        f"- serve the API and UI again: [bold]ticketwatch serve[/] "
-        f"(http://{settings.host}:{settings.port}/docs)\n"
+        f"- the drift report (plots, every window, the peers): {outcome.report}\n"
+        f"- the full scenarios: ticketwatch replay evals/scenarios/*.yaml --report DIR\n"
+        f"- serve the API and review UI: [bold]ticketwatch serve[/] "
+        f"(http://{settings.host}:{settings.port}/review, API docs at /docs); create a login "
+        f"with ticketwatch users add\n"
+        f"- the live monitor: ticketwatch worker and ticketwatch beat (windows of "
+        f"{settings.monitor_window_sizes}); ticketwatch monitor status\n"
         f"- demo tenant API key: {settings.data_dir / 'demo' / 'api_key'}\n"
         f"- services: ticketwatch services status\n"
         f"demo finished in {time.perf_counter() - t_start:.0f}s"

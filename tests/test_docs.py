@@ -13,8 +13,7 @@ README = (ROOT / "README.md").read_text()
 
 def test_readme_configuration_table_lists_every_setting():
     block = README.split("<!-- settings:begin -->")[1].split("<!-- settings:end -->")[0]
-    assert block.strip() == markdown_table().strip(), (
-        "run scripts/update-readme-settings.py")
+    assert block.strip() == markdown_table().strip(), "run scripts/update-readme-settings.py"
 
 
 def test_readme_quick_start_is_two_commands():

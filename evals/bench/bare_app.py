@@ -24,22 +24,38 @@ from agent.taxonomy import load_taxonomy
 
 def make_app(model: str, api_base: str) -> FastAPI:
     taxonomy = load_taxonomy("banking77")
-    examples = [Neighbour(f"n{i}", r.text, r.queue, r.priority, 0.2)
-                for i, r in enumerate(labelled_records("train", taxonomy)[::1000][:8])]
+    examples = [
+        Neighbour(f"n{i}", r.text, r.queue, r.priority, 0.2)
+        for i, r in enumerate(labelled_records("train", taxonomy)[::1000][:8])
+    ]
     response_format = make_response_format(taxonomy, "json_schema")
     gateway = ModelGateway(
-        primary=ModelEndpoint(model, api_base, SecretStr("bench")), fallback=None,
-        timeout_s=30, total_timeout_s=60, retry=RetryPolicy(max_retries=0),
-        breakers=shared_breakers(failure_threshold=1000, cooldown_s=1))
+        primary=ModelEndpoint(model, api_base, SecretStr("bench")),
+        fallback=None,
+        timeout_s=30,
+        total_timeout_s=60,
+        retry=RetryPolicy(max_retries=0),
+        breakers=shared_breakers(failure_threshold=1000, cooldown_s=1),
+    )
     app = FastAPI()
 
     @app.post("/bare")
     async def bare(payload: dict[str, object]) -> dict[str, object]:
-        messages = build_messages(text=str(payload.get("body", "")), neighbours=examples,
-                                  taxonomy=taxonomy, max_examples=8, system_role=True)
-        result = await gateway.complete(messages=messages, response_format=response_format,
-                                        temperature=0.0, max_tokens=64, logprobs=True,
-                                        top_logprobs=10)
+        messages = build_messages(
+            text=str(payload.get("body", "")),
+            neighbours=examples,
+            taxonomy=taxonomy,
+            max_examples=8,
+            system_role=True,
+        )
+        result = await gateway.complete(
+            messages=messages,
+            response_format=response_format,
+            temperature=0.0,
+            max_tokens=64,
+            logprobs=True,
+            top_logprobs=10,
+        )
         return {"ok": result.error is None}
 
     return app
@@ -51,8 +67,13 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--api-base", required=True)
     args = parser.parse_args()
-    uvicorn.run(make_app(args.model, args.api_base), host="127.0.0.1", port=args.port,
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        make_app(args.model, args.api_base),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

@@ -34,13 +34,37 @@ from agent.embed.model_files import locate_model_dir
 
 MAX_ABS_DIFF = 1e-4
 
-_SUBJECTS = ["my card", "the transfer", "my refund", "the app", "my account", "a payment",
-             "the top-up", "my PIN", "the exchange rate", "a direct debit"]
-_PROBLEMS = ["is not working", "was declined", "has not arrived", "shows the wrong amount",
-             "was charged twice", "keeps failing", "is stuck as pending", "got blocked"]
-_DETAILS = ["since yesterday", "after I updated my phone", "while I was abroad",
-            "even though I have enough money", "and support has not answered",
-            "for the third time this week", "and I need it sorted today"]
+_SUBJECTS = [
+    "my card",
+    "the transfer",
+    "my refund",
+    "the app",
+    "my account",
+    "a payment",
+    "the top-up",
+    "my PIN",
+    "the exchange rate",
+    "a direct debit",
+]
+_PROBLEMS = [
+    "is not working",
+    "was declined",
+    "has not arrived",
+    "shows the wrong amount",
+    "was charged twice",
+    "keeps failing",
+    "is stuck as pending",
+    "got blocked",
+]
+_DETAILS = [
+    "since yesterday",
+    "after I updated my phone",
+    "while I was abroad",
+    "even though I have enough money",
+    "and support has not answered",
+    "for the third time this week",
+    "and I need it sorted today",
+]
 
 
 def generated_texts(n: int, *, seed: int = 0) -> list[str]:
@@ -110,8 +134,15 @@ def _batcher_rate(embedder: LocalMiniLMEmbedder, texts: list[str], batch: int) -
     return asyncio.run(all_at_once())
 
 
-def run(n: int = 256, batch: int = 32, *, threads: int | None = None, rounds: int = 3,
-        compare: bool = True, settings: Settings | None = None) -> dict[str, Any]:
+def run(
+    n: int = 256,
+    batch: int = 32,
+    *,
+    threads: int | None = None,
+    rounds: int = 3,
+    compare: bool = True,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
     """Measure and return the figures (texts per second, best of ``rounds``)."""
     settings = settings or get_settings()
     threads = settings.embedding_threads if threads is None else threads
@@ -141,17 +172,25 @@ def run(n: int = 256, batch: int = 32, *, threads: int | None = None, rounds: in
         timings["onnx_batcher"].append(_batcher_rate(onnx, texts, batch))
     rates = {name: round(max(values), 1) for name, values in timings.items()}
     report: dict[str, Any] = {
-        "texts": source, "n": n, "batch": batch, "threads": threads, "rounds": rounds,
-        "cpu_count": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2),
-        "onnxruntime": onnxruntime.__version__, "texts_per_s": rates, "cold_start": cold,
+        "texts": source,
+        "n": n,
+        "batch": batch,
+        "threads": threads,
+        "rounds": rounds,
+        "cpu_count": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "onnxruntime": onnxruntime.__version__,
+        "texts_per_s": rates,
+        "cold_start": cold,
     }
     if loaded is not None:
         report.update(_comparison(onnx, loaded[0], texts, batch, rates))
     return report
 
 
-def _comparison(onnx: LocalMiniLMEmbedder, st: Any, texts: list[str], batch: int,
-                rates: dict[str, float]) -> dict[str, Any]:
+def _comparison(
+    onnx: LocalMiniLMEmbedder, st: Any, texts: list[str], batch: int, rates: dict[str, float]
+) -> dict[str, Any]:
     import sentence_transformers
     import torch
 
@@ -159,7 +198,7 @@ def _comparison(onnx: LocalMiniLMEmbedder, st: Any, texts: list[str], batch: int
     ref = st.encode(texts, batch_size=batch, convert_to_numpy=True)
     return {
         "reference": f"sentence-transformers {sentence_transformers.__version__}, "
-                     f"torch {torch.__version__}",
+        f"torch {torch.__version__}",
         "speedup_vs_st": {
             mode: round(rates[f"onnx_{mode}"] / rates[f"st_{mode}"], 2)
             for mode in ("single", "batch", "bulk")
@@ -177,8 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-compare", action="store_true", help="skip sentence-transformers")
     args = parser.parse_args(argv)
-    report = run(args.n, args.batch, threads=args.threads, rounds=args.rounds,
-                 compare=not args.no_compare)
+    report = run(
+        args.n, args.batch, threads=args.threads, rounds=args.rounds, compare=not args.no_compare
+    )
     print(json.dumps(report, indent=2))
     return 1 if report.get("max_abs_diff", 0.0) > MAX_ABS_DIFF else 0
 

@@ -111,19 +111,26 @@ def prepare_agent(url: str, settings: Settings, *, history: int) -> Prepared:
 
 def promote_new_version(url: str, settings: Settings, semver: str, **version: Any) -> None:
     """Create and promote a version, and tell the serving processes (the Redis epoch)."""
+
     async def body() -> None:
         engine = make_async_engine(url, settings)
         sessions = async_sessionmaker(engine)
         redis = Redis.from_url(resolve_redis_url(settings))
         try:
             async with async_session_scope(sessions) as session:
-                await create_version(session, semver=semver, taxonomy=load_taxonomy("banking77"),
-                                     actor=ACTOR, **version)
+                await create_version(
+                    session,
+                    semver=semver,
+                    taxonomy=load_taxonomy("banking77"),
+                    actor=ACTOR,
+                    **version,
+                )
                 await move_label(session, label="production", semver=semver, actor=ACTOR)
             await ControlPlane(sessions, redis).changed()
         finally:
             await redis.aclose()
             await engine.dispose()
+
     asyncio.run(body())
 
 
@@ -188,8 +195,9 @@ class LoadResult:
         }
 
 
-async def _drive(url: str, bodies: Sequence[dict[str, Any]], concurrency: int,
-                 headers: dict[str, str]) -> LoadResult:
+async def _drive(
+    url: str, bodies: Sequence[dict[str, Any]], concurrency: int, headers: dict[str, str]
+) -> LoadResult:
     # aiohttp: a lighter client than httpx, so that the load generator takes less of the
     # machine it shares with the server it measures.
     latencies: list[float] = []
@@ -197,8 +205,10 @@ async def _drive(url: str, bodies: Sequence[dict[str, Any]], concurrency: int,
     pending = list(reversed(bodies))
     connector = aiohttp.TCPConnector(limit=concurrency)
     timeout = aiohttp.ClientTimeout(total=120)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout,
-                                     headers=headers) as session:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, headers=headers
+    ) as session:
+
         async def worker() -> None:
             nonlocal errors
             while pending:
@@ -208,6 +218,7 @@ async def _drive(url: str, bodies: Sequence[dict[str, Any]], concurrency: int,
                     await r.read()
                     errors += r.status >= 300
                 latencies.append((time.perf_counter() - t0) * 1000)
+
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         seconds = time.perf_counter() - t0

@@ -117,6 +117,17 @@ def replay(
         raise typer.Exit(2) from exc
     if seed is not None:
         scenarios = [s.model_copy(update={"seed": seed}) for s in scenarios]
+    if evidently:
+        from evals.replay.peers import evidently_version
+
+        if evidently_version() is None:
+            console.print(
+                "Evidently is not installed: judging without it "
+                "(pip install 'ticketwatch[peers]' to compare with it).",
+                style="yellow",
+                markup=False,
+            )
+            evidently = False
     out = (report or settings.data_dir / "replays").resolve()
     results = []
     for scenario in scenarios:

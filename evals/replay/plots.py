@@ -13,6 +13,7 @@ matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from evals.replay import peers  # noqa: E402
 from evals.replay.scoring import onsets  # noqa: E402
@@ -80,6 +81,7 @@ def timeline(
     bottom.set_yticks([0, 1, 2], ["KS on probabilities", "Evidently default", "composite alert"])
     bottom.set_ylim(-0.6, 2.6)
     bottom.set_xlabel("window (simulated clock)")
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
@@ -95,6 +97,7 @@ def signals_grid(
     rows = max(1, math.ceil(len(names) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(15, 2.6 * rows), sharex=True, squeeze=False)
     for ax, name in zip(axes.flat, names, strict=False):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         _phases(ax, records, windows)
         xs, values, uppers, lowers = [], [], [], []
         for r in records:

@@ -11,7 +11,8 @@ history, the rest are replayed at their timestamps.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from agent.config import Settings, get_settings
 from agent.datasets.banking77 import banking77_dir, ensure_banking77, labelled_records
@@ -25,6 +26,8 @@ from evals.replay.scenario import (
     Scenario,
     ScenarioError,
 )
+
+HISTORY_AGE = timedelta(days=1)  # pool mode: history is stamped this long before the clock
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,11 @@ def split_pools(scenario: Scenario, records: list[LabelledTicket]) -> Pools:
     new = [r for r in order if r.intent in held]
     rest = [r for r in order if r.intent not in held]
     n_history = round(scenario.history.share * len(rest))
-    history, stream = rest[:n_history], rest[n_history:]
+    # history was recorded before the clock starts (the monitor looks only at outcomes recorded
+    # before a window: the explanation's "far from history" would otherwise find none)
+    recorded = scenario.clock.start - HISTORY_AGE
+    history = [replace(r, timestamp=r.timestamp or recorded) for r in rest[:n_history]]
+    stream = rest[n_history:]
     needed = scenario.reference.windows * scenario.tickets_per_window
     if needed * 2 > len(stream):
         raise ScenarioError(

@@ -58,9 +58,7 @@ def test_embeddings_match_sentence_transformers(
     assert (got * want).sum(axis=1).min() >= 0.99999
 
 
-def test_rows_come_back_in_input_order(
-    models_dir: Path, reference: dict[str, np.ndarray]
-) -> None:
+def test_rows_come_back_in_input_order(models_dir: Path, reference: dict[str, np.ndarray]) -> None:
     # Small runs force several length-sorted runs that must be put back in order.
     small_chunks = LocalMiniLMEmbedder(models_dir=models_dir, threads=1, max_run=5)
     perm = np.random.default_rng(7).permutation(len(reference["texts"]))
@@ -148,7 +146,8 @@ def test_concurrent_builders_produce_one_valid_file(
     children = [
         subprocess.Popen(
             [sys.executable, "-c", _BUILD_IN_CHILD, str(REPO_ROOT), str(tmp_path)],
-            stdout=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for _ in range(3)
     ]

@@ -164,8 +164,9 @@ def test_embed_before_start_is_refused(run: LoopRunner) -> None:
         run(scenario())
 
 
-def test_embed_many_keeps_order(run: LoopRunner, local: LocalMiniLMEmbedder,
-                                expected: np.ndarray) -> None:
+def test_embed_many_keeps_order(
+    run: LoopRunner, local: LocalMiniLMEmbedder, expected: np.ndarray
+) -> None:
     async def scenario() -> np.ndarray:
         async with EmbeddingBatcher(local, max_batch=7, max_wait_ms=5) as batcher:
             assert batcher.model_name == local.model_name

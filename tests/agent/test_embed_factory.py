@@ -26,8 +26,9 @@ def test_embedding_width_matches_the_database_column() -> None:
 
 
 def test_default_settings_give_the_local_model(tmp_path: Path) -> None:
-    embedder = get_embedder(Settings(data_dir=tmp_path, embedding_model="local:all-MiniLM-L6-v2",
-                                     embedding_threads=1))
+    embedder = get_embedder(
+        Settings(data_dir=tmp_path, embedding_model="local:all-MiniLM-L6-v2", embedding_threads=1)
+    )
     assert isinstance(embedder, LocalMiniLMEmbedder) and isinstance(embedder, Embedder)
     assert embedder.onnx_path.parent == tmp_path / "models"
     assert embedder.embed(["card declined"]).shape == (1, EMBEDDING_DIM)

@@ -1,0 +1,120 @@
+"""The demo's drift: a short new-product launch replayed through the real API and monitor.
+
+The replay (``evals.replay``) builds its own scratch database beside the demo's, so the demo's
+tickets and versions stay as they were; it is kept until the alert's explanation is read back,
+then dropped. The same code runs ``ticketwatch replay`` on the full-size scenarios.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from rich.console import Console
+from sqlalchemy import make_url
+
+from agent.config import Settings
+from evals.bench.harness import with_database
+from evals.replay.environment import ReplayEnv
+from evals.replay.monitor_port import ServiceMonitor
+from evals.replay.peers import evidently_version
+from evals.replay.progress import RichReplayProgress
+from evals.replay.report import write_index, write_scenario_report
+from evals.replay.runner import COMPOSITE, run_replay
+from evals.replay.scenario import load_scenario
+from evals.replay.verdicts import MonitorPort
+
+SCENARIO = Path(__file__).with_name("demo_scenario.yaml")
+
+
+@dataclass(frozen=True)
+class DriftOutcome:
+    """What the demo prints about the replayed drift."""
+
+    report: Path
+    delay_windows: int | None
+    false_alarms: int
+    peers: dict[str, int | None]
+    alert: dict[str, Any] | None
+
+
+def replay_drift(settings: Settings, report_dir: Path, console: Console) -> DriftOutcome:
+    """Replay the demo scenario; return when and how the monitor caught the launch."""
+    scenario = load_scenario(SCENARIO)
+    databases: list[str] = []
+
+    def monitor(env: ReplayEnv) -> MonitorPort:
+        databases.append(env.database_url)
+        return ServiceMonitor(env.settings, window=scenario.clock.window)
+
+    directory = report_dir / scenario.name
+    try:
+        with RichReplayProgress(console) as progress:
+            result = run_replay(
+                scenario,
+                settings=settings,
+                monitor_factory=monitor,
+                work_dir=directory,
+                progress=progress,
+                with_evidently=evidently_version() is not None,
+                keep_database=True,
+            )
+        write_scenario_report(result, directory)
+        write_index(report_dir)
+        alert = _latest_alert(databases[0]) if databases else None
+    finally:
+        for url in databases:
+            _drop(url)
+    composite = result.score_of(COMPOSITE)
+    (launch,) = composite.detections
+    peers = {
+        s.detector: s.detections[0].delay_windows
+        for s in result.scores
+        if s.detector != COMPOSITE and s.detections
+    }
+    return DriftOutcome(
+        directory / "index.html", launch.delay_windows, composite.false_alarms, peers, alert
+    )
+
+
+def _latest_alert(url: str) -> dict[str, Any] | None:
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute(
+            "SELECT severity, explanation FROM alerts ORDER BY opened_at DESC LIMIT 1"
+        ).fetchone()
+
+
+def _drop(url: str) -> None:
+    name = make_url(url).database
+    if not name or not name.startswith("tw_replay_"):
+        return
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def print_outcome(outcome: DriftOutcome, console: Console) -> None:
+    """The launch, as an operator would read it."""
+    if outcome.delay_windows is None:
+        console.print("[red]the monitor did not catch the launch in this run[/]")
+    else:
+        console.print(
+            f"[bold green]caught[/]: an alert was open after {outcome.delay_windows} window(s) "
+            f"of the launch (1 = the onset window itself); "
+            f"false alarms before it: {outcome.false_alarms}"
+        )
+    for name, delay in outcome.peers.items():
+        console.print(f"  {name}: {'missed' if delay is None else f'{delay} window(s)'}")
+    alert = outcome.alert
+    if alert:
+        explanation = alert.get("explanation") or {}
+        console.print(f"alert ({alert['severity']}): {explanation.get('summary')}", markup=False)
+        for cluster in (explanation.get("clusters") or [])[:2]:
+            example = (cluster.get("examples") or [""])[0]
+            console.print(
+                f"  cluster of {cluster['size']}: {', '.join(cluster['top_terms'][:5])}; "
+                f"routed to {cluster['predicted_queue']}; e.g. {example!r}",
+                markup=False,
+            )
