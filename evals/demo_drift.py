@@ -14,10 +14,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 from rich.console import Console
-from sqlalchemy import make_url
 
 from agent.config import Settings
-from evals.bench.harness import with_database
+from evals.bench.harness import drop_database
 from evals.replay.environment import ReplayEnv
 from evals.replay.monitor_port import ServiceMonitor
 from evals.replay.peers import evidently_version
@@ -67,7 +66,7 @@ def replay_drift(settings: Settings, report_dir: Path, console: Console) -> Drif
         alert = _latest_alert(databases[0]) if databases else None
     finally:
         for url in databases:
-            _drop(url)
+            drop_database(url)
     composite = result.score_of(COMPOSITE)
     (launch,) = composite.detections
     peers = {
@@ -85,14 +84,6 @@ def _latest_alert(url: str) -> dict[str, Any] | None:
         return conn.execute(
             "SELECT severity, explanation FROM alerts ORDER BY opened_at DESC LIMIT 1"
         ).fetchone()
-
-
-def _drop(url: str) -> None:
-    name = make_url(url).database
-    if not name or not name.startswith("tw_replay_"):
-        return
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def print_outcome(outcome: DriftOutcome, console: Console) -> None:

@@ -51,9 +51,11 @@ def with_database(url: str, name: str) -> str:
 
 
 @contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A new, migrated database on the configured server, dropped afterwards."""
-    name = f"tw_bench_{uuid.uuid4().hex[:8]}"
+def scratch_database(
+    server_url: str, *, prefix: str = "tw_bench", keep: bool = False
+) -> Iterator[str]:
+    """A new, migrated database on the configured server, dropped afterwards unless ``keep``."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = with_database(server_url, "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -62,8 +64,15 @@ def scratch_database(server_url: str) -> Iterator[str]:
         migrate.upgrade(url)
         yield url
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not keep:
+            drop_database(url)
+
+
+def drop_database(url: str) -> None:
+    """Drop the database ``url`` names, closing its connections."""
+    name = make_url(url).database
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def history_sample(n: int, seed: int = 11) -> list[LabelledTicket]:

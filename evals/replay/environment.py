@@ -9,18 +9,15 @@ import secrets
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psycopg
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from agent import migrate
 from agent.config import Settings
 from agent.datasets.records import LabelledTicket
 from agent.db import async_session_scope, make_async_engine
@@ -31,7 +28,7 @@ from agent.services.operators import Actor, move_label
 from agent.services.tenants import create_tenant
 from agent.services.versions import create_version
 from agent.taxonomy import Taxonomy
-from evals.bench.harness import free_port, with_database
+from evals.bench.harness import free_port, scratch_database
 from review_ui.services.users import UserRef, create_user
 
 ACTOR = Actor("replay", "admin")
@@ -51,23 +48,6 @@ class ReplayEnv:
     api_key: str
     reviewer: UserRef
     settings: Settings
-
-
-@contextmanager
-def scratch_database(server_url: str, *, keep: bool = False) -> Iterator[str]:
-    """A new, migrated database on the configured server, dropped afterwards unless ``keep``."""
-    name = f"tw_replay_{uuid.uuid4().hex[:8]}"
-    admin = with_database(server_url, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = with_database(server_url, name)
-    try:
-        migrate.upgrade(url)
-        yield url
-    finally:
-        if not keep:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def load_agent(
@@ -182,7 +162,7 @@ def replay_environment(
 ) -> Iterator[ReplayEnv]:
     """Everything a replay needs, torn down afterwards (the database kept on request)."""
     server, redis_url = resolve_database_url(settings), resolve_redis_url(settings)
-    with scratch_database(server, keep=keep_database) as url:
+    with scratch_database(server, prefix="tw_replay", keep=keep_database) as url:
         key, reviewer = load_agent(url, settings, history, taxonomy, progress=progress)
         scoped = settings.model_copy(
             update={"database_url": SecretStr(url), "redis_url": SecretStr(redis_url)}
