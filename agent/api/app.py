@@ -7,9 +7,11 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib.metadata import entry_points
+from typing import Any
 
 from fastapi import FastAPI
 
+from agent.api import schemas
 from agent.api.body_limits import BodyGuard
 from agent.api.errors import install_error_handlers
 from agent.api.routes import health, outcomes, tickets
@@ -76,4 +78,20 @@ def create_app(
     if plugins:
         _load_plugins(app)
     app.add_middleware(BodyGuard, max_bytes=settings.max_ticket_bytes, json_prefixes=("/v1/",))
+    _add_openapi_components(app)
     return app
+
+
+def _add_openapi_components(app: FastAPI) -> None:
+    """Schemas the request models refer to by name but Pydantic does not generate."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = generate()
+            doc.setdefault("components", {}).setdefault("schemas", {}).update(
+                schemas.OPENAPI_COMPONENTS
+            )
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]

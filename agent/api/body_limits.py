@@ -78,6 +78,11 @@ class BodyGuard:
                     scope, receive, send, 400, "invalid_json", f"the body is not valid JSON: {exc}"
                 )
                 return
+            except RecursionError:
+                await self._reject(
+                    scope, receive, send, 400, "invalid_json", "the body is nested too deeply"
+                )
+                return
 
         sent = False
 

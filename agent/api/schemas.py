@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
@@ -15,20 +23,68 @@ _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
 def _no_nul(value: str) -> str:
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (an unpaired surrogate escape)") from None
     return value
 
 
+METADATA_MAX_DEPTH = 32
+
+# What the validators above enforce, written into the OpenAPI document so that clients (and the
+# schema fuzzer) know it: no NUL anywhere, a body with something besides whitespace.
+_NO_NUL = "^[^\\u0000]*$"
+_NOT_BLANK = "^[^\\u0000]*[^\\u0000\\s][^\\u0000]*$"
+_NO_NUL_TEXT: dict[str, Any] = {"pattern": _NO_NUL}
+_METADATA_VALUE_REF = {"$ref": "#/components/schemas/MetadataValue"}
+OPENAPI_COMPONENTS: dict[str, Any] = {
+    "MetadataValue": {
+        "description": "Any JSON value whose strings and keys hold no NUL character.",
+        "anyOf": [
+            {"type": "string", "pattern": _NO_NUL},
+            {"type": "number"},
+            {"type": "boolean"},
+            {"type": "null"},
+            {"type": "array", "items": _METADATA_VALUE_REF},
+            {
+                "type": "object",
+                "propertyNames": {"pattern": _NO_NUL},
+                "additionalProperties": _METADATA_VALUE_REF,
+            },
+        ],
+    }
+}
+Metadata = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "description": "Free-form JSON kept with the ticket, at most "
+            f"{METADATA_MAX_DEPTH} levels deep.",
+            "propertyNames": {"pattern": _NO_NUL},
+            "additionalProperties": _METADATA_VALUE_REF,
+        }
+    ),
+]
+
+
 def _no_nul_anywhere(value: Any) -> Any:
-    """Postgres text and JSONB cannot hold NUL characters: refuse them in keys and values."""
-    if isinstance(value, str):
-        _no_nul(value)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _no_nul(key)
-            _no_nul_anywhere(item)
-    elif isinstance(value, list):
-        for item in value:
-            _no_nul_anywhere(item)
+    """Postgres text and JSONB hold neither NUL characters nor unpaired surrogates: refuse them
+    in keys and values, and metadata nested deeper than ``METADATA_MAX_DEPTH`` levels."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > METADATA_MAX_DEPTH:
+            raise ValueError(f"must not nest deeper than {METADATA_MAX_DEPTH} levels")
+        if isinstance(item, str):
+            _no_nul(item)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                _no_nul(key)
+                stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
     return value
 
 
@@ -59,15 +115,21 @@ class TicketCreate(BaseModel):
         description="The submitting system, e.g. `zendesk`.",
     )
     external_id: str = Field(
-        min_length=1, max_length=200, description="The ticket's id in the submitting system."
+        min_length=1,
+        max_length=200,
+        description="The ticket's id in the submitting system.",
+        json_schema_extra=_NO_NUL_TEXT,
     )
-    subject: str = Field(default="", max_length=1_000)
-    body: str = Field(min_length=1, max_length=20_000)
+    subject: str = Field(default="", max_length=1_000, json_schema_extra=_NO_NUL_TEXT)
+    body: str = Field(min_length=1, max_length=20_000, json_schema_extra={"pattern": _NOT_BLANK})
     customer_id: str | None = Field(
-        default=None, max_length=200, description="Keeps a customer on one version during canaries."
+        default=None,
+        max_length=200,
+        description="Keeps a customer on one version during canaries.",
+        json_schema_extra=_NO_NUL_TEXT,
     )
     channel: str = Field(default="web", min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$")
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     received_at: AwareDatetime | None = Field(
         default=None, description="When the helpdesk received it (default: now)."
     )

@@ -8,6 +8,7 @@ request together (measured by ``ticketwatch bench routing``); the other reposito
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -22,7 +23,12 @@ from agent.repositories.history import EF_SEARCH
 
 
 def _dumps(value: Any) -> str:
-    return orjson.dumps(value, default=str).decode()
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except orjson.JSONEncodeError:
+        # orjson refuses integers beyond 64 bits; JSON (and jsonb) has no such limit, and a
+        # ticket's metadata may carry them. The standard library writes them exactly.
+        return json.dumps(value, default=str, ensure_ascii=False)
 
 
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:

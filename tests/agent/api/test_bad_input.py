@@ -92,6 +92,50 @@ def test_invalid_utf8_gets_400(client):
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_utf8"
 
 
+def _raw_ticket(metadata_json: str) -> bytes:
+    head = f'{{"source": "tests", "external_id": "{uuid.uuid4().hex}", "body": "card missing"'
+    return f'{head}, "metadata": {metadata_json}}}'.encode()
+
+
+@pytest.mark.parametrize(
+    ("metadata_json", "status"),
+    [
+        ('{"\\ud800x": 1}', 422),  # an unpaired surrogate escape in a key
+        ('{"note": "a\\udc00b"}', 422),  # and in a value
+        ('{"a": ' + "[" * 40 + "]" * 40 + "}", 422),  # deeper than the metadata limit
+        ('{"a": ' + "[" * 30_000 + "]" * 30_000 + "}", 400),  # deeper than JSON decoding goes
+    ],
+)
+def test_metadata_postgres_cannot_hold_gets_a_clear_error(
+    client, live_api, before, metadata_json, status
+):
+    r = client.post(
+        "/v1/tickets",
+        content=_raw_ticket(metadata_json),
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == status, r.text
+    if status == 422:
+        assert fields(r) == {"metadata"}
+    assert count_tickets(live_api.database_url) == before
+
+
+def test_integers_beyond_64_bits_in_metadata_are_stored_exactly(client, live_api):
+    big = 32928438025381642240
+    r = client.post(
+        "/v1/tickets",
+        content=_raw_ticket(f'{{"ids": [{big}, -{big}], "pair": "\\ud81e\\udeb9"}}'),
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 201, r.text
+    with psycopg.connect(live_api.database_url) as conn:
+        row = conn.execute(
+            "SELECT metadata FROM tickets WHERE id = %s", (r.json()["ticket_id"],)
+        ).fetchone()
+    assert row is not None
+    assert row[0] == {"ids": [big, -big], "pair": "\U00017ab9"}
+
+
 def test_wrong_content_type_gets_415(client):
     r = client.post("/v1/tickets", content=b"hello", headers={"Content-Type": "text/plain"})
     assert r.status_code == 415
