@@ -134,6 +134,8 @@ def test_integers_beyond_64_bits_in_metadata_are_stored_exactly(client, live_api
         ).fetchone()
     assert row is not None
     assert row[0] == {"ids": [big, -big], "pair": "\U00017ab9"}
+    shown = client.get(f"/v1/tickets/{r.json()['ticket_id']}")
+    assert shown.status_code == 200 and shown.json()["metadata"]["ids"] == [big, -big]
 
 
 def test_wrong_content_type_gets_415(client):
