@@ -27,6 +27,9 @@ def bench_routing(
     ] = 4,
     history: Annotated[int, typer.Option(min=100, help="History tickets loaded.")] = 3000,
     workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1,
+    rounds: Annotated[
+        int, typer.Option(min=1, help="Alternating agent/bare rounds of the overhead run.")
+    ] = 4,
 ) -> None:
     """Drive tickets through the real HTTP API: throughput, latency, overhead over the model."""
     from evals.bench.routing import run
@@ -40,6 +43,7 @@ def bench_routing(
         stub_concurrency=stub_concurrency,
         history=history,
         workers=workers,
+        rounds=rounds,
     )
     typer.echo(json.dumps(result, indent=None if as_json else 2))
 

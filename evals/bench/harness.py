@@ -191,6 +191,16 @@ class LoadResult:
     def percentile(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q))
 
+    @classmethod
+    def pooled(cls, parts: Sequence[LoadResult]) -> LoadResult:
+        """Several runs as one: counts and seconds summed, latencies together."""
+        return cls(
+            n=sum(p.n for p in parts),
+            errors=sum(p.errors for p in parts),
+            seconds=sum(p.seconds for p in parts),
+            latencies_ms=np.concatenate([p.latencies_ms for p in parts]),
+        )
+
     def summary(self) -> dict[str, float]:
         return {
             "n": self.n,

@@ -3,16 +3,20 @@
 1. Throughput: N tickets through the real HTTP API (knn, embedded services) at a concurrency.
 2. Overhead: the same API serving an ``llm`` version whose model is a stub of fixed latency,
    against a bare FastAPI endpoint that only awaits the same stub through the same gateway;
-   ``overhead_ratio`` = agent p50 / bare p50, both measured in this run.
+   ``overhead_ratio`` = agent p50 / bare p50, both measured in this run, in alternating rounds
+   over the same tickets.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from agent.config import Settings, get_settings
 from agent.embedded import resolve_database_url, resolve_redis_url
 from evals.bench.harness import (
+    LoadResult,
     drive,
     free_port,
     prepare_agent,
@@ -24,6 +28,9 @@ from evals.bench.harness import (
 )
 
 STUB_MODEL = "openai/stub"
+# The agent and the bare endpoint take turns in this many rounds each, so that a slow spell of a
+# shared machine falls on both sides of the ratio rather than on one.
+OVERHEAD_ROUNDS = 4
 
 
 def _api_env(url: str, settings: Settings, redis_url: str) -> dict[str, str]:
@@ -46,6 +53,7 @@ def run(
     stub_concurrency: int = 4,
     history: int = 3000,
     workers: int = 1,
+    rounds: int = OVERHEAD_ROUNDS,
     settings: Settings | None = None,
 ) -> dict[str, Any]:
     settings = settings or get_settings()
@@ -104,19 +112,6 @@ def run(
                     model=STUB_MODEL,
                     params={"k": 15, "llm": {"api_base": stub_base, "max_retries": 0}},
                 )
-                bodies = ticket_bodies(sample_texts(stub_n, seed=9), "stub")
-                drive(
-                    f"{api_url}/v1/tickets",
-                    bodies[: stub_concurrency * 2],
-                    concurrency=stub_concurrency,
-                    headers=headers,
-                )
-                agent = drive(
-                    f"{api_url}/v1/tickets",
-                    bodies[stub_concurrency * 2 :],
-                    concurrency=stub_concurrency,
-                    headers=headers,
-                )
                 with process(
                     [
                         "-m",
@@ -131,11 +126,15 @@ def run(
                     env={"OPENAI_API_KEY": "bench"},
                     ready_url=f"http://127.0.0.1:{bare_port}/docs",
                 ):
-                    bare_url = f"http://127.0.0.1:{bare_port}/bare"
-                    drive(bare_url, bodies[: stub_concurrency * 2], concurrency=stub_concurrency)
-                    bare = drive(
-                        bare_url, bodies[stub_concurrency * 2 :], concurrency=stub_concurrency
+                    agent_rounds, bare_rounds = _overhead_rounds(
+                        f"{api_url}/v1/tickets",
+                        f"http://127.0.0.1:{bare_port}/bare",
+                        ticket_bodies(sample_texts(stub_n, seed=9), "stub"),
+                        concurrency=stub_concurrency,
+                        rounds=rounds,
+                        headers=headers,
                     )
+    agent, bare = LoadResult.pooled(agent_rounds), LoadResult.pooled(bare_rounds)
     return {
         "tickets_per_s": round(knn.per_s, 1),
         "p50_ms": round(knn.percentile(50), 2),
@@ -148,6 +147,10 @@ def run(
         "knn": knn.summary(),
         "stub_agent": agent.summary(),
         "stub_bare": bare.summary(),
+        "stub_rounds_p50_ms": [
+            {"agent": round(a.percentile(50), 2), "bare": round(b.percentile(50), 2)}
+            for a, b in zip(agent_rounds, bare_rounds, strict=True)
+        ],
         "config": {
             "n": n,
             "concurrency": concurrency,
@@ -156,5 +159,29 @@ def run(
             "stub_concurrency": stub_concurrency,
             "history": history,
             "workers": workers,
+            "rounds": rounds,
         },
     }
+
+
+def _overhead_rounds(
+    agent_url: str,
+    bare_url: str,
+    bodies: list[dict[str, Any]],
+    *,
+    concurrency: int,
+    rounds: int,
+    headers: dict[str, str],
+) -> tuple[list[LoadResult], list[LoadResult]]:
+    """Agent and bare endpoint in alternating rounds over the same tickets (a warm-up each
+    first): each side's rounds."""
+    warm, rest = bodies[: concurrency * 2], bodies[concurrency * 2 :]
+    drive(agent_url, warm, concurrency=concurrency, headers=headers)
+    drive(bare_url, warm, concurrency=concurrency)
+    agent: list[LoadResult] = []
+    bare: list[LoadResult] = []
+    for part in np.array_split(np.arange(len(rest)), max(1, rounds)):
+        chunk = [rest[i] for i in part]
+        agent.append(drive(agent_url, chunk, concurrency=concurrency, headers=headers))
+        bare.append(drive(bare_url, chunk, concurrency=concurrency))
+    return agent, bare
