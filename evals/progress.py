@@ -1,8 +1,9 @@
-"""A Rich progress bar for eval runs (embedding, then routing every case k times)."""
+"""Rich progress bars for long eval work, on a console (stderr in the CLI; stdout keeps results)."""
 
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Self
 
 from rich.console import Console
 from rich.progress import (
@@ -16,8 +17,8 @@ from rich.progress import (
 )
 
 
-class RichProgress:
-    """Implements the harness's ``Progress`` with two bars."""
+class RichBars:
+    """Named bars with counts, elapsed and remaining time; a context manager."""
 
     def __init__(self, console: Console, *, enabled: bool = True) -> None:
         self._bar = Progress(
@@ -29,10 +30,9 @@ class RichProgress:
             console=console,
             disable=not enabled,
         )
-        self._embed: TaskID | None = None
-        self._route: TaskID | None = None
+        self._tasks: dict[str, TaskID] = {}
 
-    def __enter__(self) -> RichProgress:
+    def __enter__(self) -> Self:
         self._bar.start()
         return self
 
@@ -44,14 +44,26 @@ class RichProgress:
     ) -> None:
         self._bar.stop()
 
+    def _add(self, name: str, description: str, total: int) -> None:
+        self._tasks[name] = self._bar.add_task(description, total=total)
+
+    def _advance(self, name: str, n: int) -> None:
+        if name in self._tasks:
+            self._bar.advance(self._tasks[name], n)
+
+    def _print(self, line: str) -> None:
+        self._bar.console.print(line)
+
+
+class RichProgress(RichBars):
+    """The eval harness's ``Progress``: embedding, then routing every case k times."""
+
     def start(self, *, texts: int, runs: int) -> None:
-        self._embed = self._bar.add_task("embedding golden cases", total=texts)
-        self._route = self._bar.add_task("routing through the graph", total=runs)
+        self._add("embed", "embedding golden cases", texts)
+        self._add("route", "routing through the graph", runs)
 
     def embedded(self, n: int) -> None:
-        if self._embed is not None:
-            self._bar.advance(self._embed, n)
+        self._advance("embed", n)
 
     def routed(self, n: int) -> None:
-        if self._route is not None:
-            self._bar.advance(self._route, n)
+        self._advance("route", n)
