@@ -1,8 +1,25 @@
-"""Prometheus metrics of the agent (served at ``/metrics``)."""
+"""Prometheus metrics of the agent (served at ``/metrics``).
+
+With several API processes (``ticketwatch serve --workers N``) each process counts for itself;
+``serve`` then points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory before the processes
+start, prometheus_client keeps every process's values there, and each scrape, whichever process
+answers it, adds them up.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 TICKETS = Counter(
     "ticketwatch_tickets_total", "Tickets routed, by route and mode.", ["routed_to", "mode"]
@@ -31,7 +48,11 @@ FALLBACKS = Counter(
     ["mode"],
 )
 KILL_SWITCH = Gauge(
-    "ticketwatch_kill_switch_enabled", "1 while a kill switch is on, by key.", ["key"]
+    "ticketwatch_kill_switch_enabled",
+    "1 while a kill switch is on, by key.",
+    ["key"],
+    # set by whichever process answers the scrape, from the switches' shared state
+    multiprocess_mode="mostrecent",
 )
 RECONCILED = Counter(
     "ticketwatch_reconciled_tickets_total",
@@ -72,3 +93,12 @@ def observe_decision(
 def set_switches(enabled: frozenset[str], known: frozenset[str]) -> None:
     for key in known | enabled:
         KILL_SWITCH.labels(key=key).set(1 if key in enabled else 0)
+
+
+def exposition() -> bytes:
+    """The metrics in Prometheus' text format: every API process's when there are several."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest()

@@ -128,7 +128,9 @@ class ApiProcess:
         redis_url: str,
         data_dir: Path,
         env: dict[str, str] | None = None,
+        args: Sequence[str] = (),
     ) -> None:
+        self.args = list(args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -143,7 +145,7 @@ class ApiProcess:
 
     def start(self, timeout_s: float = 120) -> ApiProcess:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agent", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "agent", "serve", "--port", str(self.port), *self.args],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +15,7 @@ from agent import migrate
 from agent.commands.common import console
 from agent.config import get_settings
 from agent.embedded import resolve_database_url
+from agent.metrics import MULTIPROC_ENV
 
 
 def serve(
@@ -31,13 +36,25 @@ def serve(
             "run `ticketwatch migrate` (or pass --migrate)"
         )
         raise typer.Exit(1)
-    uvicorn.run(
-        "agent.api.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_config=None,
-        proxy_headers=True,
-        access_log=False,
-    )
+    metrics_dir: Path | None = None
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        # Every process writes its metrics here and /metrics adds them up (agent/metrics.py);
+        # a fresh directory per serve, so a previous run's counts never leak into this one.
+        run_dir = settings.data_dir / "run"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        metrics_dir = Path(tempfile.mkdtemp(prefix="metrics-", dir=run_dir))
+        os.environ[MULTIPROC_ENV] = str(metrics_dir)
+    try:
+        uvicorn.run(
+            "agent.api.app:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            log_config=None,
+            proxy_headers=True,
+            access_log=False,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -8,11 +8,11 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from agent.api.deps import RuntimeDep
-from agent.metrics import set_switches
+from agent.metrics import exposition, set_switches
 
 router = APIRouter(tags=["health"])
 STARTED = time.time()
@@ -97,4 +97,4 @@ async def metrics(runtime: RuntimeDep) -> Response:
         set_switches(await runtime.control.enabled(), frozenset({"global"}))
     except Exception:  # noqa: BLE001 - metrics must render even when the database is down
         pass
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
