@@ -1,10 +1,21 @@
-"""On a stationary stream the monitor stays quiet.
+"""On a stationary stream the monitor stays quiet, and its evidence is calibrated.
 
 Tickets from one pool (Banking77 intents the history knows) go through the real API on a
 simulated clock (``received_at``): a day of reference traffic, then 50 fifteen-minute windows
 of the same distribution. Every window of every segment is computed through the service, as
-the worker would; at the default target (one false alarm per 30 days per segment) none opens
-an alert.
+the worker would, at the default target: one false alarm per 30 days per segment, so
+alpha = 15 min / 30 days = 3.5e-4 per window and segment.
+
+"No warning in 150 window-segments" would itself fail about one run in twenty with a perfectly
+calibrated monitor (150 x 3.5e-4 = 0.05 expected), and a borderline window makes that flaky
+rather than informative. So the test asserts what the calibration promises with room for
+chance, and checks it where it has power, in the bulk of the distribution:
+- no critical window (alpha / 10: under 1% for the whole run);
+- warnings in at most one of the 50 windows (two or more: about 1e-3 when calibrated), each
+  opening one alert, and nothing else opens one;
+- the evidence's tail probabilities behave like p-values: at most 25% of window-segments at or
+  below 0.1 and 75% at or below 0.5 (nominal 10% and 50%; the bounds leave about four standard
+  deviations for the correlation between segments that share tickets).
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ from agent.api.app import create_app
 from agent.config import Settings
 from agent.db import sqlalchemy_url
 from agent.embed import get_embedder
-from agent.models import Alert
+from agent.models import Alert, SignalValue
 from agent.services.operators import Actor
 from evals.bench.harness import drive
 from monitor import references, repository, service
@@ -72,13 +83,16 @@ def stream(fresh_db_url: str, redis_url: str, tmp_path) -> Iterator[Settings]:
 
 
 @pytest.mark.timeout(900)
-def test_fifty_windows_of_the_reference_distribution_open_no_alert(stream: Settings) -> None:
+def test_fifty_windows_of_the_reference_distribution_stay_within_the_false_alarm_rate(
+    stream: Settings,
+) -> None:
     references.clear_cache()
     settings = stream  # the defaults: 15m windows at one false alarm per 30 days per segment
     assert settings.database_url is not None
     url = settings.database_url.get_secret_value()
     engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
     severities: list[str] = []
+    warned: dict[int, list[str]] = {}
     ratios: list[float] = []
     started = time.perf_counter()
     with Session(engine) as db:
@@ -103,14 +117,27 @@ def test_fifty_windows_of_the_reference_distribution_open_no_alert(stream: Setti
                 assert not report.insufficient, report.reason
                 assert report.n == (PER_WINDOW if segment == "all" else PER_WINDOW // 2)
                 severities.append(report.severity)
+                if report.severity != "none":
+                    warned.setdefault(w, []).append(segment)
                 assert report.score is not None and report.threshold is not None
                 ratios.append(report.score / report.threshold)
         alerts = db.scalars(select(Alert)).all()
+        tail_probs = [
+            v.p_value
+            for v in db.scalars(select(SignalValue).where(SignalValue.signal == "evidence"))
+        ]
     engine.dispose()
     print(
         f"\nstationary: {len(severities)} windows in {time.perf_counter() - started:.0f}s; "
         f"largest evidence / warning threshold {max(ratios):.2f}"
     )
     assert len(severities) == WINDOWS * 3
-    assert severities.count("none") == len(severities)
-    assert alerts == []
+    assert "critical" not in severities
+    assert len(warned) <= 1, f"warnings in windows {sorted(warned)}"
+    assert len(alerts) == sum(len(segments) for segments in warned.values())
+    assert all(a.severity == "warning" for a in alerts)
+    assert len(tail_probs) == WINDOWS * 3 and all(p is not None for p in tail_probs)
+    at_most = lambda q: sum(p <= q for p in tail_probs) / len(tail_probs)  # noqa: E731
+    print(f"evidence tail probabilities <= 0.1: {at_most(0.1):.0%}, <= 0.5: {at_most(0.5):.0%}")
+    assert at_most(0.1) <= 0.25
+    assert at_most(0.5) <= 0.75
