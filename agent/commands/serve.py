@@ -41,8 +41,11 @@ def serve(
         # Every process writes its metrics here and /metrics adds them up (agent/metrics.py);
         # a fresh directory per serve, so a previous run's counts never leak into this one.
         run_dir = settings.data_dir / "run"
-        run_dir.mkdir(parents=True, exist_ok=True)
-        metrics_dir = Path(tempfile.mkdtemp(prefix="metrics-", dir=run_dir))
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            metrics_dir = Path(tempfile.mkdtemp(prefix="metrics-", dir=run_dir))
+        except OSError:  # a read-only data directory: the system's temporary one will do
+            metrics_dir = Path(tempfile.mkdtemp(prefix="ticketwatch-metrics-"))
         os.environ[MULTIPROC_ENV] = str(metrics_dir)
     try:
         uvicorn.run(
