@@ -119,8 +119,7 @@ def combine(
         (_contribution(r, calibration, specs[r.name].group, weight[r.name]) for r in usable),
         key=lambda c: -c.evidence,
     )
-    composite = composite_null(calibration, weight)
-    strongest = strongest_null(calibration, weight)
+    nulls = replicate_nulls(calibration, weight)
     score = float(sum(c.evidence for c in contributions))
     top = max((c.evidence for c in contributions), default=0.0)
     # Two combinations, each at half the false-alarm rate (Bonferroni): Fisher's sum catches
@@ -129,10 +128,11 @@ def combine(
     alpha = calibration.alpha / 2.0
     crit = (critical_alpha or calibration.alpha / 10.0) / 2.0
     severity: Severity = "none"
-    if composite is None or strongest is None:
+    if nulls is None:
         warning = critical = math.inf
         tail_prob = 1.0
     else:
+        composite, strongest = nulls
         warning, critical = composite.score_threshold(alpha), composite.score_threshold(crit)
         top_warning = strongest.score_threshold(alpha)
         top_critical = strongest.score_threshold(crit)
@@ -171,35 +171,33 @@ def _contribution(
     )
 
 
-def composite_null(
+def replicate_nulls(
     calibration: Calibration, weights: Mapping[str, float]
-) -> NullDistribution | None:
-    """The composite score on every calibration replicate, as a null distribution."""
+) -> tuple[NullDistribution, NullDistribution] | None:
+    """Null distributions of Fisher's sum and Tippett's maximum over the calibration replicates.
+
+    Row b of every signal comes from the same split, so both statistics are computed on the
+    replicates as they are on a real window, without assuming the signals independent.
+    """
     if not weights:
         return None
-    scores: NDArray[np.float64] = np.zeros(calibration.replicates)
-    for name, w in weights.items():
-        calib = calibration.signals[name]
-        assert calib.null is not None
-        # NaN replicates (insufficient there) score p = 1, as they would in a real window
-        p = calib.null.tail_prob(calibration.null_values[name], in_sample=True)
-        scores += -w * np.log(p)
-    return NullDistribution.fit(scores, "increase")
+    evidence = np.vstack(
+        [
+            # NaN replicates (insufficient there) score p = 1, as they would in a real window
+            -w * np.log(_replicate_tail_probs(calibration, name))
+            for name, w in weights.items()
+        ]
+    )
+    return (
+        NullDistribution.fit(evidence.sum(axis=0), "increase"),
+        NullDistribution.fit(evidence.max(axis=0), "increase"),
+    )
 
 
-def strongest_null(
-    calibration: Calibration, weights: Mapping[str, float]
-) -> NullDistribution | None:
-    """The largest single contribution on every calibration replicate (Tippett's statistic)."""
-    if not weights:
-        return None
-    scores: NDArray[np.float64] = np.zeros(calibration.replicates)
-    for name, w in weights.items():
-        calib = calibration.signals[name]
-        assert calib.null is not None
-        p = calib.null.tail_prob(calibration.null_values[name], in_sample=True)
-        scores = np.maximum(scores, -w * np.log(p))
-    return NullDistribution.fit(scores, "increase")
+def _replicate_tail_probs(calibration: Calibration, name: str) -> NDArray[np.float64]:
+    calib = calibration.signals[name]
+    assert calib.null is not None
+    return calib.null.tail_prob(calibration.null_values[name], in_sample=True)
 
 
 def what_moved(contributions: Iterable[Contribution], *, moved_alpha: float) -> WhatMoved:
