@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from monitor.calibration import Calibration
 from monitor.hysteresis import Severity
-from monitor.null_distribution import NullDistribution
+from monitor.null_distribution import SMALLEST_TAIL_PROB, NullDistribution
 from monitor.signals import SignalResult, all_signals
 
 Kind = Literal["new_content", "agent_behaviour", "label_mix", "content_mix", "ops", "none"]
@@ -134,8 +134,12 @@ def combine(
     else:
         composite, strongest = nulls
         warning, critical = composite.score_threshold(alpha), composite.score_threshold(crit)
-        top_warning = strongest.score_threshold(alpha)
-        top_critical = strongest.score_threshold(crit)
+        # A signal whose tail probability is at the floor (beyond every replicate by far) is
+        # rarer than any rate one could configure, even across a dozen signals; a threshold
+        # extrapolated past that (few replicates, a tiny alpha) would make it unreachable.
+        ceiling = max(weight.values()) * -math.log(SMALLEST_TAIL_PROB) * (1.0 - 1e-9)
+        top_warning = min(strongest.score_threshold(alpha), ceiling)
+        top_critical = min(strongest.score_threshold(crit), ceiling)
         tail_prob = min(
             1.0,
             2.0 * min(float(composite.tail_prob(score)[()]), float(strongest.tail_prob(top)[()])),

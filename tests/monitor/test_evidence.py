@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
 import pytest
 
 from monitor.calibration import calibrate
-from monitor.evidence import combine
+from monitor.evidence import combine, replicate_nulls
+from monitor.null_distribution import SMALLEST_TAIL_PROB
 from monitor.signals import SignalResult, WindowSample, get_signal
 
 FAST: dict[str, dict[str, Any]] = {
@@ -100,3 +102,18 @@ def test_no_usable_signal_gives_no_alert(setting) -> None:
     assert evidence.severity == "none"
     assert evidence.score == 0.0
     assert evidence.what_moved.kind == "none"
+
+
+def test_a_signal_at_the_probability_floor_is_critical_at_any_rate(setting, make_window) -> None:
+    # A tiny alpha on 120 replicates extrapolates Tippett's critical threshold past what any
+    # signal can contribute (-ln of the floor); a signal beyond every replicate by far still
+    # makes the window critical instead of never.
+    reference, calibration = setting
+    strict = calibration.at_alpha(1e-9)
+    weights = {name: 1.0 for name in SIGNALS if strict.signals[name].null is not None}
+    nulls = replicate_nulls(strict, weights)
+    assert nulls is not None
+    assert nulls[1].score_threshold(1e-10 / 2) > -math.log(SMALLEST_TAIL_PROB)
+    evidence = combine(run_signals(reference, make_window(6, N, new_share=0.6)), strict)
+    assert evidence.contributions[0].tail_prob == SMALLEST_TAIL_PROB
+    assert evidence.severity == "critical"
