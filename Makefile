@@ -6,8 +6,10 @@ demo:
 	.venv/bin/ticketwatch demo
 
 test:
-	scripts/bootstrap.sh --dev
-	$(MAKE) --no-print-directory lint typecheck pytest
+	@started=$$(date +%s); scripts/bootstrap.sh --dev && \
+	$(MAKE) --no-print-directory lint typecheck pytest; rc=$$?; \
+	echo "[make test] $$( [ $$rc -eq 0 ] && echo passed || echo FAILED ) in $$(( $$(date +%s) - started )) s"; \
+	exit $$rc
 
 lint:
 	.venv/bin/ruff check .
@@ -18,7 +20,7 @@ typecheck:
 
 # pytest exits 5 when it collected no test: treat that as a failure, never as a pass.
 pytest:
-	@.venv/bin/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@.venv/bin/python -m pytest --durations=15 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 # The release gate on the default version (Banking77 history and golden set): it must pass,

@@ -28,6 +28,22 @@ from agent.db import sqlalchemy_url
 from agent.embedded.manager import EmbeddedServices
 from tests.dbutil import create_database, drop_database, unique_name, with_database
 
+# Tests that start processes (servers, workers, a browser, the model server) get their own time
+# limit, shorter than the global one in pyproject.toml, so a hung child fails that test with its
+# log instead of stalling the run. An explicit @pytest.mark.timeout(...) wins.
+MARKER_TIMEOUTS_S = {"e2e": 420, "browser": 300, "llm_server": 300, "slow": 420}
+GLOBAL_TIMEOUT_S = 1200  # pyproject.toml [tool.pytest.ini_options] timeout
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("timeout") is not None:
+            continue
+        limits = [s for name, s in MARKER_TIMEOUTS_S.items() if item.get_closest_marker(name)]
+        if limits:
+            item.add_marker(pytest.mark.timeout(max(limits)))
+
+
 # Durability is irrelevant for throwaway test data; these make the embedded server faster.
 TEST_POSTGRES_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 

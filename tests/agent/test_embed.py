@@ -140,6 +140,8 @@ print(path.name, built)
 """
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(420)
 def test_concurrent_builders_produce_one_valid_file(
     tmp_path: Path, reference: dict[str, np.ndarray]
 ) -> None:

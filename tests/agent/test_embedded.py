@@ -16,6 +16,8 @@ import redis
 
 from agent.embedded.manager import EmbeddedServices
 
+pytestmark = pytest.mark.slow  # starts Postgres and Redis servers per test
+
 
 @pytest.fixture
 def services(embedded_dir: Path):

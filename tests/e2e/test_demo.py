@@ -11,9 +11,12 @@ import re
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from tests.conftest import Servers
 from tests.e2e.processes import ticketwatch
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]  # the whole demo
 
 
 def test_the_demo_routes_tickets_flips_the_switch_and_catches_the_launch(
@@ -34,7 +37,9 @@ def test_the_demo_routes_tickets_flips_the_switch_and_catches_the_launch(
     assert "with the switch on: routed_to=human_triage mode=kill_switch" in out
     caught = re.search(r"caught: an alert was open after (\d) window", out)
     assert caught and int(caught[1]) <= 2, out[-3000:]
-    assert "false alarms before it: 0" in out
+    # Three calm hourly windows at one false alarm per 30 days each: "0" alone would fail
+    # 4e-3-8e-3 of runs; two false alarms happen in at most 2e-5 (docs/testing.md).
+    assert re.search(r"false alarms before it: [01]\b", out), out[-3000:]
     assert "cluster of" in out  # the alert names the new tickets
     assert (tmp_path / "replays" / "demo_launch" / "index.html").stat().st_size > 10_000
     assert (tmp_path / "demo" / "api_key").stat().st_mode & 0o077 == 0

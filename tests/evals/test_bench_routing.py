@@ -3,9 +3,13 @@ endpoint, alternating overhead rounds, and every figure the issue asks for."""
 
 from __future__ import annotations
 
+import pytest
+
 from agent.config import Settings
 from evals.bench.routing import run
 from tests.conftest import Servers
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # starts API processes
 
 
 def test_a_small_routing_benchmark_reports_every_figure(servers: Servers) -> None:

@@ -20,6 +20,8 @@ from evals.replay.runner import COMPOSITE, run_replay
 from evals.replay.scenario import parse_scenario
 from tests.conftest import Servers
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 NEW = ["getting_virtual_card", "get_disposable_virtual_card", "disposable_card_limits"]
 
 SCENARIO = {
@@ -75,7 +77,9 @@ def test_a_small_replay_catches_a_strong_launch_and_writes_the_report(
     composite = result.score_of(COMPOSITE)
     (launch,) = composite.detections
     assert launch.delay_windows == 1 and launch.delay_tickets == result.stream.windows[8].n_tickets
-    assert composite.false_alarms == 0 and composite.calm_windows == 2
+    # Two calm hourly windows at one false alarm per 30 days: both alarming happens in at most
+    # 6e-6 of runs, one in 3e-3-5e-3 (docs/testing.md).
+    assert composite.false_alarms <= 1 and composite.calm_windows == 2
     caught = next(r for r in result.records if r.window.index == 8).composite
     # a content change, not the agent's (which small windows cannot tell apart more finely)
     assert caught is not None

@@ -59,6 +59,16 @@ def topics(seed: int = 1) -> Topics:
     return Topics(topic_centres(rng, N_TOPICS), topic_centres(rng, 3))
 
 
+# Ticket ids order the monitor's samples (monitor/repository.py hashes them), so random ids
+# would change every threshold between runs on the same data: ids are derived from the call.
+IDS = uuid.UUID("5b0c8f5e-0d7e-4c43-9a57-4f1f2e3d7a10")
+
+
+def stable_ids(kind: str, key: str, n: int) -> list[uuid.UUID]:
+    """``n`` ids that are the same in every run for the same ``kind`` and ``key``."""
+    return [uuid.uuid5(IDS, f"{kind}/{key}/{i}") for i in range(n)]
+
+
 def topic_text(rng: np.random.Generator, topic: int | None) -> str:
     """A few words of a topic's vocabulary (None: the new content's words)."""
     vocab = NEW_WORDS if topic is None else WORDS[topic * 8 : topic * 8 + 8]
@@ -83,12 +93,12 @@ def seed_traffic(
     """
     rng = np.random.default_rng(seed)
     n = sample.n
-    ids = [uuid.uuid4() for _ in range(n)]
+    ids = stable_ids("traffic", f"{start.isoformat()}/{span}/{seed}/{new_from}", n)
     tickets = [
         {
             "id": ids[i],
             "source": "tests",
-            "external_id": uuid.uuid4().hex,
+            "external_id": ids[i].hex,
             "body": topic_text(rng, None if new_from is not None and i >= new_from else i % 30),
             "channel": channels[i % len(channels)],
             "received_at": start + span * (i / n),
@@ -109,7 +119,7 @@ def _decision(
     queue = CLASSES[int(s.predicted[i])]
     human = bool(s.is_human_triage[i]) if s.is_human_triage is not None else False
     return {
-        "id": uuid.uuid4(),
+        "id": uuid.uuid5(IDS, f"decision/{ticket_id}"),
         "ticket_id": ticket_id,
         "agent_version_id": version_id,
         "queue": queue,
@@ -142,14 +152,14 @@ def seed_history(
     rng = np.random.default_rng(seed)
     topic = rng.integers(N_TOPICS, size=n)
     emb = topic_embeddings(rng, t.centres, topic)
-    ids = [uuid.uuid4() for _ in range(n)]
+    ids = stable_ids("history", f"{recorded_at.isoformat()}/{seed}/{n}", n)
     db.execute(
         insert(Ticket),
         [
             {
                 "id": ids[i],
                 "source": "history:tests",
-                "external_id": uuid.uuid4().hex,
+                "external_id": ids[i].hex,
                 "body": topic_text(rng, int(topic[i])),
                 "channel": "web",
                 "received_at": recorded_at,
