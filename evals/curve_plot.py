@@ -14,13 +14,21 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from evals.report import point_for_bar
+
 DPI = 110
 # Thresholds marked on the curve: the bars a team is likely to weigh.
 MARKED_THRESHOLDS = (0.5, 0.75, 0.9, 0.95)
 
 
-def _nearest(points: Sequence[dict[str, Any]], threshold: float) -> dict[str, Any]:
-    return min(points, key=lambda p: abs(p["threshold"] - threshold))
+def _marked(points: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The points of ``MARKED_THRESHOLDS``, leaving out one too close to another to read."""
+    out: list[dict[str, Any]] = []
+    for bar in MARKED_THRESHOLDS:
+        p = point_for_bar(points, bar)
+        if p is not None and all(abs(p["coverage"] - q["coverage"]) > 0.06 for q in out):
+            out.append(p)
+    return out
 
 
 def write_curve_png(
@@ -48,17 +56,16 @@ def write_curve_png(
         linewidth=1.2,
         label="confidence bar t: routed if confidence >= t",
     )
-    for t in MARKED_THRESHOLDS:
-        p = _nearest(points, t)
-        if abs(p["threshold"] - t) <= 0.02:
-            ax.annotate(
-                f"t={p['threshold']:.2f}",
-                (p["coverage"], p["accuracy"]),
-                textcoords="offset points",
-                xytext=(4, -12),
-                fontsize=7,
-                color="#555555",
-            )
+    for p in _marked(points):
+        ax.annotate(
+            f"t={p['threshold']:.2f}",
+            (p["coverage"], p["accuracy"]),
+            textcoords="offset points",
+            xytext=(6, 6),
+            fontsize=7,
+            color="#333333",
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none"},
+        )
     if operating is not None:
         ax.scatter(*operating, color="#c0392b", s=36, zorder=5, label="this version as it is")
     ax.set_xlabel("coverage (share of all tickets routed by the agent)")

@@ -26,7 +26,6 @@ from agent.models.tickets import OVERRIDE_REASONS
 from agent.services.operators import OperatorError
 from agent.taxonomy import HUMAN_TRIAGE, load_taxonomy
 from evals import report
-from evals.curve_plot import write_curve_png
 from evals.errors import EvalSetupError
 from evals.gate import GatePolicy
 from evals.gate_service import run_gate
@@ -199,13 +198,15 @@ def run(
     console = report.make_console()
     report.print_run(console, scored)
     if png is not None:
-        console.print(f"accuracy-coverage curve: {png}")
+        console.print(f"accuracy-coverage curve: {png}", soft_wrap=True)  # one line: a path
     else:
         console.print("no accuracy-coverage curve: no run could be routed at any confidence bar")
 
 
 def _write_curve(scored: ScoredRun, path: Path) -> Path | None:
     """The run's curve as a PNG at ``path``; None when it has no points."""
+    from evals.curve_plot import write_curve_png  # matplotlib: only when a run has finished
+
     m = scored.run.metrics
     if not m.get("curve"):
         return None

@@ -106,7 +106,11 @@ def compare(
             continue
         for metric in SEGMENT_METRICS:
             if metric not in base or metric not in cand:
-                skipped[f"{segment} {metric}"] = "not scored for this segment"
+                skipped[f"{segment} {metric}"] = (
+                    "a person's cases are not scored on priority"
+                    if segment == TO_PERSON_SEGMENT
+                    else "not in both runs' figures"
+                )
                 continue
             rows.append(_row(segment, metric, int(base["n"]), base[metric], cand[metric], policy))
     return GateResult(policy, rows, small, skipped)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -121,15 +122,18 @@ def _print_escalation(console: Console, m: dict[str, Any]) -> None:
         console.print(_curve_table(m["curve"]))
 
 
+def point_for_bar(points: Sequence[dict[str, Any]], bar: float) -> dict[str, Any] | None:
+    """The curve's point for a bar: the lowest threshold at or above it (None above all)."""
+    above = [p for p in points if p["threshold"] >= bar]
+    return min(above, key=lambda p: p["threshold"]) if above else None
+
+
 def _curve_table(points: list[dict[str, Any]]) -> Table:
     table = Table(title="accuracy-coverage (routed if queue confidence >= bar)")
     for col in ("bar", "coverage", "accuracy of routed", "routed runs"):
         table.add_column(col, justify="right")
     shown = [max(points, key=lambda p: p["coverage"])]  # the lowest bar: all it can route
-    for t in CURVE_ROWS:
-        above = [p for p in points if p["threshold"] >= t]
-        if above:
-            shown.append(min(above, key=lambda p: p["threshold"]))
+    shown += [p for t in CURVE_ROWS if (p := point_for_bar(points, t)) is not None]
     for p in sorted({id(p): p for p in shown}.values(), key=lambda p: p["threshold"]):
         table.add_row(
             f"{p['threshold']:.3f}", _pct(p["coverage"]), _pct(p["accuracy"]), str(p["n"])
