@@ -26,6 +26,7 @@ from agent.taxonomy import HUMAN_TRIAGE, PRIORITIES, Taxonomy
 FIELDS = ("text", "queue", "priority", "tags")
 TICKET_TAG = "ticket"
 CHANNEL_TAG = "channel"
+PROVENANCE_FIELDS = ("intent", "channel", "external_id")  # a labelled row's, kept as tags
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +68,6 @@ def from_labelled(record: LabelledTicket) -> GoldenCase:
     return from_values(
         {f: getattr(record, f) for f in ("text", "queue", "priority", *PROVENANCE_FIELDS)}
     )
-
-
-PROVENANCE_FIELDS = ("intent", "channel", "external_id")
 
 
 def from_values(values: dict[str, Any]) -> GoldenCase:
