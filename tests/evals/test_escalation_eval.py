@@ -45,6 +45,8 @@ def test_out_of_scope_cases_handed_to_a_person_are_escalation_hits(
     assert esc["recall"] == pytest.approx(hits / OOS_CASES)
     assert esc["precision"] == pytest.approx(hits / sum(escalated))
     # A bar of 0.99 hands over most of these requests: the history has nothing like them.
+    # Measured 100% on every load so far (the knn's calibration sample varies per load, its
+    # confidences on these requests stay far below 0.99): 0.5 is a wide margin.
     assert esc["recall"] > 0.5
     per_class = run.run.metrics["queue"]["per_class"]["human_triage"]
     assert per_class["support"] == OOS_CASES
