@@ -194,7 +194,7 @@ def test_eval_run_reports_escalation_and_draws_the_curve(
 def test_the_gate_fails_a_version_that_stops_handing_over_out_of_scope_tickets(
     env: EvalAgent, oos_golden: OosGolden
 ) -> None:
-    # The baseline hands over every ticket under a 0.99 bar (all 30 out-of-scope ones on every
+    # The baseline hands over the out-of-scope tickets under a 0.99 bar (all 30 on every
     # load measured; > 0.5 is the margin); the candidate hands over none, whatever the load.
     args = ["gate", "--candidate", OPEN_VERSION, "--baseline", BAR_VERSION, "--golden", OOS_GOLDEN]
     result = invoke(*args, "--min-cases", "10", "--json")
