@@ -24,7 +24,7 @@ from agent.datasets.records import LabelledFileError
 from agent.embed import EmbeddingError
 from agent.models.tickets import OVERRIDE_REASONS
 from agent.services.operators import OperatorError
-from agent.taxonomy import load_taxonomy
+from agent.taxonomy import HUMAN_TRIAGE, load_taxonomy
 from evals import report
 from evals.errors import EvalSetupError
 from evals.gate import GatePolicy
@@ -35,7 +35,7 @@ from evals.golden.overrides import override_candidates
 from evals.golden.store import build_golden_set, golden_dir
 from evals.listing import print_listing, snapshot
 from evals.progress import RichProgress
-from evals.service import evaluate
+from evals.service import ScoredRun, evaluate
 
 eval_app = typer.Typer(
     help="Golden sets, scoring agent versions, and the release gate.", no_args_is_help=True
@@ -139,7 +139,9 @@ def build_golden(
                 "created": built.created,
                 "file_restored": built.restored_file,
                 "taxonomy": row.taxonomy,
-                "queues": {q: sum(c.queue == q for c in cases) for q in tax.queue_names},
+                "queues": {
+                    q: sum(c.queue == q for c in cases) for q in (*tax.queue_names, HUMAN_TRIAGE)
+                },
             }
 
     summary = _run(body)
@@ -161,9 +163,18 @@ def run(
     ] = "production",
     golden: GoldenOpt = None,
     k: Annotated[int, typer.Option("--k", min=1, max=20, help="Runs per case (pass^k).")] = 3,
+    curve: Annotated[
+        Path | None,
+        typer.Option(
+            "--curve",
+            help="PNG of the accuracy-coverage curve "
+            "(default: <data_dir>/evals/run-<id>-curve.png).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Score a version on a golden set through the real graph; store and print the run."""
+    """Score a version on a golden set through the real graph; store and print the run,
+    and draw its accuracy-coverage curve."""
     settings = get_settings()
 
     async def body() -> Any:
@@ -178,10 +189,38 @@ def run(
             )
 
     scored = _run(body)
+    png = _write_curve(
+        scored, curve or settings.data_dir / "evals" / f"run-{scored.run.id}-curve.png"
+    )
     if as_json:
-        _echo_json(report.run_json(scored))
+        _echo_json({**report.run_json(scored), "curve_png": png and str(png)})
+        return
+    console = report.make_console()
+    report.print_run(console, scored)
+    if png is not None:
+        console.print(f"accuracy-coverage curve: {png}", soft_wrap=True)  # one line: a path
     else:
-        report.print_run(report.make_console(), scored)
+        console.print("no accuracy-coverage curve: no run could be routed at any confidence bar")
+
+
+def _write_curve(scored: ScoredRun, path: Path) -> Path | None:
+    """The run's curve as a PNG at ``path``; None when it has no points."""
+    from evals.curve_plot import write_curve_png  # matplotlib: only when a run has finished
+
+    m = scored.run.metrics
+    if not m.get("curve"):
+        return None
+    title = (
+        f"version {scored.version.semver} on {scored.golden.name} {scored.golden.version} "
+        f"(k={scored.run.k})"
+    )
+    try:
+        return write_curve_png(
+            m["curve"], path, title=title, operating=(m["coverage"], m["queue"]["routed_accuracy"])
+        )
+    except OSError as exc:
+        report.make_console(stderr=True).print(f"[red]error:[/] cannot write {path}: {exc}")
+        raise typer.Exit(2) from None
 
 
 @eval_app.command("gate")

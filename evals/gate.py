@@ -3,10 +3,15 @@
 Compared, on the same golden set (DESIGN §6: fail at more than 3% relative below):
 - overall: queue accuracy, queue macro-F1, priority accuracy (end to end: human triage is
   not correct, so a version that routes less, or worse, both show);
+- overall, where the baseline has support: escalation recall (the share of runs of cases
+  whose right route is a person that were handed to one; only when the golden set has such
+  cases) and queue accuracy on routed tickets (only when the baseline routed some);
 - per segment of the golden set (true queue, true priority) with at least
   ``min_segment_cases`` cases: queue accuracy and priority accuracy (stratified, so a
-  regression in one queue cannot hide behind gains elsewhere).
-A row fails when (baseline - candidate) / baseline > ``max_relative_drop``.
+  regression in one queue cannot hide behind gains elsewhere; ``queue:human_triage`` has
+  no priority accuracy).
+A row fails when (baseline - candidate) / baseline > ``max_relative_drop``. Rows left out
+for want of support are listed in ``skipped`` with the reason.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 OVERALL_METRICS = (("queue", "accuracy"), ("queue", "macro_f1"), ("priority", "accuracy"))
+ESCALATION_RECALL = "escalation.recall"
+ROUTED_ACCURACY = "queue.routed_accuracy"
+TO_PERSON_SEGMENT = "queue:human_triage"
 SEGMENT_METRICS = ("queue_accuracy", "priority_accuracy")
 OVERALL = "all"
 EPSILON = 1e-9
@@ -42,6 +50,7 @@ class GateResult:
     policy: GatePolicy
     rows: list[GateRow]
     small_segments: dict[str, int] = field(default_factory=dict)  # left out: too few cases
+    skipped: dict[str, str] = field(default_factory=dict)  # "segment metric": why left out
 
     @property
     def passed(self) -> bool:
@@ -80,6 +89,13 @@ def compare(
         )
         for head, metric in OVERALL_METRICS
     ]
+    skipped: dict[str, str] = {}
+    for metric, support, why in _supported_rows(baseline, baseline_segments):
+        if support:
+            was, now = _overall(baseline, metric), _overall(candidate, metric)
+            rows.append(_row(OVERALL, metric, support, was, now, policy))
+        else:
+            skipped[f"{OVERALL} {metric}"] = why
     small: dict[str, int] = {}
     for segment, base in sorted(baseline_segments.items()):
         cand = candidate_segments.get(segment)
@@ -88,8 +104,30 @@ def compare(
         if base["n"] < policy.min_segment_cases:
             small[segment] = int(base["n"])
             continue
-        rows.extend(
-            _row(segment, metric, int(base["n"]), base[metric], cand[metric], policy)
-            for metric in SEGMENT_METRICS
-        )
-    return GateResult(policy, rows, small)
+        for metric in SEGMENT_METRICS:
+            if metric not in base or metric not in cand:
+                skipped[f"{segment} {metric}"] = (
+                    "a person's cases are not scored on priority"
+                    if segment == TO_PERSON_SEGMENT
+                    else "not in both runs' figures"
+                )
+                continue
+            rows.append(_row(segment, metric, int(base["n"]), base[metric], cand[metric], policy))
+    return GateResult(policy, rows, small, skipped)
+
+
+def _supported_rows(
+    baseline: dict[str, Any], segments: dict[str, Any]
+) -> list[tuple[str, int, str]]:
+    """(metric, the baseline's support in cases, why it is left out when that is 0)."""
+    to_person = int(segments.get(TO_PERSON_SEGMENT, {}).get("n", 0))
+    routed = int(baseline.get("routed_runs", 0))
+    return [
+        (ESCALATION_RECALL, to_person, "the golden set has no case whose route is human_triage"),
+        (ROUTED_ACCURACY, int(baseline["n_cases"]) if routed else 0, "the baseline routed none"),
+    ]
+
+
+def _overall(metrics: dict[str, Any], dotted: str) -> float:
+    head, metric = dotted.split(".")
+    return float(metrics[head][metric])

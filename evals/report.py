@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -13,8 +14,8 @@ from evals.gate import GateResult, GateRow
 from evals.service import ScoredRun
 
 HEAD_ROWS = (
-    ("accuracy", "accuracy (end to end; human triage = not correct)"),
-    ("routed_accuracy", "accuracy on routed tickets"),
+    ("accuracy", "accuracy (end to end; human triage right only for a person's case)"),
+    ("routed_accuracy", "accuracy on routed tickets (auto-routed)"),
     ("model_accuracy", "classifier top-1 accuracy (thresholds ignored)"),
     ("macro_f1", "macro-F1 (end to end)"),
     ("model_macro_f1", "classifier macro-F1"),
@@ -80,6 +81,7 @@ def print_run(console: Console, scored: ScoredRun) -> None:
         f"{_pct(pk['queue'])}, queue+priority {_pct(pk['route'])}; consistency across runs "
         f"{_pct(pk['consistency'])}; failures {m['failures']}; modes {m['modes']}"
     )
+    _print_escalation(console, m)
     _print_overlap(console, m["exact_matches_in_history"], m["n_cases"])
     console.print(
         f"cost ${m['cost_usd']['total']:.4f} (${m['cost_usd']['per_run']:.6f}/run), tokens "
@@ -93,6 +95,50 @@ def print_run(console: Console, scored: ScoredRun) -> None:
 
 
 OVERLAP_WARNING_SHARE = 0.01
+CURVE_ROWS = (0.5, 0.75, 0.9, 0.95)
+
+
+def _print_escalation(console: Console, m: dict[str, Any]) -> None:
+    """Handing over as a detector, and a few points of the accuracy-coverage curve."""
+    esc = m.get("escalation")
+    if esc is None:
+        return
+    errors = esc["errors"]
+    line = f"handed to a person: {_pct(esc['rate'])} of runs ({esc['escalated']}); "
+    if esc["positives"]:
+        line += (
+            f"of the {esc['positives']} runs whose right route is a person: escalation "
+            f"precision {_pct(esc['precision'])}, recall {_pct(esc['recall'])}; "
+        )
+    else:
+        line += "no case's right route is a person (escalation recall not defined); "
+    line += (
+        f"counting every run the classifier got wrong as needing a person too "
+        f"({errors['positives']}): precision {_pct(errors['precision'])}, "
+        f"recall {_pct(errors['recall'])}"
+    )
+    console.print(line)
+    if m.get("curve"):
+        console.print(_curve_table(m["curve"]))
+
+
+def point_for_bar(points: Sequence[dict[str, Any]], bar: float) -> dict[str, Any] | None:
+    """The curve's point for a bar: the lowest threshold at or above it (None above all)."""
+    above = [p for p in points if p["threshold"] >= bar]
+    return min(above, key=lambda p: p["threshold"]) if above else None
+
+
+def _curve_table(points: list[dict[str, Any]]) -> Table:
+    table = Table(title="accuracy-coverage (routed if queue confidence >= bar)")
+    for col in ("bar", "coverage", "accuracy of routed", "routed runs"):
+        table.add_column(col, justify="right")
+    shown = [max(points, key=lambda p: p["coverage"])]  # the lowest bar: all it can route
+    shown += [p for t in CURVE_ROWS if (p := point_for_bar(points, t)) is not None]
+    for p in sorted({id(p): p for p in shown}.values(), key=lambda p: p["threshold"]):
+        table.add_row(
+            f"{p['threshold']:.3f}", _pct(p["coverage"]), _pct(p["accuracy"]), str(p["n"])
+        )
+    return table
 
 
 def _print_overlap(console: Console, exact: int, n_cases: int) -> None:
@@ -140,6 +186,7 @@ def gate_json(candidate: ScoredRun, baseline: ScoredRun, result: GateResult) -> 
         "rows": [asdict(r) for r in result.rows],
         "failures": [asdict(r) for r in result.failures],
         "small_segments": result.small_segments,
+        "skipped": result.skipped,
     }
 
 
@@ -178,6 +225,8 @@ def print_gate(
     if result.small_segments:
         small = ", ".join(f"{s} ({n})" for s, n in result.small_segments.items())
         console.print(f"segments too small to gate on their own: {small}")
+    for row, why in result.skipped.items():
+        console.print(f"not gated: {row} ({why})")
     if result.passed:
         console.print(_gate_table("gate rows", result.rows))
         console.print(

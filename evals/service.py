@@ -17,6 +17,7 @@ from agent.models import AgentVersion, EvalRun, GoldenSet
 from agent.repositories.hot import make_pool
 from agent.services.classifiers import ClassifierRegistry
 from agent.services.neighbours import PgNeighbourStore
+from agent.taxonomy import HUMAN_TRIAGE
 from evals import repository, scoring
 from evals.errors import EvalSetupError
 from evals.golden.cases import GoldenCase
@@ -25,7 +26,8 @@ from evals.harness.runner import Progress, run_cases
 from evals.versions import find_version, resolved
 
 # Bumped whenever what the scores mean changes, so stored runs are not compared across it.
-SCORING_VERSION = 1
+# 2: golden cases whose right route is a person (human_triage); escalation and the curve.
+SCORING_VERSION = 2
 POOL_WAIT_S = 120.0
 
 
@@ -54,7 +56,7 @@ async def _plan(
     cases = load_cases(golden, settings.data_dir)
     graph_version = await resolved(session, version)
     taxonomy = graph_version.taxonomy
-    foreign = sorted({c.queue for c in cases} - set(taxonomy.queue_names))
+    foreign = sorted({c.queue for c in cases} - {*taxonomy.queue_names, HUMAN_TRIAGE})
     if foreign:
         raise EvalSetupError(
             f"golden set {golden.name} {golden.version} ({golden.taxonomy}) has queues that "

@@ -3,7 +3,9 @@
 A labelled file has one ticket per row with ``text``, ``queue`` and ``priority``, and
 optionally ``intent``, ``timestamp`` (ISO 8601 with a UTC offset), ``external_id``,
 ``channel`` and ``customer_id``. Reading validates every row and reports each problem as
-``file:line: field: message``.
+``file:line: field: message``. ``read_labelled_values`` may accept queues besides the
+taxonomy's (golden sets accept ``human_triage``: a person is the right route), whose rows may
+leave the priority out.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 import os
 import random
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -93,29 +95,44 @@ def read_labelled_file(
     Queues are checked against ``taxonomy`` when one is given; priorities are always P1–P4.
     Raises ``LabelledFileError`` listing every invalid row, ``FileNotFoundError`` if absent.
     """
+    return [LabelledTicket(**values) for values in read_labelled_values(path, taxonomy=taxonomy)]
+
+
+def read_labelled_values(
+    path: str | Path,
+    *,
+    taxonomy: Taxonomy | None = None,
+    extra_queues: Collection[str] = (),
+) -> list[dict[str, Any]]:
+    """As ``read_labelled_file``, each row as its validated fields (unset ones left out).
+
+    ``extra_queues`` are accepted besides the taxonomy's, and their rows may leave the
+    priority out (golden sets: ``human_triage``, a person is the right route).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".jsonl", ".ndjson"):
         raise ValueError(f"{path}: unsupported labelled file type {suffix!r} (use .csv or .jsonl)")
     text = _decode(path)
     rows = _csv_rows(path, text) if suffix == ".csv" else _jsonl_rows(path, text)
-    records: list[LabelledTicket] = []
+    records: list[dict[str, Any]] = []
     errors: list[RowError] = []
     first_line_of_id: dict[str, int] = {}
     for line, row in rows:
         if isinstance(row, RowError):
             errors.append(row)
             continue
-        record, row_errors = _validate(path, line, row, taxonomy)
+        record, row_errors = _validate(path, line, row, taxonomy, frozenset(extra_queues))
         errors.extend(row_errors)
         if record is None:
             continue
-        if record.external_id is not None:
-            if record.external_id in first_line_of_id:
-                seen = first_line_of_id[record.external_id]
+        external_id = record.get("external_id")
+        if external_id is not None:
+            if external_id in first_line_of_id:
+                seen = first_line_of_id[external_id]
                 errors.append(RowError(path, line, "external_id", f"duplicate of line {seen}"))
                 continue
-            first_line_of_id[record.external_id] = line
+            first_line_of_id[external_id] = line
         records.append(record)
     if errors:
         raise LabelledFileError(errors)
@@ -205,8 +222,8 @@ def _header_problem(names: list[str]) -> str | None:
 
 
 def _validate(
-    path: Path, line: int, row: dict[str, Any], taxonomy: Taxonomy | None
-) -> tuple[LabelledTicket | None, list[RowError]]:
+    path: Path, line: int, row: dict[str, Any], taxonomy: Taxonomy | None, extra: frozenset[str]
+) -> tuple[dict[str, Any] | None, list[RowError]]:
     errors: list[RowError] = []
 
     def fail(field: str, message: str) -> None:
@@ -218,7 +235,7 @@ def _validate(
         if isinstance(value, int) and not isinstance(value, bool) and name.endswith("_id"):
             value = str(value)
         if value is None or (isinstance(value, str) and not value.strip()):
-            if name in REQUIRED_FIELDS:
+            if name in REQUIRED_FIELDS and not (name == "priority" and row.get("queue") in extra):
                 fail(name, "is required")
             continue
         if not isinstance(value, str):
@@ -226,23 +243,17 @@ def _validate(
             continue
         values[name] = value
     queue, priority = values.get("queue"), values.get("priority")
-    if queue is not None and taxonomy is not None and queue not in taxonomy.queue_names:
-        fail("queue", f"unknown queue {queue!r} in taxonomy {taxonomy.name} {taxonomy.version}")
+    if queue is not None and taxonomy is not None and queue not in (*taxonomy.queue_names, *extra):
+        also = f" (or {', '.join(sorted(extra))})" if extra else ""
+        fail(
+            "queue", f"unknown queue {queue!r} in taxonomy {taxonomy.name} {taxonomy.version}{also}"
+        )
     if priority is not None and priority not in PRIORITIES:
         fail("priority", f"unknown priority {priority!r}; expected one of {', '.join(PRIORITIES)}")
     timestamp = _parse_timestamp(values.get("timestamp"), fail)
     if errors:
         return None, errors
-    return LabelledTicket(
-        text=values["text"],
-        queue=values["queue"],
-        priority=values["priority"],
-        intent=values.get("intent"),
-        timestamp=timestamp,
-        external_id=values.get("external_id"),
-        channel=values.get("channel"),
-        customer_id=values.get("customer_id"),
-    ), []
+    return {**values, "timestamp": timestamp} if timestamp else dict(values), []
 
 
 def _parse_timestamp(value: str | None, fail: Callable[[str, str], None]) -> datetime | None:

@@ -1,5 +1,9 @@
 """Golden cases and their JSONL: one ``{"text", "queue", "priority", "tags"}`` object a line.
 
+A case's queue is one of the taxonomy's, or ``human_triage`` when the right route is a person
+(a ticket out of scope, say): the agent is right to hand it over. Such a case's priority may
+be ``null`` (or left out): the priority head scores only tickets the agent should route.
+
 A golden set's file is written canonically (keys sorted, tags sorted and unique, compact
 separators, UTF-8, one trailing newline), so its SHA-256 *is* the content hash that names the
 set: the same cases always hash alike, and any edited byte changes the hash.
@@ -17,24 +21,33 @@ from pathlib import Path
 from typing import Any
 
 from agent.datasets.records import LabelledFileError, LabelledTicket, RowError
-from agent.taxonomy import PRIORITIES, Taxonomy
+from agent.taxonomy import HUMAN_TRIAGE, PRIORITIES, Taxonomy
 
 FIELDS = ("text", "queue", "priority", "tags")
 TICKET_TAG = "ticket"
 CHANNEL_TAG = "channel"
+PROVENANCE_FIELDS = ("intent", "channel", "external_id")  # a labelled row's, kept as tags
 
 
 @dataclass(frozen=True, slots=True)
 class GoldenCase:
-    """A ticket with its correct route; tags say where it came from (``intent:…``, …)."""
+    """A ticket with its correct route; tags say where it came from (``intent:…``, …).
+
+    ``queue`` is ``human_triage`` when a person is the right route; ``priority`` is then
+    optional (``None``)."""
 
     text: str
     queue: str
-    priority: str
+    priority: str | None
     tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tags", tuple(sorted(set(self.tags))))
+
+    @property
+    def to_person(self) -> bool:
+        """The right route is a person (human triage), not a queue."""
+        return self.queue == HUMAN_TRIAGE
 
     def tag(self, kind: str) -> str | None:
         """The value of the first ``kind:value`` tag, if any."""
@@ -52,12 +65,19 @@ class GoldenCase:
 
 def from_labelled(record: LabelledTicket) -> GoldenCase:
     """A labelled ticket as a golden case; its intent, channel and id become tags."""
-    tags = [f"intent:{record.intent}"] if record.intent else []
-    if record.channel:
-        tags.append(f"{CHANNEL_TAG}:{record.channel}")
-    if record.external_id:
-        tags.append(f"id:{record.external_id}")
-    return GoldenCase(record.text, record.queue, record.priority, tuple(tags))
+    return from_values(
+        {f: getattr(record, f) for f in ("text", "queue", "priority", *PROVENANCE_FIELDS)}
+    )
+
+
+def from_values(values: dict[str, Any]) -> GoldenCase:
+    """A labelled row's validated fields as a golden case (``read_labelled_values``)."""
+    tags = [f"intent:{values['intent']}"] if values.get("intent") else []
+    if values.get("channel"):
+        tags.append(f"{CHANNEL_TAG}:{values['channel']}")
+    if values.get("external_id"):
+        tags.append(f"id:{values['external_id']}")
+    return GoldenCase(values["text"], values["queue"], values.get("priority"), tuple(tags))
 
 
 def canonical_line(case: GoldenCase) -> str:
@@ -125,18 +145,24 @@ def _parse(raw: str, taxonomy: Taxonomy | None) -> tuple[GoldenCase | None, Prob
     unknown = sorted(set(row) - set(FIELDS))
     if unknown:
         problems.append((None, f"unknown field(s) {unknown}; allowed: {', '.join(FIELDS)}"))
-    for name in ("text", "queue", "priority"):
+    to_person = row.get("queue") == HUMAN_TRIAGE
+    for name in ("text", "queue") if to_person else ("text", "queue", "priority"):
         if not isinstance(row.get(name), str) or not row[name].strip():
             problems.append((name, "is required (a non-empty string)"))
+    if to_person and not isinstance(row.get("priority"), str | None):
+        problems.append(("priority", "must be a string or null"))
     tags = row.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
         problems.append(("tags", "must be a list of non-empty strings"))
     if problems:
         return None, problems
-    if taxonomy is not None and row["queue"] not in taxonomy.queue_names:
-        problems.append(("queue", f"unknown queue {row['queue']!r} in taxonomy {taxonomy.name}"))
-    if row["priority"] not in PRIORITIES:
-        problems.append(("priority", f"unknown priority {row['priority']!r}"))
+    queue, priority = row["queue"], row.get("priority")
+    if taxonomy is not None and queue not in (*taxonomy.queue_names, HUMAN_TRIAGE):
+        problems.append(
+            ("queue", f"unknown queue {queue!r} in taxonomy {taxonomy.name} (or {HUMAN_TRIAGE})")
+        )
+    if priority is not None and priority not in PRIORITIES:
+        problems.append(("priority", f"unknown priority {priority!r}"))
     if problems:
         return None, problems
-    return GoldenCase(row["text"], row["queue"], row["priority"], tuple(tags)), []
+    return GoldenCase(row["text"], queue, priority, tuple(tags)), []

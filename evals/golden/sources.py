@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.datasets.banking77 import SPLITS, labelled_records
-from agent.datasets.records import read_labelled_file, shuffled
-from agent.taxonomy import Taxonomy
-from evals.golden.cases import GoldenCase, from_labelled, read_golden
+from agent.datasets.records import read_labelled_values, shuffled
+from agent.taxonomy import HUMAN_TRIAGE, Taxonomy
+from evals.golden.cases import GoldenCase, from_labelled, from_values, read_golden
 
 BANKING77_PREFIX = "banking77:"
 DEFAULT_SOURCE = "banking77:test"
@@ -18,7 +18,10 @@ DEFAULT_SOURCE = "banking77:test"
 
 def read_source(source: str, taxonomy: Taxonomy) -> list[GoldenCase]:
     """``banking77:<split>`` routed by ``taxonomy``, or a file: labelled CSV/JSONL (text,
-    queue, priority, [intent, channel, external_id, ...]) or golden JSONL (with ``tags``)."""
+    queue, priority, [intent, channel, external_id, ...]) or golden JSONL (with ``tags``).
+
+    A file's queue may also be ``human_triage`` (a person is the right route), with its
+    priority left empty or given."""
     if source.startswith(BANKING77_PREFIX):
         split = source.removeprefix(BANKING77_PREFIX)
         if split not in SPLITS:
@@ -29,7 +32,8 @@ def read_source(source: str, taxonomy: Taxonomy) -> list[GoldenCase]:
         raise FileNotFoundError(f"no such source file: {path}")
     if _is_golden_jsonl(path):
         return read_golden(path, taxonomy=taxonomy)
-    return [from_labelled(r) for r in read_labelled_file(path, taxonomy=taxonomy)]
+    rows = read_labelled_values(path, taxonomy=taxonomy, extra_queues=(HUMAN_TRIAGE,))
+    return [from_values(row) for row in rows]
 
 
 def _is_golden_jsonl(path: Path) -> bool:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,13 +13,16 @@ import typer
 from typer.testing import CliRunner
 
 from agent.config import get_settings
-from agent.repositories import catalog
-from agent.services.operators import Actor
-from agent.services.versions import create_version
-from agent.taxonomy import load_taxonomy
 from evals.cli import register
-from tests.asyncdb import session_for
-from tests.evals.conftest import GOLDEN_PER_QUEUE, EvalAgent
+from tests.evals.conftest import (
+    BAR_VERSION,
+    GOLDEN_PER_QUEUE,
+    OOS_GOLDEN,
+    OPEN_VERSION,
+    EvalAgent,
+    OosGolden,
+    add_version,
+)
 
 GOLDEN = "banking77-test@tests"
 runner = CliRunner()
@@ -45,28 +49,6 @@ def env(eval_agent: EvalAgent, monkeypatch: pytest.MonkeyPatch) -> Iterator[Eval
 
 def invoke(*args: str) -> Any:
     return runner.invoke(cli(), ["eval", *args])
-
-
-def add_version(agent: EvalAgent, semver: str, **changes: Any) -> None:
-    """A version like the promoted one, with ``changes`` to its params or thresholds."""
-
-    async def body() -> None:
-        async with session_for(agent.database_url) as session:
-            if await catalog.version_by_semver(session, semver) is not None:
-                return
-            base = await catalog.version_by_semver(session, agent.setup.version)
-            assert base is not None
-            await create_version(
-                session,
-                semver=semver,
-                classifier="knn",
-                taxonomy=load_taxonomy("banking77"),
-                actor=Actor("tests", "admin"),
-                params={**base.params, **changes.get("params", {})},
-                thresholds={**base.thresholds, **changes.get("thresholds", {})},
-            )
-
-    asyncio.run(body())
 
 
 def test_build_golden_again_is_a_no_op(env: EvalAgent) -> None:
@@ -126,6 +108,10 @@ def test_the_gate_passes_an_equivalent_new_version(env: EvalAgent) -> None:
     report = json.loads(result.stdout)
     assert report["passed"] and not report["candidate"]["reused"]
     assert report["candidate"]["version"] == "1.0.2"
+    # No case of this set should go to a person: escalation recall is not gated, and why.
+    assert "no case whose route is human_triage" in report["skipped"]["all escalation.recall"]
+    gated = {(r["segment"], r["metric"]) for r in report["rows"]}
+    assert ("all", "queue.routed_accuracy") in gated
 
 
 def test_the_gate_fails_a_version_that_hands_most_tickets_to_humans(env: EvalAgent) -> None:
@@ -166,3 +152,57 @@ def test_list_shows_golden_sets_and_runs(env: EvalAgent) -> None:
     assert latest["version"] == env.setup.version and latest["golden"] == GOLDEN
     table = invoke("list")
     assert "golden sets" in table.stdout and "recent eval runs" in table.stdout
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _check_png(path: Path) -> None:
+    from PIL import Image
+
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    with Image.open(path) as image:
+        image.verify()  # a truncated or corrupt file raises
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.width > 300 and image.height > 200
+
+
+def test_eval_run_reports_escalation_and_draws_the_curve(
+    env: EvalAgent, oos_golden: OosGolden, tmp_path: Path
+) -> None:
+    png = tmp_path / "figures" / "curve.png"
+    args = ["run", "--version", BAR_VERSION, "--golden", OOS_GOLDEN, "--k", "1"]
+    result = invoke(*args, "--curve", str(png), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["curve_png"] == str(png)
+    _check_png(png)
+    m = data["metrics"]
+    assert m["escalation"]["positives"] == len([c for c in oos_golden.cases if c.to_person])
+    assert m["curve"] and {"threshold", "coverage", "accuracy", "n"} <= m["curve"][0].keys()
+    printed = invoke(*args)  # without --curve: beside the run, in the data directory
+    assert printed.exit_code == 0, printed.output
+    out = printed.stdout
+    for text in ("escalation precision", "recall", "accuracy-coverage", "human_triage"):
+        assert text in out, text
+    [shown] = re.findall(r"accuracy-coverage curve: (\S+\.png)", out)
+    default = Path(shown)
+    assert default.parent == env.settings.data_dir / "evals"
+    _check_png(default)
+
+
+def test_the_gate_fails_a_version_that_stops_handing_over_out_of_scope_tickets(
+    env: EvalAgent, oos_golden: OosGolden
+) -> None:
+    # The baseline hands over the out-of-scope tickets under a 0.99 bar (all 30 on every
+    # load measured; > 0.5 is the margin); the candidate hands over none, whatever the load.
+    args = ["gate", "--candidate", OPEN_VERSION, "--baseline", BAR_VERSION, "--golden", OOS_GOLDEN]
+    result = invoke(*args, "--min-cases", "10", "--json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    failed = {(r["segment"], r["metric"]): r for r in report["failures"]}
+    row = failed["all", "escalation.recall"]
+    assert row["candidate"] == 0.0 and row["baseline"] > 0.5
+    assert row["n"] == len([c for c in oos_golden.cases if c.to_person])
+    assert ("queue:human_triage", "queue_accuracy") in failed
+    assert "queue:human_triage priority_accuracy" in report["skipped"]

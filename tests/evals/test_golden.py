@@ -174,3 +174,91 @@ def test_finding_and_loading_checks_the_file(
     built.path.unlink()
     with pytest.raises(EvalSetupError, match="is missing"):
         load_cases(built.row, tmp_path)
+
+
+def test_a_persons_case_round_trips_with_a_null_priority(
+    tmp_path: Path, taxonomy: Taxonomy
+) -> None:
+    cases = [*CASES, GoldenCase("what is the capital of peru", "human_triage", None, ("oos",))]
+    path = tmp_path / "with-oos.jsonl"
+    digest = write_golden(cases, path)
+    assert json.loads(path.read_text(encoding="utf-8").splitlines()[2]) == {
+        "priority": None,
+        "queue": "human_triage",
+        "tags": ["oos"],
+        "text": "what is the capital of peru",
+    }
+    assert read_golden(path, taxonomy=taxonomy) == cases
+    assert read_source(str(path), taxonomy) == cases and digest == content_hash(cases)
+    assert cases[2].to_person and not cases[0].to_person
+
+
+def test_labelled_files_accept_human_triage_with_or_without_a_priority(
+    tmp_path: Path, taxonomy: Taxonomy
+) -> None:
+    csv_path = tmp_path / "labels.csv"
+    csv_path.write_text(
+        "text,queue,priority,intent\n"
+        "Where is my card?,card_orders,P3,card_arrival\n"
+        "Tell me a joke,human_triage,,out_of_scope\n"
+        "Book me a flight,human_triage,P2,\n",
+        encoding="utf-8",
+    )
+    cases = read_source(str(csv_path), taxonomy)
+    assert [(c.queue, c.priority) for c in cases] == [
+        ("card_orders", "P3"),
+        ("human_triage", None),
+        ("human_triage", "P2"),
+    ]
+    assert cases[1].tag("intent") == "out_of_scope"
+    jsonl_path = tmp_path / "labels.jsonl"
+    jsonl_path.write_text(
+        '{"text": "Tell me a joke", "queue": "human_triage", "priority": null}\n'
+        '{"text": "Sing a song", "queue": "human_triage"}\n',
+        encoding="utf-8",
+    )
+    assert [c.priority for c in read_source(str(jsonl_path), taxonomy)] == [None, None]
+
+
+def test_unknown_queues_and_missing_priorities_are_still_refused(
+    tmp_path: Path, taxonomy: Taxonomy
+) -> None:
+    path = tmp_path / "bad-labels.csv"
+    path.write_text(
+        "text,queue,priority\n"
+        "a,human_triag,P3\n"  # a misspelt reserved name is an unknown queue
+        "b,card_orders,\n"  # a queue's case needs its priority
+        "c,human_triage,P7\n",  # a person's case may omit its priority, not garble it
+        encoding="utf-8",
+    )
+    with pytest.raises(LabelledFileError) as info:
+        read_source(str(path), taxonomy)
+    messages = [str(e) for e in info.value.errors]
+    assert len(messages) == 3
+    assert "bad-labels.csv:2: queue: unknown queue 'human_triag'" in messages[0]
+    assert "(or human_triage)" in messages[0]
+    assert "bad-labels.csv:3: priority: is required" in messages[1]
+    assert "bad-labels.csv:4: priority: unknown priority 'P7'" in messages[2]
+    golden = tmp_path / "bad.jsonl"
+    golden.write_text(
+        '{"text": "x", "queue": "humans", "priority": "P3", "tags": []}\n'
+        '{"text": "y", "queue": "card_orders", "priority": null, "tags": []}\n'
+        '{"text": "z", "queue": "human_triage", "priority": 3, "tags": []}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(LabelledFileError) as info:
+        read_golden(golden, taxonomy=taxonomy)
+    messages = [str(e) for e in info.value.errors]
+    assert "bad.jsonl:1: queue: unknown queue 'humans'" in messages[0]
+    assert "(or human_triage)" in messages[0]
+    assert "bad.jsonl:2: priority: is required" in messages[1]
+    assert "bad.jsonl:3: priority: must be a string or null" in messages[2]
+
+
+def test_a_set_with_a_persons_cases_is_stored_and_loaded(
+    fresh_db_url: str, tmp_path: Path, taxonomy: Taxonomy
+) -> None:
+    cases = [*CASES, GoldenCase("how tall is mount everest", "human_triage", None)]
+    built = _build(fresh_db_url, tmp_path, taxonomy, cases)
+    assert built.created and built.row.n_cases == 3
+    assert load_cases(built.row, tmp_path) == cases

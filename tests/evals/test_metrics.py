@@ -8,7 +8,9 @@ from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_su
 
 from evals.metrics import (
     accuracy,
+    accuracy_coverage_curve,
     consistency,
+    escalation_scores,
     expected_calibration_error,
     macro_f1,
     pass_hat_k,
@@ -138,3 +140,64 @@ def test_percentile_interpolates_like_numpy() -> None:
     assert percentile(values, 50) == 25.0
     assert percentile(values, 95) == pytest.approx(np.percentile(values, 95))
     assert percentile([], 50) == 0.0
+
+
+def test_escalation_scores_by_hand() -> None:
+    escalated = [True, True, False, False, True, False]
+    positive = [True, False, True, False, True, False]
+    s = escalation_scores(escalated, positive)
+    assert (s.escalated, s.positives, s.true_positives) == (3, 3, 2)
+    assert s.precision == pytest.approx(2 / 3) and s.recall == pytest.approx(2 / 3)
+    assert s.f1 == pytest.approx(2 * 2 / (3 + 3))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_escalation_scores_match_scikit_learn(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    positive = list(rng.random(300) < 0.2)
+    escalated = [bool(p and rng.random() < 0.7 or rng.random() < 0.1) for p in positive]
+    p, r, f, _ = precision_recall_fscore_support(
+        positive, escalated, average="binary", zero_division=0
+    )
+    s = escalation_scores(escalated, positive)
+    assert (s.precision, s.recall, s.f1) == pytest.approx((p, r, f))
+
+
+def test_escalation_without_positives_or_escalations_scores_zero() -> None:
+    s = escalation_scores([False, False], [False, False])
+    assert (s.precision, s.recall, s.f1, s.positives) == (0.0, 0.0, 0.0, 0)
+    with pytest.raises(ValueError, match="2 escalation flags but 1"):
+        escalation_scores([True, False], [True])
+
+
+def test_accuracy_coverage_curve_by_hand() -> None:
+    # Six runs; the fifth cannot be routed at any bar (no confidence), yet counts in coverage.
+    conf = [0.9, 0.8, 0.8, 0.6, None, 0.3]
+    right = [True, True, False, True, True, False]
+    points = accuracy_coverage_curve(conf, right)
+    assert [(p.threshold, p.routed) for p in points] == [(0.9, 1), (0.8, 3), (0.6, 4), (0.3, 5)]
+    assert [p.coverage for p in points] == pytest.approx([1 / 6, 3 / 6, 4 / 6, 5 / 6])
+    assert [p.accuracy for p in points] == pytest.approx([1.0, 2 / 3, 3 / 4, 3 / 5])
+
+
+def test_a_long_curve_is_thinned_evenly_in_coverage_keeping_both_ends() -> None:
+    rng = np.random.default_rng(4)
+    conf = list(rng.random(1000))
+    right = [bool(rng.random() < c) for c in conf]
+    points = accuracy_coverage_curve(conf, right, max_points=11)
+    assert len(points) == 11
+    assert points[0].threshold == max(conf) and points[-1].threshold == min(conf)
+    assert points[-1].coverage == 1.0 and points[0].routed == 1
+    steps = np.diff([p.routed for p in points])
+    assert steps.min() >= 99 and steps.max() <= 101  # ranks 0, 100, 200, ... 999
+    for p in points:  # every point is what that bar really routes
+        chosen = [ok for c, ok in zip(conf, right, strict=True) if c >= p.threshold]
+        assert p.routed == len(chosen) and p.accuracy == pytest.approx(np.mean(chosen))
+
+
+def test_curve_inputs_are_checked() -> None:
+    assert accuracy_coverage_curve([None, None], [False, True]) == []
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        accuracy_coverage_curve([1.2], [True])
+    with pytest.raises(ValueError, match="1 confidences but 2 outcomes"):
+        accuracy_coverage_curve([0.5], [True, False])
