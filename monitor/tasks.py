@@ -17,16 +17,18 @@ from celery import Task
 from redis import Redis
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from agent.config import get_settings
+from agent.config import Settings, get_settings
 from agent.db import session_scope
 from agent.embedded import resolve_redis_url
 from monitor import actions, metrics, repository, service, webhooks
 from monitor.alerts import AlertEvent
 from monitor.celery_app import QUEUE, app
-from monitor.windows import closed_window, segments_to_compute, window_ending
+from monitor.windows import Window, closed_window, segments_to_compute, window_ending
 
 log = logging.getLogger(__name__)
 DB_ERRORS = (OperationalError, DBAPIError, ConnectionError)
+# How many windows before the just-closed one a scheduling run checks for ones never scheduled.
+CATCH_UP_WINDOWS = 8
 
 
 @app.task(
@@ -38,26 +40,50 @@ DB_ERRORS = (OperationalError, DBAPIError, ConnectionError)
     max_retries=8,
 )
 def schedule_windows(window_size_s: int, at: str | None = None) -> int:
-    """Enqueue ``monitor.compute_window`` for the just-closed window and each of its segments
-    (once per window, however often beat or a person asks)."""
+    """Enqueue ``monitor.compute_window`` for each segment of the just-closed window, and of
+    any of the ``CATCH_UP_WINDOWS`` before it that was never scheduled (once per window, however
+    often beat or a person asks). Returns how many window-segments were enqueued."""
     settings = get_settings()
     now = datetime.fromisoformat(at) if at else datetime.now(UTC)
     # beat sends this ``grace`` after the window closed and the message expires a window
-    # later: counting back the grace finds that window even if the task waited in the queue
-    window = closed_window(window_size_s, now - timedelta(seconds=settings.monitor_window_grace_s))
-    with session_scope() as session:
-        seen = repository.segments_seen(session, start=window.start, end=window.end)
-    segments = segments_to_compute(seen, settings.monitor_segments)
-    key = f"ticketwatch:monitor:scheduled:{window_size_s}:{int(window.end.timestamp())}"
+    # later: counting back the grace finds that window if the task waited less than a window.
+    # A busy worker can let a message expire; the next run then catches the missed window up.
+    latest = closed_window(window_size_s, now - timedelta(seconds=settings.monitor_window_grace_s))
     redis = Redis.from_url(resolve_redis_url(settings), socket_timeout=5)
     try:
-        if not redis.set(key, "1", nx=True, ex=max(2 * window_size_s, 3600)):
-            return 0
+        enqueued = 0
+        for back in range(CATCH_UP_WINDOWS + 1):
+            window = window_ending(
+                window_size_s, latest.end - timedelta(seconds=back * window_size_s)
+            )
+            enqueued += _schedule_window(settings, redis, window, catching_up=back > 0)
+        return enqueued
     finally:
         redis.close()
+
+
+def _schedule_window(settings: Settings, redis: Redis, window: Window, *, catching_up: bool) -> int:
+    key = f"ticketwatch:monitor:scheduled:{window.size_s}:{int(window.end.timestamp())}"
+    if redis.exists(key):
+        return 0
+    with session_scope() as session:
+        seen = repository.segments_seen(session, start=window.start, end=window.end)
+    # A window missed while nothing came in has nothing to catch up: mark it, enqueue nothing.
+    segments = (
+        segments_to_compute(seen, settings.monitor_segments) if seen or not catching_up else []
+    )
+    ttl = max(3600, (CATCH_UP_WINDOWS + 2) * window.size_s)
+    if not redis.set(key, "1", nx=True, ex=ttl):
+        return 0
     for segment in segments:
-        compute_window.apply_async((window_size_s, window.end.isoformat(), segment), queue=QUEUE)
-    log.info("scheduled %d segments of %s", len(segments), window.label)
+        compute_window.apply_async((window.size_s, window.end.isoformat(), segment), queue=QUEUE)
+    if segments:
+        log.info(
+            "scheduled %d segments of %s%s",
+            len(segments),
+            window.label,
+            " (caught up)" if catching_up else "",
+        )
     return len(segments)
 
 

@@ -106,3 +106,44 @@ def test_scheduling_enqueues_each_segment_of_the_closed_window_once(
         repr((900, "2026-03-01T10:15:00+00:00", s)) for s in ("all", "channel:chat", "channel:web")
     )
     assert all(m["headers"]["task"] == "monitor.compute_window" for m in queued)
+
+
+def test_a_window_whose_scheduling_was_missed_is_caught_up_by_the_next_run(
+    monitor_env, fresh_db_url: str, redis_url: str
+) -> None:
+    """A busy worker let beat's message for a window expire: the next run schedules it."""
+    import json
+
+    import redis
+    from sqlalchemy import create_engine, pool
+    from sqlalchemy.orm import Session
+
+    from agent.db import sqlalchemy_url
+    from tests.monitor.traffic import production_version, seed_traffic, topics
+
+    monitor_env(monitor_segments="channel", monitor_window_grace_s=30)
+    engine = create_engine(sqlalchemy_url(fresh_db_url), poolclass=pool.NullPool)
+    start = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    with Session(engine) as db, db.begin():
+        version = production_version(db)
+        seed_traffic(
+            db,
+            topics().window(2, 20),
+            version_id=version.id,
+            start=start,
+            span=timedelta(minutes=14),
+            channels=("web",),
+        )
+    engine.dispose()
+    # Two windows later: the 10:15 window's own run never happened; 10:30 and 10:45 were empty.
+    at = (start + timedelta(minutes=45, seconds=40)).isoformat()
+    assert tasks.schedule_windows.apply(args=(900,), kwargs={"at": at}).get() == 1 + 2
+    assert tasks.schedule_windows.apply(args=(900,), kwargs={"at": at}).get() == 0
+    queued = [json.loads(m) for m in redis.Redis.from_url(redis_url).lrange("monitor", 0, -1)]
+    assert sorted(m["headers"]["argsrepr"] for m in queued) == sorted(
+        [
+            repr((900, "2026-03-02T10:45:00+00:00", "all")),  # the latest window, even empty
+            repr((900, "2026-03-02T10:15:00+00:00", "all")),
+            repr((900, "2026-03-02T10:15:00+00:00", "channel:web")),
+        ]
+    )
