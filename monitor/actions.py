@@ -27,6 +27,7 @@ from agent.repositories import operations
 from agent.services import operators
 from agent.services.control import ControlPlane
 from agent.services.operators import Actor
+from agent.switches import GLOBAL_SWITCH
 from monitor import alert_store
 from monitor.windows import ALL
 
@@ -58,7 +59,7 @@ def plan(
     mode = settings.monitor_action_kill_switch
     if mode != "off" and "kill_switch" not in done:
         if mode == "global":
-            steps.append(Step("kill_switch", "global"))
+            steps.append(Step("kill_switch", GLOBAL_SWITCH))
         elif segment == ALL:
             skipped["kill_switch"] = "whole-stream alert: segment mode acts on segment alerts"
         else:
