@@ -28,8 +28,7 @@ from agent.services import operators
 from agent.services.control import ControlPlane
 from agent.services.operators import Actor
 from agent.switches import GLOBAL_SWITCH
-from monitor import alert_store
-from monitor.windows import ALL
+from monitor.stats.windows import ALL
 
 MONITOR = Actor("monitor", "monitor")
 _RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -96,7 +95,7 @@ async def act(
 ) -> dict[str, Any]:
     """Carry out an alert event's actions; the alert's ``actions`` afterwards."""
     async with sessions() as session, session.begin():
-        alert = await alert_store.alert_for_actions(session, alert_id)
+        alert = await operations.get_alert(session, alert_id)
         if alert is None:
             raise LookupError(f"no alert {alert_id}")
         done = dict(alert.actions or {})
@@ -108,7 +107,7 @@ async def act(
         for kind, why in skipped.items():
             done.setdefault(kind, {"skipped": why})
         if steps or skipped:
-            await alert_store.save_actions(session, alert.id, done)
+            await operations.set_alert_actions(session, alert.id, done)
     if steps:
         await ControlPlane(sessions, redis).changed()
     return done

@@ -20,10 +20,11 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from agent.config import get_settings
 from agent.db import session_scope
 from agent.embedded import resolve_redis_url
-from monitor import actions, metrics, repository, service, webhooks
-from monitor.alerts import AlertEvent
-from monitor.celery_app import QUEUE, app
-from monitor.windows import closed_window, segments_to_compute, window_ending
+from monitor.services import compute
+from monitor.services.alert_lifecycle import AlertEvent
+from monitor.stats.windows import closed_window, window_ending
+from monitor.worker import actions, metrics, webhooks
+from monitor.worker.celery_app import QUEUE, app
 
 log = logging.getLogger(__name__)
 DB_ERRORS = (OperationalError, DBAPIError, ConnectionError)
@@ -46,8 +47,7 @@ def schedule_windows(window_size_s: int, at: str | None = None) -> int:
     # later: counting back the grace finds that window even if the task waited in the queue
     window = closed_window(window_size_s, now - timedelta(seconds=settings.monitor_window_grace_s))
     with session_scope() as session:
-        seen = repository.segments_seen(session, start=window.start, end=window.end)
-    segments = segments_to_compute(seen, settings.monitor_segments)
+        segments = compute.segments_of(session, settings=settings, window=window)
     key = f"ticketwatch:monitor:scheduled:{window_size_s}:{int(window.end.timestamp())}"
     redis = Redis.from_url(resolve_redis_url(settings), socket_timeout=5)
     try:
@@ -73,7 +73,7 @@ def compute_window(window_size_s: int, window_end: str, segment: str) -> dict[st
     """Compute one window of one segment; recomputing it upserts the same rows."""
     window = window_ending(window_size_s, datetime.fromisoformat(window_end))
     with session_scope() as session:
-        report = service.compute_window(
+        report = compute.compute_window(
             session, settings=get_settings(), window=window, segment=segment
         )
     metrics.observe(report)
