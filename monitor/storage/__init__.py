@@ -5,5 +5,5 @@ alerts and webhook deliveries (:mod:`~monitor.storage.alerts`), which traffic a 
 compared with (:mod:`~monitor.storage.references`) and calibrations cached in Postgres
 (:mod:`~monitor.storage.calibration_cache`). Functions take the caller's synchronous session
 and never commit. Storage imports the pure layer (:mod:`monitor.stats`, :mod:`monitor.signals`)
-and agent models and repositories, never the services, worker or CLI.
+and the agent (models, repositories, settings), never the monitor's services, worker or CLI.
 """

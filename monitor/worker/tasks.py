@@ -1,4 +1,4 @@
-"""Celery tasks: thin, named, idempotent. Ids and window bounds in, one service call each.
+"""Celery tasks: thin, named, idempotent. Ids and window bounds in, service calls, no SQL.
 
 Each task owns its transaction (``session_scope``) and runs after its message is acked only
 when it finished (``acks_late``); database errors are retried with backoff. Events of a
