@@ -1,4 +1,4 @@
-"""Pure routing rules: which kill switch applies, and what the decision is."""
+"""Pure routing rules: what the decision is (which kill switch applies: :mod:`agent.switches`)."""
 
 from __future__ import annotations
 
@@ -11,33 +11,12 @@ from agent.budgets import BudgetLevel, BudgetStatus
 from agent.classify.base import Classification, Neighbour
 from agent.classify.knn import consensus
 from agent.graph.state import DecisionDraft, ResolvedVersion, TicketInput
+from agent.switches import tripped_by_prediction
 from agent.taxonomy import HUMAN_TRIAGE, UNKNOWN
 
-GLOBAL_SWITCH = "global"
 DEFAULT_MIN_CONFIDENCE = 0.5
 DEFAULT_MIN_PRIORITY_CONFIDENCE = 0.4
 DEFAULT_TAU = 0.05
-
-
-def intake_segments(ticket: TicketInput) -> list[str]:
-    """Segments known before classification."""
-    segs = [f"channel:{ticket.channel}", f"source:{ticket.source}"]
-    if ticket.tenant_id:
-        segs.append(f"tenant:{ticket.tenant_id}")
-    return segs
-
-
-def predicted_segments(queue: str | None, priority: str | None) -> list[str]:
-    """Segments known once the classifier has answered."""
-    return [s for s in (queue and f"queue:{queue}", priority and f"priority:{priority}") if s]
-
-
-def tripped_switch(enabled: frozenset[str], segments: Sequence[str]) -> str | None:
-    """The first enabled switch among ``global`` and the given segments."""
-    for key in (GLOBAL_SWITCH, *segments):
-        if key in enabled:
-            return key
-    return None
 
 
 def entropy(probs: dict[str, float]) -> float:
@@ -111,7 +90,7 @@ def decide(
     tau = float(version.params.get("tau", DEFAULT_TAU))
     stats = _stats(classification, neighbours, tau)
     queue, priority = classification.queue, classification.priority
-    segment_switch = tripped_switch(enabled, predicted_segments(queue, priority))
+    segment_switch = tripped_by_prediction(enabled, queue=queue, priority=priority)
     if segment_switch:
         return human(
             "kill_switch",

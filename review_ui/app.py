@@ -1,8 +1,8 @@
-"""Mounting the review UI into the API app: pages, static files, sessions, headers."""
+"""Mounting the review UI into the API app: the sections of :mod:`review_ui.sections` (pages,
+static files) with their sessions and headers."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -11,15 +11,17 @@ from fastapi.staticfiles import StaticFiles
 
 from agent.config import Settings
 from review_ui.deps import LoginRequired, UiError, is_htmx
+from review_ui.sections import (
+    SECTIONS,
+    STATIC,
+    STATIC_DIR,
+    header_prefixes,
+    session_prefixes,
+)
 from review_ui.security.headers import SecurityHeadersMiddleware
 from review_ui.security.secret import session_secret
 from review_ui.security.sessions import SessionCookieMiddleware
 from review_ui.templating import render
-from review_ui.views import admin, auth, dashboards, ops, review
-
-STATIC_DIR = Path(__file__).parent / "static"
-STATIC_PREFIX = "/ui/static"
-UI_PREFIXES = ("/login", "/logout", "/review", "/ops", "/dashboards", "/admin", STATIC_PREFIX)
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:
@@ -39,9 +41,10 @@ async def _ui_error(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     """Add the review UI and operator console to ``app`` (entry point ``ticketwatch.web``)."""
     settings: Settings = app.state.settings
-    for router in (auth.router, review.router, ops.router, dashboards.router, admin.router):
-        app.include_router(router)
-    app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="ui-static")
+    for section in SECTIONS:
+        if section.router is not None:
+            app.include_router(section.router)
+    app.mount(STATIC.prefixes[0], StaticFiles(directory=STATIC_DIR), name="ui-static")
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(UiError, _ui_error)
     app.add_middleware(
@@ -49,8 +52,8 @@ def install(app: FastAPI) -> None:
         secret=session_secret(settings),
         max_age_s=settings.session_max_age_s,
         https_only=settings.session_https_only,
-        path_prefixes=UI_PREFIXES,
+        path_prefixes=session_prefixes(),
     )
     app.add_middleware(
-        SecurityHeadersMiddleware, path_prefixes=UI_PREFIXES, static_prefix=STATIC_PREFIX
+        SecurityHeadersMiddleware, path_prefixes=header_prefixes(), static_prefix=STATIC.prefixes[0]
     )

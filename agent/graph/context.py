@@ -11,12 +11,7 @@ import numpy as np
 from agent.budgets import BudgetStatus
 from agent.classify.base import Classifier, Neighbour
 from agent.graph.state import Recorded, ResolvedVersion, RouteState
-
-
-class SwitchBoard(Protocol):
-    async def enabled(self) -> frozenset[str]:
-        """Keys of the kill switches that are on (``global``, ``channel:email``, ...)."""
-        ...
+from agent.switches import SwitchBoard
 
 
 class VersionResolver(Protocol):

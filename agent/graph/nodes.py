@@ -14,7 +14,7 @@ from agent.graph.edges import after_embed, after_guard, after_retrieve, after_ve
 from agent.graph.state import RouteState
 from agent.graph.tracing import traced
 from agent.routing import decide as decide_route
-from agent.routing import intake_segments, predicted_segments, tripped_switch
+from agent.switches import intake_segments, predicted_segments, tripped_at_intake
 
 DEFAULT_K = 15
 
@@ -40,7 +40,7 @@ async def guard(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, 
     budget = await runtime.context.budgets.status(state["ticket"].tenant_id)
     return {
         "enabled_switches": enabled,
-        "switch": tripped_switch(enabled, intake_segments(state["ticket"])),
+        "switch": tripped_at_intake(enabled, state["ticket"]),
         "budget": budget,
     }
 

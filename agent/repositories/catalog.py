@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from agent.models import AgentVersion, TaxonomyRecord, VersionLabel
 
@@ -35,9 +36,14 @@ async def add_version(session: AsyncSession, **values: Any) -> AgentVersion:
     return row
 
 
-async def version_by_semver(session: AsyncSession, semver: str) -> AgentVersion | None:
+def version_with_semver(session: Session, semver: str) -> AgentVersion | None:
+    """Synchronous (the monitor's commands); async callers use :func:`version_by_semver`."""
     stmt = select(AgentVersion).where(AgentVersion.semver == semver)
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return session.execute(stmt).scalar_one_or_none()
+
+
+async def version_by_semver(session: AsyncSession, semver: str) -> AgentVersion | None:
+    return await session.run_sync(version_with_semver, semver)
 
 
 async def get_version(session: AsyncSession, version_id: uuid.UUID) -> AgentVersion | None:

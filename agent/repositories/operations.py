@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from agent.models import Alert, AuditEntry, ReviewBoost, Switch
 
@@ -39,6 +40,25 @@ async def set_switch(
     await session.execute(stmt)
 
 
+def add_audit_entry(
+    session: Session,
+    *,
+    actor: str,
+    actor_role: str,
+    action: str,
+    target: str,
+    details: dict[str, Any],
+) -> None:
+    """An audit-log entry. Synchronous (the monitor's tasks and commands); async callers use
+    :func:`append_audit`, which runs this same function."""
+    session.add(
+        AuditEntry(
+            actor=actor, actor_role=actor_role, action=action, target=target, details=details
+        )
+    )
+    session.flush()
+
+
 async def append_audit(
     session: AsyncSession,
     *,
@@ -48,12 +68,14 @@ async def append_audit(
     target: str,
     details: dict[str, Any],
 ) -> None:
-    session.add(
-        AuditEntry(
-            actor=actor, actor_role=actor_role, action=action, target=target, details=details
-        )
+    await session.run_sync(
+        add_audit_entry,
+        actor=actor,
+        actor_role=actor_role,
+        action=action,
+        target=target,
+        details=details,
     )
-    await session.flush()
 
 
 async def audit_entries(
@@ -104,7 +126,16 @@ async def clear_boost(session: AsyncSession, segment: str) -> None:
 
 
 async def get_alert(session: AsyncSession, alert_id: uuid.UUID) -> Alert | None:
+    """The alert, locked for update (an operator's move, or the monitor's actions: two workers
+    never act on one alert at once)."""
     return await session.get(Alert, alert_id, with_for_update=True)
+
+
+async def set_alert_actions(
+    session: AsyncSession, alert_id: uuid.UUID, actions: dict[str, Any]
+) -> None:
+    """What the monitor's opt-in actions did on an alert."""
+    await session.execute(update(Alert).where(Alert.id == alert_id).values(actions=actions))
 
 
 async def set_alert_status(

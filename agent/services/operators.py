@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,10 +9,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent import switches
 from agent.models import AgentVersion
 from agent.repositories import catalog, operations
-
-SWITCH_KEY = re.compile(r"^(global|(channel|source|tenant|queue|priority):[A-Za-z0-9_.\-]{1,100})$")
 
 
 class OperatorError(ValueError):
@@ -45,7 +43,7 @@ async def set_kill_switch(
     session: AsyncSession, *, key: str, enabled: bool, reason: str, actor: Actor
 ) -> None:
     """Turn a kill switch on or off. ``key`` is ``global`` or ``<segment kind>:<value>``."""
-    if not SWITCH_KEY.match(key):
+    if not switches.is_key(key):
         raise OperatorError(
             f"invalid switch {key!r}: use 'global' or channel:/source:/tenant:/queue:/priority:"
             "<value>"
@@ -127,7 +125,7 @@ async def boost_review(
     expires_at: datetime | None = None,
 ) -> None:
     """Sample a larger share of a segment's confident decisions for review (0 < rate <= 1)."""
-    if not SWITCH_KEY.match(segment):
+    if not switches.is_key(segment):
         raise OperatorError(f"invalid segment {segment!r}")
     if not 0 < rate <= 1:
         raise OperatorError("a review rate must be in (0, 1]")

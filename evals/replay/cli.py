@@ -16,6 +16,7 @@ from rich.console import Console
 from agent.config import Settings, get_settings
 from agent.datasets.fetch import DatasetUnavailableError
 from agent.datasets.records import LabelledFileError
+from evals.replay.kinds import kinds_help
 from evals.replay.scenario import Scenario, ScenarioError, load_scenario
 
 if TYPE_CHECKING:
@@ -91,7 +92,10 @@ def replay_one(
 
 
 def replay(
-    files: Annotated[list[Path], typer.Argument(help="Scenario YAML file(s).", exists=False)],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help=f"Scenario YAML file(s). Phase kinds: {kinds_help()}.", exists=False),
+    ],
     report: Annotated[
         Path | None,
         typer.Option("--report", help="Report directory (default: <data_dir>/replays)."),

@@ -1,11 +1,11 @@
 """The replay's handle on the real monitor: its service, on the replay's database.
 
-Each window is computed by ``monitor.service.compute_window`` (what the ``monitor.compute_window``
-task and ``ticketwatch monitor run --window 1h --at TIME`` call) in its own committed
-transaction, for segment ``all``; the verdict is then read back from ``signal_values`` and
-``alerts``. The reference is set by the monitor's own rebaseline, and the arrays the peers
-judge are loaded by the monitor's own window and reference queries, so every detector sees
-exactly the same tickets.
+Each window is computed by ``monitor.services.compute.compute_window`` (what the
+``monitor.compute_window`` task and ``ticketwatch monitor run --window 1h --at TIME`` call) in
+its own committed transaction, for segment ``all``; the verdict is then read back from
+``signal_values`` and ``alerts``. The reference is set by the monitor's own rebaseline, and the
+arrays the peers judge are loaded by the monitor's own window and reference queries, so every
+detector sees exactly the same tickets.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from agent.services.operators import Actor
 from evals.replay import readback
 from evals.replay.stream import WindowSpec
 from evals.replay.verdicts import CompositeVerdict, WindowArrays
-from monitor import references, repository, service
-from monitor.calibration import window_alpha
-from monitor.samples import WindowData, class_names, traffic_window
-from monitor.windows import ALL, Window, parse_duration
+from monitor.services import compute
+from monitor.stats.calibration import window_alpha
+from monitor.stats.samples import WindowData, class_names, traffic_window
+from monitor.stats.windows import ALL, Window, parse_duration
+from monitor.storage import references, repository
 
 ACTOR = Actor("replay", "operator")
 
@@ -76,7 +77,7 @@ class ServiceMonitor:
         t0 = time.perf_counter()
         spec = Window(self._size_s, window.end)
         with session_scope(self._sessions) as session:
-            report = service.compute_window(
+            report = compute.compute_window(
                 session, settings=self._settings, window=spec, segment=self._segment
             )
         seconds = time.perf_counter() - t0

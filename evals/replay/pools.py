@@ -18,14 +18,7 @@ from agent.config import Settings, get_settings
 from agent.datasets.banking77 import banking77_dir, ensure_banking77, labelled_records
 from agent.datasets.records import LabelledTicket, read_labelled_file, shuffled
 from agent.taxonomy import Taxonomy, load_taxonomy
-from evals.replay.scenario import (
-    GradualMix,
-    NewProduct,
-    OutageBurst,
-    PriorityRedefinition,
-    Scenario,
-    ScenarioError,
-)
+from evals.replay.scenario import Scenario, ScenarioError
 
 HISTORY_AGE = timedelta(days=1)  # pool mode: history is stamped this long before the clock
 
@@ -106,33 +99,6 @@ def check_against_data(
     if unknown:
         problems.append(f"history.hold_out_intents: no tickets with intents {unknown}")
     for phase in scenario.phases:
-        problems += _phase_problems(phase, set(intents), queues, taxonomy)
+        problems += phase.data_problems(intents=set(intents), queues=queues, taxonomy=taxonomy)
     if problems:
         raise ScenarioError(f"{scenario.name}: " + "; ".join(problems))
-
-
-def _phase_problems(
-    phase: object, intents: set[str], queues: set[str], taxonomy: Taxonomy
-) -> list[str]:
-    out: list[str] = []
-    if isinstance(phase, NewProduct):
-        missing = sorted(set(phase.intents) - intents)
-        if missing:
-            out.append(f"phase {phase.name}: no tickets with intents {missing}")
-    elif isinstance(phase, OutageBurst):
-        if phase.queue not in queues:
-            out.append(f"phase {phase.name}: unknown queue {phase.queue!r}")
-        else:
-            foreign = sorted(set(phase.intents) - set(taxonomy.queue(phase.queue).intents))
-            if foreign:
-                out.append(f"phase {phase.name}: intents {foreign} are not in {phase.queue}")
-    elif isinstance(phase, PriorityRedefinition):
-        bad_q = sorted(set(phase.queue_priority) - queues)
-        bad_i = sorted(set(phase.intent_priority) - set(taxonomy.intents))
-        if bad_q or bad_i:
-            out.append(f"phase {phase.name}: unknown queues {bad_q} / intents {bad_i}")
-    elif isinstance(phase, GradualMix):
-        bad = sorted(set(phase.queue_weights) - queues)
-        if bad:
-            out.append(f"phase {phase.name}: unknown queues {bad}")
-    return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import (
@@ -25,16 +25,8 @@ from pydantic import (
     model_validator,
 )
 
-from agent.taxonomy import PRIORITIES
+from evals.replay.kinds import PhaseBase, drift_kinds, kinds_for, phase_union
 
-DRIFT_KINDS = (
-    "new_product",
-    "outage_burst",
-    "terminology_shift",
-    "priority_redefinition",
-    "gradual_mix",
-    "drift",
-)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hour|hours|d|day|days)\s*$")
 _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "hours": 3600}
 _UNIT_SECONDS |= {"d": 86400, "day": 86400, "days": 86400}
@@ -144,105 +136,10 @@ class OutcomesSpec(_Strict):
     delay_windows: int = Field(default=1, ge=0)
 
 
-class _Phase(_Strict):
-    name: str = Field(min_length=1, max_length=60)
-    windows: int | None = Field(default=None, ge=1)
-    until: AwareDatetime | None = None
-    ramp_windows: int = Field(default=1, ge=1, description="windows to reach full intensity")
-
-
-class Stationary(_Phase):
-    kind: Literal["stationary"]
-
-
-class NewProduct(_Phase):
-    """Intents held out of history appear; their share of traffic ramps up to ``share``."""
-
-    kind: Literal["new_product"]
-    intents: list[str] = Field(min_length=1)
-    share: float = Field(gt=0, le=1)
-
-
-class OutageBurst(_Phase):
-    """One queue spikes: ``extra_share`` more tickets (of the window's volume) from its
-    intents, each worded by one of ``wording`` (``{text}`` is the original ticket)."""
-
-    kind: Literal["outage_burst"]
-    queue: str
-    intents: list[str] = Field(default_factory=list)
-    extra_share: float = Field(gt=0, le=5)
-    wording: list[str] = Field(min_length=1)
-
-    @field_validator("wording")
-    @classmethod
-    def _has_text(cls, v: list[str]) -> list[str]:
-        bad = [w for w in v if "{text}" not in w]
-        if bad:
-            raise ValueError(f"each wording must contain {{text}}: {bad[:3]}")
-        return v
-
-
-class TerminologyShift(_Phase):
-    """Systematic word substitutions in ``share`` of tickets (whole words, case kept)."""
-
-    kind: Literal["terminology_shift"]
-    substitutions: dict[str, str] = Field(min_length=1)
-    share: float = Field(default=1.0, gt=0, le=1)
-
-
-class PriorityRedefinition(_Phase):
-    """New priority rules for the true labels only (the agent keeps the old ones):
-    per intent, or for every intent of a queue."""
-
-    kind: Literal["priority_redefinition"]
-    intent_priority: dict[str, str] = Field(default_factory=dict)
-    queue_priority: dict[str, str] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _rules(self) -> PriorityRedefinition:
-        if not self.intent_priority and not self.queue_priority:
-            raise ValueError("give intent_priority or queue_priority")
-        bad = {
-            k: v
-            for k, v in (self.intent_priority | self.queue_priority).items()
-            if v not in PRIORITIES
-        }
-        if bad:
-            raise ValueError(f"priorities must be one of {', '.join(PRIORITIES)}: {bad}")
-        return self
-
-
-class GradualMix(_Phase):
-    """Queues' shares of traffic move: each queue's sampling weight is multiplied by its
-    factor, reached linearly over ``ramp_windows``."""
-
-    kind: Literal["gradual_mix"]
-    queue_weights: dict[str, float] = Field(min_length=1)
-
-    @field_validator("queue_weights")
-    @classmethod
-    def _positive(cls, v: dict[str, float]) -> dict[str, float]:
-        if any(w <= 0 for w in v.values()):
-            raise ValueError("queue weights must be positive")
-        return v
-
-
-class RecordedDrift(_Phase):
-    """Recorded mode: a period known to have drifted (the file's tickets as they came)."""
-
-    kind: Literal["drift"]
-
-
-Phase = Annotated[
-    Stationary
-    | NewProduct
-    | OutageBurst
-    | TerminologyShift
-    | PriorityRedefinition
-    | GradualMix
-    | RecordedDrift,
-    Field(discriminator="kind"),
-]
+if TYPE_CHECKING:
+    Phase = PhaseBase
+else:
+    Phase = phase_union()
 
 
 class Scenario(_Strict):
@@ -278,12 +175,16 @@ class Scenario(_Strict):
             raise ValueError(f"pool mode: phases {missing} need `windows`")
         if any(p.until is not None for p in self.phases):
             raise ValueError("pool mode: phases take `windows`, not `until`")
-        if any(p.kind == "drift" for p in self.phases):
-            raise ValueError("pool mode: kind `drift` is for recorded mode; name the drift kind")
+        recorded_only = sorted({p.kind for p in self.phases} - set(kinds_for("pool")))
+        if recorded_only:
+            raise ValueError(
+                f"pool mode: kinds {recorded_only} are for recorded mode; pool mode takes "
+                + ", ".join(kinds_for("pool"))
+            )
         held = set(self.history.hold_out_intents)
         for p in self.phases:
-            if isinstance(p, NewProduct) and not set(p.intents) <= held:
-                extra = sorted(set(p.intents) - held)
+            extra = sorted(p.held_out_intents() - held)
+            if extra:
                 raise ValueError(f"phase {p.name}: intents {extra} are not in hold_out_intents")
 
     def _check_recorded(self) -> None:
@@ -291,8 +192,9 @@ class Scenario(_Strict):
             raise ValueError("recorded mode replays a team's file: set dataset.file")
         if self.history.until is None:
             raise ValueError("recorded mode: set history.until (tickets before it are history)")
-        if any(p.kind not in ("stationary", "drift") for p in self.phases):
-            raise ValueError("recorded mode: phases are `stationary` or `drift`")
+        allowed = kinds_for("recorded")
+        if any(p.kind not in allowed for p in self.phases):
+            raise ValueError("recorded mode: phases are " + " or ".join(f"`{k}`" for k in allowed))
         if any(p.until is None for p in self.phases):
             raise ValueError("recorded mode: every phase needs `until`")
         start = self.reference.start or self.history.until
@@ -308,7 +210,7 @@ class Scenario(_Strict):
 
     @property
     def drift_phases(self) -> list[str]:
-        return [p.name for p in self.phases if p.kind in DRIFT_KINDS]
+        return [p.name for p in self.phases if p.kind in drift_kinds()]
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -10,23 +10,15 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 
 from agent.datasets.records import LabelledTicket
+from evals.replay.kinds import Draw
 from evals.replay.pools import Pools
-from evals.replay.rewrite import outage_text, redefined_priority, substitute
-from evals.replay.scenario import (
-    GradualMix,
-    NewProduct,
-    OutageBurst,
-    Phase,
-    PriorityRedefinition,
-    Scenario,
-    TerminologyShift,
-)
+from evals.replay.scenario import Phase, Scenario
 
 REFERENCE = "reference"
 
@@ -153,62 +145,9 @@ def intensity(phase: Phase, position: int) -> float:
 def phase_tickets(
     phase: Phase, position: int, n: int, calm: Source, new: Source, rng: np.random.Generator
 ) -> list[tuple[LabelledTicket, str | None]]:
-    """The (possibly altered) labelled tickets of one window of ``phase``, with what changed."""
-    level = intensity(phase, position)
-    if isinstance(phase, NewProduct):
-        n_new = int(rng.binomial(n, phase.share * level))
-        wanted = {b: s for b, s in new.base.items() if b in phase.intents}
-        fresh = [(r, "new_product") for r in new.draw(n_new, wanted)]
-        mixed = fresh + [(r, None) for r in calm.draw(n - n_new)]
-        return [mixed[i] for i in rng.permutation(len(mixed))]
-    if isinstance(phase, OutageBurst):
-        return _burst(phase, level, n, calm, rng)
-    if isinstance(phase, TerminologyShift):
-        return [
-            (replace(r, text=substitute(r.text, phase.substitutions)), "terminology")
-            if rng.random() < phase.share * level
-            else (r, None)
-            for r in calm.draw(n)
-        ]
-    if isinstance(phase, PriorityRedefinition):
-        return [_reprioritised(r, phase) for r in calm.draw(n)]
-    if isinstance(phase, GradualMix):
-        weights = {
-            b: s * (1.0 + (phase.queue_weights.get(calm.queue_of[b], 1.0) - 1.0) * level)
-            for b, s in calm.base.items()
-        }
-        return [(r, None) for r in calm.draw(n, weights)]
-    return [(r, None) for r in calm.draw(n)]
-
-
-def _burst(
-    phase: OutageBurst, level: float, n: int, calm: Source, rng: np.random.Generator
-) -> list[tuple[LabelledTicket, str | None]]:
-    extra = int(rng.poisson(phase.extra_share * level * n))
-    wanted = {
-        b: s
-        for b, s in calm.base.items()
-        if calm.queue_of[b] == phase.queue and (not phase.intents or b in phase.intents)
-    }
-    burst = []
-    for r in calm.draw(extra, wanted):
-        template = phase.wording[int(rng.integers(len(phase.wording)))]
-        burst.append((replace(r, text=outage_text(template, r.text)), "outage"))
-    mixed = [(r, None) for r in calm.draw(n)] + burst
-    return [mixed[i] for i in rng.permutation(len(mixed))]
-
-
-def _reprioritised(
-    r: LabelledTicket, phase: PriorityRedefinition
-) -> tuple[LabelledTicket, str | None]:
-    new = redefined_priority(
-        intent=r.intent,
-        queue=r.queue,
-        priority=r.priority,
-        intent_priority=phase.intent_priority,
-        queue_priority=phase.queue_priority,
-    )
-    return (replace(r, priority=new), "priority") if new != r.priority else (r, None)
+    """The (possibly altered) labelled tickets of one window of ``phase``, with what changed:
+    the phase's kind draws them (:mod:`evals.replay.kinds`)."""
+    return phase.tickets(Draw(n, intensity(phase, position), calm, new, rng))
 
 
 def arrival_times(

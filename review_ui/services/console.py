@@ -10,12 +10,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent import switches
 from agent.models import AgentVersion, Alert, AuditEntry, Switch
 from agent.repositories import catalog, operations
 from agent.services import operators
 from review_ui.repositories import console as reads
-
-SWITCH_KINDS = ("channel", "source", "tenant", "queue", "priority")
 
 
 @dataclass
@@ -36,11 +35,13 @@ class ConsoleState:
 
     @property
     def global_on(self) -> Switch | None:
-        return next((s for s in self.switches if s.key == "global" and s.enabled), None)
+        return next(
+            (s for s in self.switches if s.key == switches.GLOBAL_SWITCH and s.enabled), None
+        )
 
     @property
     def segments_on(self) -> list[Switch]:
-        return [s for s in self.switches if s.key != "global" and s.enabled]
+        return [s for s in self.switches if s.key != switches.GLOBAL_SWITCH and s.enabled]
 
 
 async def console_state(session: AsyncSession) -> ConsoleState:
@@ -73,9 +74,9 @@ async def version_rows(session: AsyncSession, since: datetime) -> list[VersionRo
 
 def switch_key(kind: str, value: str) -> str:
     """``global`` or ``kind:value`` from the console's form."""
-    if kind == "global":
-        return "global"
-    if kind not in SWITCH_KINDS:
+    if kind == switches.GLOBAL_SWITCH:
+        return switches.GLOBAL_SWITCH
+    if kind not in switches.SEGMENT_KINDS:
         raise operators.OperatorError(f"unknown segment kind {kind!r}")
     return f"{kind}:{value.strip()}"
 

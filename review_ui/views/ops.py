@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from agent import switches
 from agent.models import Alert
 from agent.services.operators import OperatorError
 from review_ui.deps import Operator, UiError, form_fields, runtime_of, unit_of_work, verify_csrf
@@ -23,7 +24,7 @@ Form = Annotated[dict[str, str], Depends(form_fields)]
 async def _console(request: Request, extra: dict[str, Any] | None = None) -> Response:
     async with unit_of_work(request) as session:
         state = await console.console_state(session)
-    context = {"state": state, "kinds": console.SWITCH_KINDS, "confirm": None, **(extra or {})}
+    context = {"state": state, "kinds": switches.SEGMENT_KINDS, "confirm": None, **(extra or {})}
     return render(request, "console.html", context)
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from agent.classify.base import Classification, Neighbour
 from agent.graph.state import ResolvedVersion, TicketInput
-from agent.routing import decide, entropy, intake_segments, margin, tripped_switch
+from agent.routing import decide, entropy, margin
+from agent.switches import intake_segments, tripped_switch
 from agent.taxonomy import HUMAN_TRIAGE, load_taxonomy
 
 TAX = load_taxonomy("banking77")

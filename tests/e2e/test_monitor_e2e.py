@@ -22,8 +22,8 @@ import pytest
 from agent.embed import get_embedder
 from evals.bench.harness import drive
 from monitor.signals import all_signals
-from monitor.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from monitor.windows import Window, closed_window
+from monitor.stats.windows import Window, closed_window
+from monitor.worker.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.e2e.processes import running, tail, ticketwatch
 from tests.live import free_port, set_up_agent, settings_for
 from tests.monitor.banking import pools, ticket_body

@@ -10,9 +10,9 @@ import pytest
 
 from agent.datasets.banking77 import labelled_records
 from agent.taxonomy import load_taxonomy
+from evals.replay.kinds.new_product import NewProduct
 from evals.replay.pools import check_against_data
 from evals.replay.scenario import (
-    NewProduct,
     ScenarioError,
     load_scenario,
     parse_duration,

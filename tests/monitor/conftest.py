@@ -55,7 +55,7 @@ def monitor_env(
     app as it is, for settings it would refuse).
     """
     from agent import db as agent_db
-    from monitor.celery_app import app, configure
+    from monitor.worker.celery_app import app, configure
 
     def reset() -> None:
         if agent_db.get_engine.cache_info().currsize:

@@ -18,7 +18,7 @@ from agent.config import Settings
 from agent.db import sqlalchemy_url
 from agent.embed import get_embedder
 from agent.models import Alert, AuditEntry, Decision, ReviewBoost, Switch
-from monitor.actions import plan, run_actions
+from monitor.worker.actions import plan, run_actions
 from tests.factories import make_alert
 from tests.live import ServerThread, set_up_agent, settings_for
 from tests.monitor.banking import pools, ticket_body

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from agent.config import Settings
 from agent.models import Alert
-from monitor import alerts, service
-from monitor.evidence import Evidence, WhatMoved
-from monitor.hysteresis import Severity
-from monitor.windows import Window
+from monitor.services import alert_lifecycle, compute
+from monitor.stats.evidence import Evidence, WhatMoved
+from monitor.stats.hysteresis import Severity
+from monitor.stats.windows import Window
 from tests.factories import make_alert, make_signal_value
 from tests.monitor.traffic import production_version
 
@@ -32,7 +32,7 @@ def evidence(severity: Severity) -> Evidence:
 
 def apply(db: Session, i: int, severity: Severity, *, segment: str = "all", **kw: int):
     doc = {"score": SCORES[severity], "window": i}
-    return alerts.advance(
+    return alert_lifecycle.advance(
         db,
         window=window(i),
         segment=segment,
@@ -138,7 +138,7 @@ def test_an_insufficient_window_neither_opens_nor_clears(db: Session) -> None:
         clean_windows=2,
         last_window_end=end - timedelta(minutes=15),
     )
-    report = service.compute_window(db, settings=Settings(), window=window(5), segment="all")
+    report = compute.compute_window(db, settings=Settings(), window=window(5), segment="all")
     assert report.insufficient and report.events == []
     db.refresh(alert)
     assert (alert.status, alert.clean_windows) == ("open", 2)
@@ -147,8 +147,8 @@ def test_an_insufficient_window_neither_opens_nor_clears(db: Session) -> None:
 @pytest.mark.parametrize("event", ["opened", "escalated", "resolved"])
 def test_webhook_payloads_carry_the_alert_and_a_stable_delivery_id(db: Session, event) -> None:
     alert = make_alert(db, actions={"kill_switch": {"key": "channel:email"}})
-    body = alerts.webhook_payload(alert, event)
+    body = alert_lifecycle.webhook_payload(alert, event)
     assert body["event"] == f"alert.{event}"
     assert body["alert"]["id"] == str(alert.id) and body["alert"]["segment"] == "all"
     assert body["alert"]["actions"] == {"kill_switch": {"key": "channel:email"}}
-    assert body["delivery_id"] == alerts.webhook_payload(alert, event)["delivery_id"]
+    assert body["delivery_id"] == alert_lifecycle.webhook_payload(alert, event)["delivery_id"]

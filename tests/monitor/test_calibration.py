@@ -6,14 +6,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from monitor.calibration import (
+from monitor.signals import get_signal
+from monitor.stats.calibration import (
     MIN_REPLICATES,
     apply_thresholds,
     bootstrap_split,
     calibrate,
     window_alpha,
 )
-from monitor.signals import get_signal
 
 # Cheap settings so a calibration of a few signals takes seconds.
 FAST: dict[str, dict[str, Any]] = {
@@ -136,8 +136,8 @@ def test_insufficient_results_are_never_drifts(make_window) -> None:
 
 
 def test_a_constant_null_leaves_the_signal_uncalibrated() -> None:
-    from monitor.calibration import calibrate_signal
     from monitor.signals import get_signal
+    from monitor.stats.calibration import calibrate_signal
 
     calib = calibrate_signal(get_signal("unknown_rate"), np.zeros(200), 1e-3)
     assert calib.null is None and not calib.is_drift(0.05) and calib.tail_prob(0.05) == 1.0

@@ -6,8 +6,8 @@ import pickle
 from datetime import UTC, datetime, timedelta
 
 from agent.config import Settings
-from monitor import tasks
-from monitor.celery_app import aligned, app, beat_schedule, config
+from monitor.worker import tasks
+from monitor.worker.celery_app import aligned, app, beat_schedule, config
 
 
 class Clock(aligned):

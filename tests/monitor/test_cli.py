@@ -17,8 +17,8 @@ from agent.cli import _register_plugins, app
 from agent.config import Settings
 from agent.db import sqlalchemy_url
 from agent.models import MonitorReference, SignalValue
-from monitor import references
 from monitor.signals import all_signals
+from monitor.storage import references
 from tests.monitor.traffic import production_version, seed_traffic, topics
 
 DAY = datetime(2026, 3, 1, tzinfo=UTC)

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from monitor.calibration import calibrate
-from monitor.evidence import combine, replicate_nulls
-from monitor.null_distribution import SMALLEST_TAIL_PROB
 from monitor.signals import SignalResult, WindowSample, get_signal
+from monitor.stats.calibration import calibrate
+from monitor.stats.evidence import combine, replicate_nulls
+from monitor.stats.null_distribution import SMALLEST_TAIL_PROB
 
 FAST: dict[str, dict[str, Any]] = {
     "embedding_mmd": {"n_frequencies": 128},

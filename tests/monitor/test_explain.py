@@ -8,10 +8,11 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from evals.bench.synthetic import topic_centres, topic_embeddings
-from monitor import explain, repository
-from monitor.evidence import Evidence, WhatMoved
-from monitor.samples import WindowData, traffic_window
+from monitor.services import explain
 from monitor.signals import WindowSample
+from monitor.stats.evidence import Evidence, WhatMoved
+from monitor.stats.samples import WindowData, traffic_window
+from monitor.storage import repository
 from tests.monitor.traffic import (
     CLASSES,
     NEW_WORDS,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.hysteresis import Action, AlertState, Severity, step
+from monitor.stats.hysteresis import Action, AlertState, Severity, step
 
 
 def run(severities: list[Severity], **kwargs: int) -> tuple[list[Action], AlertState]:

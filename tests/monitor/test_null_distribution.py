@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from monitor.null_distribution import SMALLEST_TAIL_PROB, NullDistribution, fit_gpd
+from monitor.stats.null_distribution import SMALLEST_TAIL_PROB, NullDistribution, fit_gpd
 
 
 @pytest.mark.parametrize("shape", [0.0, 0.2, 0.4])

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from agent.models import Outcome, Review, User
-from monitor import repository
-from monitor.samples import history_window, traffic_window
+from monitor.stats.samples import history_window, traffic_window
+from monitor.storage import repository
 from tests.factories import make_decision, make_ticket, random_embedding
 from tests.monitor.traffic import CLASSES, production_version
 

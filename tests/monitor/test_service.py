@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 from agent.config import Settings
 from agent.models import Alert, AuditEntry, MonitorCalibration, MonitorReference
 from agent.services.operators import Actor
-from monitor import calibrations, references, repository, service
-from monitor.references import BaselineError
+from monitor.services import compute
 from monitor.signals import all_signals
-from monitor.windows import Window
+from monitor.stats.windows import Window
+from monitor.storage import calibration_cache, references, repository
+from monitor.storage.references import BaselineError
 from tests.monitor.traffic import Topics, production_version, seed_history, seed_traffic, topics
 
 DAY = datetime(2026, 3, 1, tzinfo=UTC)
@@ -79,11 +80,13 @@ def test_recomputing_a_window_upserts_the_same_rows_and_reuses_the_calibration(
         db, t.window(11, 120), version_id=version_id, start=WINDOW.start, span=timedelta(hours=1)
     )
     runs: list[int] = []
-    real = calibrations.calibrate
-    monkeypatch.setattr(calibrations, "calibrate", lambda *a, **k: runs.append(1) or real(*a, **k))
-    first = service.compute_window(db, settings=SETTINGS, window=WINDOW, segment="all")
+    real = calibration_cache.calibrate
+    monkeypatch.setattr(
+        calibration_cache, "calibrate", lambda *a, **k: runs.append(1) or real(*a, **k)
+    )
+    first = compute.compute_window(db, settings=SETTINGS, window=WINDOW, segment="all")
     rows = stored(db)
-    again = service.compute_window(db, settings=SETTINGS, window=WINDOW, segment="all")
+    again = compute.compute_window(db, settings=SETTINGS, window=WINDOW, segment="all")
     assert stored(db) == rows and len(rows) == ROWS_PER_WINDOW
     assert (first.calibration_cached, again.calibration_cached) == (False, True)
     assert len(runs) == 1
@@ -101,9 +104,9 @@ def test_a_window_of_another_size_reuses_the_calibration_at_its_own_rate(
     seed_traffic(
         db, t.window(11, 120), version_id=version_id, start=WINDOW.start, span=timedelta(hours=1)
     )
-    hourly = service.compute_window(db, settings=SETTINGS, window=WINDOW, segment="all")
+    hourly = compute.compute_window(db, settings=SETTINGS, window=WINDOW, segment="all")
     daily_window = Window(86400, DAY + timedelta(days=3))
-    daily = service.compute_window(db, settings=SETTINGS, window=daily_window, segment="all")
+    daily = compute.compute_window(db, settings=SETTINGS, window=daily_window, segment="all")
     assert daily.calibration_cached and not hourly.calibration_cached
     # a day's window may alarm 24 times as often as an hour's: its threshold is lower
     assert daily.threshold is not None and hourly.threshold is not None
@@ -120,7 +123,7 @@ def test_a_window_with_too_few_tickets_is_insufficient_not_drift(db: Session, t:
         span=timedelta(hours=1),
         new_from=0,
     )
-    report = service.compute_window(db, settings=SETTINGS, window=WINDOW, segment="all")
+    report = compute.compute_window(db, settings=SETTINGS, window=WINDOW, segment="all")
     assert report.insufficient and report.reason == "30 tickets, fewer than 50"
     rows = stored(db)
     assert len(rows) == ROWS_PER_WINDOW
@@ -138,7 +141,7 @@ def test_a_segment_the_reference_barely_holds_is_insufficient(db: Session, t: To
         span=timedelta(hours=1),
         channels=("chat",),
     )
-    report = service.compute_window(db, settings=SETTINGS, window=WINDOW, segment="channel:chat")
+    report = compute.compute_window(db, settings=SETTINGS, window=WINDOW, segment="channel:chat")
     assert report.insufficient
     assert report.reason == "the reference holds 0 tickets of this segment, fewer than 50"
 
@@ -148,7 +151,7 @@ def test_without_history_or_traffic_reference_windows_wait(db: Session, t: Topic
     seed_traffic(
         db, t.window(14, 80), version_id=version.id, start=WINDOW.start, span=timedelta(hours=1)
     )
-    report = service.compute_window(db, settings=SETTINGS, window=WINDOW, segment="all")
+    report = compute.compute_window(db, settings=SETTINGS, window=WINDOW, segment="all")
     assert report.insufficient and report.reason is not None and "no reference" in report.reason
 
 
@@ -158,7 +161,7 @@ def test_a_fresh_install_compares_content_with_the_history(db: Session, t: Topic
     seed_traffic(
         db, t.window(15, 120), version_id=version.id, start=WINDOW.start, span=timedelta(hours=1)
     )
-    report = service.compute_window(db, settings=SETTINGS, window=WINDOW, segment="all")
+    report = compute.compute_window(db, settings=SETTINGS, window=WINDOW, segment="all")
     ref = db.scalars(select(MonitorReference)).one()
     assert (ref.kind, ref.created_by, ref.n_tickets) == ("history", "monitor", 400)
     by_name = {r.name: r for r in report.results}
@@ -227,7 +230,7 @@ def test_a_new_content_window_opens_an_alert_with_its_evidence(db: Session, t: T
         span=timedelta(hours=1),
         new_from=90,
     )
-    report = service.compute_window(db, settings=SETTINGS, window=WINDOW, segment="all")
+    report = compute.compute_window(db, settings=SETTINGS, window=WINDOW, segment="all")
     assert report.severity == "critical" and [e.kind for e in report.events] == ["opened"]
     alert = db.scalars(select(Alert)).one()
     assert alert.segment == "all" and alert.window_size_s == 3600
@@ -242,13 +245,13 @@ def test_a_calibrations_signature_changes_when_the_reference_gains_labels(t: Top
 
     import numpy as np
 
-    from monitor.samples import WindowData
+    from monitor.stats.samples import WindowData
 
     sample = t.window(1, 200)
     data = WindowData(sample, [], [], [], [], 200)
     assert sample.true_label is not None
     labelled = replace(sample, true_label=np.where(sample.true_label >= 0, sample.true_label, 0))
     relabelled = WindowData(labelled, [], [], [], [], 200)
-    assert calibrations.signature(data, 100) != calibrations.signature(relabelled, 100)
-    assert calibrations.signature(data, 100) != calibrations.signature(data, 200)
-    assert calibrations.signature(data, 100) == calibrations.signature(data, 100)
+    assert calibration_cache.signature(data, 100) != calibration_cache.signature(relabelled, 100)
+    assert calibration_cache.signature(data, 100) != calibration_cache.signature(data, 200)
+    assert calibration_cache.signature(data, 100) == calibration_cache.signature(data, 100)

@@ -38,8 +38,9 @@ from agent.embed import get_embedder
 from agent.models import Alert, SignalValue
 from agent.services.operators import Actor
 from evals.bench.harness import drive
-from monitor import references, repository, service
-from monitor.windows import Window
+from monitor.services import compute
+from monitor.stats.windows import Window
+from monitor.storage import references, repository
 from tests.live import ServerThread, set_up_agent, settings_for
 from tests.monitor.banking import pools, ticket_body
 
@@ -114,7 +115,7 @@ def test_fifty_windows_of_the_reference_distribution_stay_within_the_false_alarm
         for w in range(WINDOWS):
             window = Window(900, FIRST_END + w * timedelta(minutes=15))
             for segment in ("all", "channel:web", "channel:email"):
-                report = service.compute_window(
+                report = compute.compute_window(
                     db, settings=settings, window=window, segment=segment
                 )
                 db.commit()

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from agent.config import Settings
 from agent.db import sqlalchemy_url
 from agent.models import AlertDelivery
-from monitor import tasks, webhooks
-from monitor.celery_app import app
+from monitor.worker import tasks, webhooks
+from monitor.worker.celery_app import app
 from tests.factories import make_alert
 from tests.monitor.receiver import webhook_receiver
 

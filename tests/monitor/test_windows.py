@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.windows import (
+from monitor.stats.windows import (
     Window,
     closed_window,
     format_duration,

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from agent.models import AgentVersion, Decision, Outcome, Ticket, VersionLabel
 from agent.taxonomy import HUMAN_TRIAGE, load_taxonomy
 from evals.bench.synthetic import synthetic_window, topic_centres, topic_embeddings
-from monitor.samples import class_names
 from monitor.signals import WindowSample
+from monitor.stats.samples import class_names
 from tests.factories import make_agent_version, make_taxonomy
 
 TAXONOMY = load_taxonomy("banking77")

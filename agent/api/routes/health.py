@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from agent.api.deps import RuntimeDep
 from agent.metrics import exposition, set_switches
+from agent.switches import GLOBAL_SWITCH
 
 router = APIRouter(tags=["health"])
 STARTED = time.time()
@@ -94,7 +95,7 @@ async def detailed(runtime: RuntimeDep) -> dict[str, Any]:
 @router.get("/metrics", include_in_schema=False)
 async def metrics(runtime: RuntimeDep) -> Response:
     try:
-        set_switches(await runtime.control.enabled(), frozenset({"global"}))
+        set_switches(await runtime.control.enabled(), frozenset({GLOBAL_SWITCH}))
     except Exception:  # noqa: BLE001 - metrics must render even when the database is down
         pass
     return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -20,8 +20,8 @@ import httpx
 from sqlalchemy.orm import Session
 
 from agent.config import Settings
-from monitor import alert_store
-from monitor.alerts import delivery_id, webhook_payload
+from monitor.services.alert_lifecycle import delivery_id, webhook_payload
+from monitor.storage import alerts
 
 SIGNATURE_HEADER = "X-Ticketwatch-Signature"
 TIMESTAMP_HEADER = "X-Ticketwatch-Timestamp"
@@ -55,7 +55,7 @@ class Message:
 
 def message(session: Session, *, settings: Settings, alert_id: uuid.UUID, event: str) -> Message:
     """The signed request for an alert event (the alert as it stands now)."""
-    alert = alert_store.get_alert(session, alert_id)
+    alert = alerts.get_alert(session, alert_id)
     if alert is None:
         raise LookupError(f"no alert {alert_id}")
     assert settings.monitor_webhook_url is not None
@@ -93,7 +93,7 @@ def record(
     attempt: Attempt,
     number: int,
 ) -> None:
-    alert_store.record_delivery(
+    alerts.record_delivery(
         session,
         alert_id=alert_id,
         event=event,

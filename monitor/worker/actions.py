@@ -27,8 +27,8 @@ from agent.repositories import operations
 from agent.services import operators
 from agent.services.control import ControlPlane
 from agent.services.operators import Actor
-from monitor import alert_store
-from monitor.windows import ALL
+from agent.switches import GLOBAL_SWITCH
+from monitor.stats.windows import ALL
 
 MONITOR = Actor("monitor", "monitor")
 _RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -58,7 +58,7 @@ def plan(
     mode = settings.monitor_action_kill_switch
     if mode != "off" and "kill_switch" not in done:
         if mode == "global":
-            steps.append(Step("kill_switch", "global"))
+            steps.append(Step("kill_switch", GLOBAL_SWITCH))
         elif segment == ALL:
             skipped["kill_switch"] = "whole-stream alert: segment mode acts on segment alerts"
         else:
@@ -95,7 +95,7 @@ async def act(
 ) -> dict[str, Any]:
     """Carry out an alert event's actions; the alert's ``actions`` afterwards."""
     async with sessions() as session, session.begin():
-        alert = await alert_store.alert_for_actions(session, alert_id)
+        alert = await operations.get_alert(session, alert_id)
         if alert is None:
             raise LookupError(f"no alert {alert_id}")
         done = dict(alert.actions or {})
@@ -107,7 +107,7 @@ async def act(
         for kind, why in skipped.items():
             done.setdefault(kind, {"skipped": why})
         if steps or skipped:
-            await alert_store.save_actions(session, alert.id, done)
+            await operations.set_alert_actions(session, alert.id, done)
     if steps:
         await ControlPlane(sessions, redis).changed()
     return done

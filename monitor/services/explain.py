@@ -21,10 +21,10 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
-from monitor import repository
-from monitor.evidence import Evidence
-from monitor.samples import WindowData, segment_shares
-from monitor.windows import SEGMENT_KINDS
+from monitor.stats.evidence import Evidence
+from monitor.stats.samples import WindowData, segment_shares
+from monitor.stats.windows import SEGMENT_KINDS
+from monitor.storage import repository
 
 FAR_QUANTILE = 0.95
 MAX_CHECKED = 2000  # window tickets whose nearest history is looked up

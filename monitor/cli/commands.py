@@ -1,4 +1,5 @@
-"""Commands that ``monitor`` adds to the ``ticketwatch`` CLI: worker, beat, monitor ...."""
+"""``ticketwatch worker``, ``beat`` and ``monitor compute/backfill``: the worker, its schedule,
+windows on demand."""
 
 from __future__ import annotations
 
@@ -17,15 +18,14 @@ from agent import migrate
 from agent.config import get_settings
 from agent.db import session_scope
 from agent.embedded import resolve_database_url
-from monitor import repository, service
-from monitor.service import WindowReport
-from monitor.windows import (
+from monitor.services import compute
+from monitor.services.compute import WindowReport
+from monitor.stats.windows import (
     as_utc,
     closed_window,
     parse_duration,
     parse_segment_kinds,
     parse_window_sizes,
-    segments_to_compute,
     windows_between,
 )
 
@@ -45,7 +45,7 @@ def _check_ready() -> None:
         parse_duration(settings.monitor_false_alarm_period)
         parse_duration(settings.monitor_reference_period)
         parse_segment_kinds(settings.monitor_segments)
-        service.evidence_groups(settings.monitor_evidence_groups)
+        compute.evidence_groups(settings.monitor_evidence_groups)
     except ValueError as exc:
         console.print(f"[red]invalid monitor setting:[/] {exc}")
         raise typer.Exit(2) from exc
@@ -70,8 +70,8 @@ def worker(
 ) -> None:
     """Run a Celery worker of the monitor (until SIGTERM or Ctrl-C: a warm shutdown lets
     running tasks finish; unfinished ones are delivered again)."""
-    from monitor import metrics
-    from monitor.celery_app import QUEUE, app
+    from monitor.worker import metrics
+    from monitor.worker.celery_app import QUEUE, app
 
     _check_ready()
     settings = get_settings()
@@ -98,7 +98,7 @@ def beat(
     loglevel: LogLevel = "INFO",
 ) -> None:
     """Run Celery beat: once per window size, schedule the window that just closed."""
-    from monitor.celery_app import app
+    from monitor.worker.celery_app import app
 
     _check_ready()
     settings = get_settings()
@@ -129,21 +129,20 @@ def _compute(size_s: int, at: datetime, segment: str | None) -> list[WindowRepor
     window = closed_window(size_s, at)
     if segment is None:
         with session_scope() as session:
-            seen = repository.segments_seen(session, start=window.start, end=window.end)
-        segments = segments_to_compute(seen, settings.monitor_segments)
+            segments = compute.segments_of(session, settings=settings, window=window)
     else:
         segments = [segment]
     reports = []
     for seg in segments:
         with session_scope() as session:
             reports.append(
-                service.compute_window(session, settings=settings, window=window, segment=seg)
+                compute.compute_window(session, settings=settings, window=window, segment=seg)
             )
     return reports
 
 
 def _dispatch(reports: list[WindowReport]) -> int:
-    from monitor.tasks import dispatch
+    from monitor.worker.tasks import dispatch
 
     events = [e for r in reports for e in r.events]
     dispatch(events)
@@ -234,13 +233,3 @@ def backfill(
         typer.echo(json.dumps(summary, indent=2))
     else:
         console.print(summary)
-
-
-def register(app: typer.Typer) -> None:
-    """Add this package's commands to the root app."""
-    from monitor import cli_reference
-
-    app.command()(worker)
-    app.command()(beat)
-    cli_reference.register(monitor_app)
-    app.add_typer(monitor_app, name="monitor")

@@ -1,4 +1,4 @@
-"""Celery tasks: thin, named, idempotent. Ids and window bounds in, one service call each.
+"""Celery tasks: thin, named, idempotent. Ids and window bounds in, service calls, no SQL.
 
 Each task owns its transaction (``session_scope``) and runs after its message is acked only
 when it finished (``acks_late``); database errors are retried with backoff. Events of a
@@ -20,10 +20,11 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from agent.config import Settings, get_settings
 from agent.db import session_scope
 from agent.embedded import resolve_redis_url
-from monitor import actions, metrics, repository, service, webhooks
-from monitor.alerts import AlertEvent
-from monitor.celery_app import QUEUE, app
-from monitor.windows import Window, closed_window, segments_to_compute, window_ending
+from monitor.services import compute
+from monitor.services.alert_lifecycle import AlertEvent
+from monitor.stats.windows import Window, closed_window, window_ending
+from monitor.worker import actions, metrics, webhooks
+from monitor.worker.celery_app import QUEUE, app
 
 log = logging.getLogger(__name__)
 DB_ERRORS = (OperationalError, DBAPIError, ConnectionError)
@@ -67,11 +68,9 @@ def _schedule_window(settings: Settings, redis: Redis, window: Window, *, catchi
     if redis.exists(key):
         return 0
     with session_scope() as session:
-        seen = repository.segments_seen(session, start=window.start, end=window.end)
-    # A window missed while nothing came in has nothing to catch up: mark it, enqueue nothing.
-    segments = (
-        segments_to_compute(seen, settings.monitor_segments) if seen or not catching_up else []
-    )
+        segments = compute.segments_of(
+            session, settings=settings, window=window, only_with_tickets=catching_up
+        )
     ttl = max(3600, (CATCH_UP_WINDOWS + 2) * window.size_s)
     if not redis.set(key, "1", nx=True, ex=ttl):
         return 0
@@ -99,7 +98,7 @@ def compute_window(window_size_s: int, window_end: str, segment: str) -> dict[st
     """Compute one window of one segment; recomputing it upserts the same rows."""
     window = window_ending(window_size_s, datetime.fromisoformat(window_end))
     with session_scope() as session:
-        report = service.compute_window(
+        report = compute.compute_window(
             session, settings=get_settings(), window=window, segment=segment
         )
     metrics.observe(report)

@@ -16,7 +16,7 @@ from celery.schedules import schedstate, schedule
 
 from agent.config import Settings, get_settings
 from agent.embedded import resolve_redis_url
-from monitor.windows import closed_window, format_duration, parse_window_sizes
+from monitor.stats.windows import closed_window, format_duration, parse_window_sizes
 
 QUEUE = "monitor"
 
@@ -100,5 +100,5 @@ def configure(app: Celery, settings: Settings) -> None:
     app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
-app = Celery("ticketwatch", include=["monitor.tasks"])
+app = Celery("ticketwatch", include=["monitor.worker.tasks"])
 app.add_defaults(lambda: config(get_settings()))  # read on first use, not at import

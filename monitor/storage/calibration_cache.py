@@ -1,9 +1,9 @@
 """Calibrations cached in Postgres: computed once per reference, segment and size bucket.
 
-A calibration's bootstrap replicates (:mod:`monitor.calibration`) do not depend on the
+A calibration's bootstrap replicates (:mod:`monitor.stats.calibration`) do not depend on the
 false-alarm rate, so one row serves every window size; thresholds at a window's own rate are
 derived from the stored null values on use. The row is keyed by the bucket of the window's
-ticket count (:func:`monitor.windows.n_bucket`) and calibrated at the bucket's lower edge.
+ticket count (:func:`monitor.stats.windows.n_bucket`) and calibrated at the bucket's lower edge.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from monitor import repository
-from monitor.calibration import Calibration, calibrate, calibrate_signal
-from monitor.jsonable import jsonable
-from monitor.samples import WindowData
 from monitor.signals import all_signals
-from monitor.windows import n_bucket
+from monitor.stats.calibration import Calibration, calibrate, calibrate_signal
+from monitor.stats.jsonable import jsonable
+from monitor.stats.samples import WindowData
+from monitor.stats.windows import n_bucket
+from monitor.storage import repository
 
 SEED = 0
 

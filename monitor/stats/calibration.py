@@ -5,11 +5,11 @@ the reference into a pseudo-current window of n tickets and a disjoint pseudo-re
 rest), computes every signal, and so samples each signal's distribution under no drift. The
 threshold is the (1 - alpha) quantile of that null (the alpha quantile where low is bad; both
 alpha/2 tails for two-sided signals), extrapolated by a fitted tail when 1/alpha exceeds what
-B replicates show (see :mod:`monitor.null_distribution`). A *level* signal (a rate, a mean:
+B replicates show (see :mod:`monitor.stats.null_distribution`). A *level* signal (a rate, a mean:
 its value depends on the current window only) is calibrated on its difference from the
 reference's own level, in each replicate and then for real, so the reference's sampling error
 is part of the null instead of a bias. The replicates stay aligned across
-signals (row b of every signal comes from the same split), so :mod:`monitor.evidence` can
+signals (row b of every signal comes from the same split), so :mod:`monitor.stats.evidence` can
 calibrate a composite score on them without assuming the signals independent.
 """
 
@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.null_distribution import NullDistribution
 from monitor.signals import SignalResult, SignalSpec, WindowSample, all_signals
+from monitor.stats.null_distribution import NullDistribution
 
 MIN_REPLICATES = 100  # below this even the 90% quantile rests on a handful of points
 MIN_VALID_REPLICATES = 20  # a signal insufficient in more replicates stays uncalibrated

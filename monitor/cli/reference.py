@@ -13,11 +13,12 @@ from rich.table import Table
 
 from agent.config import get_settings
 from agent.db import session_scope
+from agent.repositories import catalog
 from agent.services.operators import Actor
-from monitor import alert_store, references, repository
-from monitor.references import BaselineError
-from monitor.repository import VersionInfo
-from monitor.windows import as_utc, format_duration, parse_duration
+from monitor.stats.windows import as_utc, format_duration, parse_duration
+from monitor.storage import alerts, references, repository
+from monitor.storage.references import BaselineError
+from monitor.storage.repository import VersionInfo
 
 console = Console(stderr=True)
 
@@ -77,11 +78,11 @@ def _version(session: Any, semver: str | None) -> VersionInfo:
         if production is None:
             raise BaselineError("no version is labelled production")
         return production
-    version_id = repository.version_by_semver(session, semver)
-    if version_id is None:
+    version = catalog.version_with_semver(session, semver)
+    if version is None:
         raise BaselineError(f"no agent version {semver!r}")
     assert production is not None, "a version's queues come from the production taxonomy"
-    return VersionInfo(version_id, semver, production.queues)
+    return VersionInfo(version.id, semver, production.queues)
 
 
 def status(
@@ -109,9 +110,9 @@ def status(
     for w in state["windows"]:
         windows.add_row(w["window"], w["latest_end"], str(w["segments"]))
     console.print(windows)
-    alerts = Table("alert", "segment", "window", "severity", "status", "score", "since")
+    alert_table = Table("alert", "segment", "window", "severity", "status", "score", "since")
     for a in state["open_alerts"]:
-        alerts.add_row(
+        alert_table.add_row(
             a["id"][:8],
             a["segment"],
             a["window"],
@@ -120,7 +121,7 @@ def status(
             f"{a['score']:.1f}",
             a["opened_at"],
         )
-    console.print(alerts if state["open_alerts"] else "no open alert")
+    console.print(alert_table if state["open_alerts"] else "no open alert")
 
 
 def _status(session: Any) -> dict[str, Any]:
@@ -144,7 +145,7 @@ def _status(session: Any) -> dict[str, Any]:
         {"window": format_duration(size), "latest_end": end.isoformat(), "segments": n}
         for size, end, n in repository.latest_windows(session)
     ]
-    alerts = [
+    open_alerts = [
         {
             "id": str(a.id),
             "segment": a.segment,
@@ -155,9 +156,9 @@ def _status(session: Any) -> dict[str, Any]:
             "opened_at": a.opened_at.isoformat(),
             "actions": a.actions,
         }
-        for a in alert_store.alerts(session)
+        for a in alerts.alerts(session)
     ]
-    return {"references": refs, "windows": windows, "open_alerts": alerts}
+    return {"references": refs, "windows": windows, "open_alerts": open_alerts}
 
 
 def register(app: typer.Typer) -> None:

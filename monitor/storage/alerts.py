@@ -1,4 +1,7 @@
-"""The monitor's SQL on alerts and webhook deliveries (sync for tasks, async for actions)."""
+"""The monitor's SQL on alerts and webhook deliveries, for its synchronous tasks and commands.
+
+The async alert calls (an operator's move, the monitor's actions) are
+:mod:`agent.repositories.operations`; none is implemented twice."""
 
 from __future__ import annotations
 
@@ -6,8 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.models import Alert, AlertDelivery
@@ -70,12 +72,3 @@ def deliveries(session: Session, alert_id: uuid.UUID) -> list[AlertDelivery]:
         .order_by(AlertDelivery.attempted_at, AlertDelivery.id)
     )
     return list(session.scalars(stmt))
-
-
-async def alert_for_actions(session: AsyncSession, alert_id: uuid.UUID) -> Alert | None:
-    """The alert, locked so that two workers never act on it twice."""
-    return await session.get(Alert, alert_id, with_for_update=True, populate_existing=True)
-
-
-async def save_actions(session: AsyncSession, alert_id: uuid.UUID, actions: dict[str, Any]) -> None:
-    await session.execute(update(Alert).where(Alert.id == alert_id).values(actions=actions))

@@ -1,6 +1,6 @@
 """Alert lifecycle: one alert stream per (segment, window size), driven by the evidence.
 
-Each computed window moves its stream through :func:`monitor.hysteresis.step`: a critical
+Each computed window moves its stream through :func:`monitor.stats.hysteresis.step`: a critical
 window (or ``monitor_open_after`` warning windows in a row) opens an alert, a worse window
 escalates it, ``monitor_clear_after`` clean windows in a row resolve it (resolved_by
 ``monitor``). Insufficient windows never reach here: they neither open nor clear. A window is
@@ -18,11 +18,11 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from agent.models import Alert
-from monitor import alert_store, repository
-from monitor.evidence import Evidence
-from monitor.hysteresis import AlertState, Severity, step
-from monitor.jsonable import jsonable
-from monitor.windows import Window
+from monitor.stats.evidence import Evidence
+from monitor.stats.hysteresis import AlertState, Severity, step
+from monitor.stats.jsonable import jsonable
+from monitor.stats.windows import Window
+from monitor.storage import alerts, repository
 
 RULE = "evidence_score"
 EventKind = Literal["opened", "escalated", "resolved"]
@@ -50,17 +50,15 @@ def advance(
 ) -> AlertEvent | None:
     """Apply one window's evidence to its alert stream; the event it caused, if any."""
     repository.lock(session, f"monitor:alert:{segment}:{window.size_s}")
-    applied = alert_store.latest_window_applied(
-        session, segment=segment, window_size_s=window.size_s
-    )
+    applied = alerts.latest_window_applied(session, segment=segment, window_size_s=window.size_s)
     if applied is not None and applied >= window.end:
         return None
-    alert = alert_store.current_alert(session, segment=segment, window_size_s=window.size_s)
+    alert = alerts.current_alert(session, segment=segment, window_size_s=window.size_s)
     state = _state(session, alert, segment, window, open_after)
     transition = step(state, evidence.severity, clear_after=clear_after, open_after=open_after)
     now = datetime.now(UTC)
     if transition.action == "open":
-        alert = alert_store.add_alert(
+        alert = alerts.add_alert(
             session,
             rule=RULE,
             segment=segment,

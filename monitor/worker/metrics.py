@@ -10,8 +10,8 @@ import math
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from monitor.service import WindowReport
-from monitor.windows import format_duration
+from monitor.services.compute import WindowReport
+from monitor.stats.windows import format_duration
 
 LABELS = ["signal", "segment", "window"]
 SIGNAL_VALUE = Gauge(

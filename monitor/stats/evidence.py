@@ -22,10 +22,10 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.calibration import Calibration
-from monitor.hysteresis import Severity
-from monitor.null_distribution import SMALLEST_TAIL_PROB, NullDistribution
 from monitor.signals import SignalResult, all_signals
+from monitor.stats.calibration import Calibration
+from monitor.stats.hysteresis import Severity
+from monitor.stats.null_distribution import SMALLEST_TAIL_PROB, NullDistribution
 
 Kind = Literal["new_content", "agent_behaviour", "label_mix", "content_mix", "ops", "none"]
 

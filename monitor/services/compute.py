@@ -16,17 +16,18 @@ from typing import Any, get_args
 from sqlalchemy.orm import Session
 
 from agent.config import Settings
-from monitor import alerts, calibrations, references, repository
-from monitor.alerts import AlertEvent
-from monitor.calibration import apply_thresholds, window_alpha
-from monitor.evidence import Evidence, combine
-from monitor.explain import explain
-from monitor.jsonable import jsonable
-from monitor.references import Reference
-from monitor.samples import WindowData, class_names, traffic_window
+from monitor.services import alert_lifecycle
+from monitor.services.alert_lifecycle import AlertEvent
+from monitor.services.explain import explain
 from monitor.signals import SignalResult, all_signals
 from monitor.signals.base import Group
-from monitor.windows import Window, parse_duration
+from monitor.stats.calibration import apply_thresholds, window_alpha
+from monitor.stats.evidence import Evidence, combine
+from monitor.stats.jsonable import jsonable
+from monitor.stats.samples import WindowData, class_names, traffic_window
+from monitor.stats.windows import Window, parse_duration, segments_to_compute
+from monitor.storage import calibration_cache, references, repository
+from monitor.storage.references import Reference
 
 EVIDENCE = "evidence"
 
@@ -126,7 +127,7 @@ def _judge(
         timedelta(seconds=window.size_s),
         one_false_alarm_per=parse_duration(settings.monitor_false_alarm_period),
     )
-    calibration, cached = calibrations.calibration_for(
+    calibration, cached = calibration_cache.calibration_for(
         session,
         reference_id=reference.id,
         segment=segment,
@@ -145,10 +146,10 @@ def _judge(
     rows.append(_evidence_row(window, segment, evidence, current.n, ref_data.n))
     repository.upsert_signal_values(session, rows)
     ref_doc = {"id": reference.id, "kind": reference.kind, "ends_at": reference.ends_at}
-    doc = alerts.evidence_document(
+    doc = alert_lifecycle.evidence_document(
         evidence, window=window, n=current.n, n_reference=ref_data.n, reference=ref_doc
     )
-    event = alerts.advance(
+    event = alert_lifecycle.advance(
         session,
         window=window,
         segment=segment,
@@ -284,3 +285,15 @@ def _insufficient(
     ]
     repository.upsert_signal_values(session, rows)
     return WindowReport(window, segment, n, True, reason=reason)
+
+
+def segments_of(
+    session: Session, *, settings: Settings, window: Window, only_with_tickets: bool = False
+) -> list[str]:
+    """The segments to compute for a window: ``all``, and each configured kind's values among
+    the window's decisions (none at all for a window without tickets if ``only_with_tickets``:
+    a missed window that nothing came in has nothing to catch up)."""
+    seen = repository.segments_seen(session, start=window.start, end=window.end)
+    if only_with_tickets and not seen:
+        return []
+    return segments_to_compute(seen, settings.monitor_segments)

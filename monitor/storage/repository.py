@@ -1,6 +1,6 @@
 """All of the monitor's SQL on windows, references, calibrations and signal values.
 
-Alerts and webhook deliveries live in :mod:`monitor.alert_store`. Functions take the caller's
+Alerts and webhook deliveries live in :mod:`monitor.storage.alerts`. Functions take the caller's
 session and never commit: the task or command owns the transaction.
 """
 
@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from agent.models import (
     AgentVersion,
-    AuditEntry,
     Decision,
     MonitorCalibration,
     MonitorReference,
@@ -30,10 +29,9 @@ from agent.models import (
     Ticket,
     VersionLabel,
 )
-from agent.services.operators import Actor
 from agent.taxonomy import Taxonomy
-from monitor.samples import DecisionRow, HistoryRow
-from monitor.windows import ALL, segment_kind, segment_value
+from monitor.stats.samples import DecisionRow, HistoryRow
+from monitor.stats.windows import ALL, segment_kind, segment_value
 
 _DECISION_SEGMENT = {"queue": "d.queue", "priority": "d.priority", "channel": "t.channel"}
 _HISTORY_SEGMENT = {"queue": "o.queue", "priority": "o.priority", "channel": "t.channel"}
@@ -151,22 +149,6 @@ def production_version(session: Session) -> VersionInfo | None:
     if row is None:
         return None
     return VersionInfo(row[0], row[1], Taxonomy.model_validate(row[2]).queue_names)
-
-
-def append_audit(
-    session: Session, *, actor: Actor, action: str, target: str, details: dict[str, Any]
-) -> None:
-    """An audit-log entry (the monitor's own operator actions, e.g. a rebaseline)."""
-    session.add(
-        AuditEntry(
-            actor=actor.name, actor_role=actor.role, action=action, target=target, details=details
-        )
-    )
-    session.flush()
-
-
-def version_by_semver(session: Session, semver: str) -> uuid.UUID | None:
-    return session.scalar(select(AgentVersion.id).where(AgentVersion.semver == semver))
 
 
 def semver_of(session: Session, version_id: uuid.UUID) -> str | None:

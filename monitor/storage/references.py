@@ -27,11 +27,12 @@ from sqlalchemy.orm import Session
 
 from agent.config import Settings
 from agent.models import MonitorReference
+from agent.repositories import operations
 from agent.services.operators import Actor
-from monitor import repository
-from monitor.repository import VersionInfo
-from monitor.samples import WindowData, history_window, traffic_window
-from monitor.windows import format_duration, parse_duration
+from monitor.stats.samples import WindowData, history_window, traffic_window
+from monitor.stats.windows import format_duration, parse_duration
+from monitor.storage import repository
+from monitor.storage.repository import VersionInfo
 
 CACHE_SIZE = 64
 CACHE_TTL_S = 3600.0  # reviews and outcomes keep arriving for reference tickets
@@ -166,9 +167,10 @@ def rebaseline(
         created_by=actor.name,
         note=note,
     )
-    repository.append_audit(
+    operations.add_audit_entry(
         session,
-        actor=actor,
+        actor=actor.name,
+        actor_role=actor.role,
         action="monitor.rebaseline",
         target=version.semver,
         details={
