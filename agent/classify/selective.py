@@ -20,7 +20,7 @@ import numpy as np
 from scipy.stats import binom
 
 DEFAULT_DELTA = 0.05
-GRID = tuple(float(x) for x in np.round(np.arange(0.99, -0.001, -0.01), 2))
+GRID = tuple(i / 100 for i in range(99, -1, -1))  # the strictest threshold first
 
 
 @dataclass(frozen=True)

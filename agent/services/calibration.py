@@ -90,8 +90,8 @@ def _knn_params(
             KnnParams(k=k),
             None,
             [
-                f"knn not calibrated: needs {MIN_CALIBRATION} held-out tickets (have {len(cases)}); "
-                "default parameters"
+                f"knn not calibrated: needs {MIN_CALIBRATION} held-out tickets "
+                f"(have {len(cases)}); default parameters"
             ],
         )
     report = fit_knn(cases, queues=taxonomy.queue_names, priorities=taxonomy.priority_names, k=k)
