@@ -262,7 +262,9 @@ def calibration_splits(
     accuracies = []
     for r in range(splits):
         rng = np.random.default_rng(1000 + r)
-        cal = rng.choice(len(corpus.train), size=n_calibration, replace=False)
+        cal = rng.choice(
+            len(corpus.train), size=min(n_calibration, len(corpus.train)), replace=False
+        )
         ci, cd = nearest(corpus.train[cal], corpus.train, k + SPARE, exclude=cal)
         cases = [
             HeldOut(str(queues[j]), str(prios[j]), leave_one_out(n)[:k])
