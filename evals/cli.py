@@ -95,6 +95,9 @@ def bench_abstention(
     splits: Annotated[
         int, typer.Option(min=0, help="Random calibration splits for the accuracy check.")
     ] = 20,
+    calibration: Annotated[
+        int, typer.Option(min=50, help="Held-out history tickets (as versions create).")
+    ] = 4000,
     embeddings: Annotated[
         Path | None, typer.Option(help="An .npz cache of the embeddings (written if absent).")
     ] = None,
@@ -126,6 +129,7 @@ def bench_abstention(
             held_out=held_out,
             alpha=alpha,
             target_accuracy=target_accuracy,
+            n_calibration=calibration,
             progress=bars.advance("seeds"),
         )
         if splits:
@@ -136,6 +140,7 @@ def bench_abstention(
                 splits=splits,
                 alpha=alpha,
                 target_accuracy=target_accuracy,
+                n_calibration=calibration,
                 progress=bars.advance("splits"),
             )
     result["targets"] = abstention.targets(result)

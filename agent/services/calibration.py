@@ -26,6 +26,9 @@ from agent.classify.novelty import DEFAULT_ALPHA, DEFAULT_SCORE, MIN_CALIBRATION
 from agent.classify.novelty import leave_one_out as without_copies
 from agent.taxonomy import Taxonomy
 
+# Held-out tickets a version is fitted on: the gate's realized escalation rate scatters around
+# alpha by about sqrt(alpha / n); 4,000 keeps it within a point (docs/abstention.md).
+CALIBRATION_TICKETS = 4000
 # Neighbours fetched beyond k, so that k remain once a held-out ticket's own copies are dropped.
 SPARE_NEIGHBOURS = 10
 
@@ -103,7 +106,7 @@ def calibrate_version(
     taxonomy: Taxonomy,
     *,
     target: RoutingTarget,
-    n: int = 1000,
+    n: int = CALIBRATION_TICKETS,
     k: int = 15,
     alpha: float = DEFAULT_ALPHA,
     score: str = DEFAULT_SCORE,

@@ -26,6 +26,7 @@ from agent.classify.base import Neighbour
 from agent.classify.knn import KnnParams, knn_probabilities
 from agent.classify.knn_fit import HeldOut, fit_knn
 from agent.classify.novelty import DEFAULT_SCORE, NoveltyGate, fit_gate, leave_one_out
+from agent.services.calibration import CALIBRATION_TICKETS
 from agent.classify.selective import fit_target_accuracy
 from agent.taxonomy import UNKNOWN, Taxonomy
 
@@ -103,7 +104,7 @@ def run_split(
     held_out: int,
     alpha: float,
     k: int = 15,
-    n_calibration: int = 1000,
+    n_calibration: int = CALIBRATION_TICKETS,
     target_accuracy: float = 0.95,
 ) -> dict[str, Any]:
     """Every rule's figures on one seed's split of intents."""
@@ -218,7 +219,7 @@ def run(
     held_out: int = 10,
     alpha: float = 0.05,
     target_accuracy: float = 0.95,
-    n_calibration: int = 1000,
+    n_calibration: int = CALIBRATION_TICKETS,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Every seed's split, summarised."""
@@ -250,7 +251,7 @@ def calibration_splits(
     splits: int = 20,
     alpha: float = 0.05,
     target_accuracy: float = 0.95,
-    n_calibration: int = 1000,
+    n_calibration: int = CALIBRATION_TICKETS,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """The threshold fitted on ``splits`` random calibration samples of the whole history:
