@@ -26,8 +26,8 @@ from agent.classify.base import Neighbour
 from agent.classify.knn import KnnParams, knn_probabilities
 from agent.classify.knn_fit import HeldOut, fit_knn
 from agent.classify.novelty import DEFAULT_SCORE, NoveltyGate, fit_gate, leave_one_out
-from agent.services.calibration import CALIBRATION_TICKETS
 from agent.classify.selective import fit_target_accuracy
+from agent.services.calibration import CALIBRATION_TICKETS
 from agent.taxonomy import UNKNOWN, Taxonomy
 
 FIXED_MIN_CONFIDENCE = 0.5
