@@ -166,7 +166,7 @@ def route_examples(base: str, key: str, n: int) -> None:
     table.columns[-1].no_wrap = True
     table.columns[-1].overflow = "ellipsis"
     table.columns[-1].max_width = 48
-    correct = 0
+    correct = novel = 0
     with httpx.Client(
         base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30
     ) as client:
@@ -183,6 +183,7 @@ def route_examples(base: str, key: str, n: int) -> None:
             ).json()
             ms = (time.perf_counter() - t0) * 1000
             correct += r["queue"] == rec.queue
+            novel += r["mode"] == "novel"
             style = (
                 "green"
                 if r["routed_to"] == rec.queue
@@ -198,7 +199,10 @@ def route_examples(base: str, key: str, n: int) -> None:
                 rec.text,
             )
     console.print(table)
-    console.print(f"{correct}/{n} predicted queues match the human label")
+    console.print(
+        f"{correct}/{n - novel} predicted queues match the human label"
+        + (f" ({novel} sent to humans as novel: unlike the history)" if novel else "")
+    )
 
 
 def run_demo(settings: Settings, *, examples: int = 12, port: int | None = None) -> None:

@@ -35,6 +35,8 @@ def test_the_demo_routes_tickets_flips_the_switch_and_catches_the_launch(
     caught = re.search(r"caught: an alert was open after (\d) window", out)
     assert caught and int(caught[1]) <= 2, out[-3000:]
     assert "false alarms before it: 0" in out
+    # per ticket, before the monitor's alert: the novelty gate sends the launch to people
+    assert re.search(r"the first launch ticket went to humans as novel at .* before the alert", out)
     assert "cluster of" in out  # the alert names the new tickets
     assert (tmp_path / "replays" / "demo_launch" / "index.html").stat().st_size > 10_000
     assert (tmp_path / "demo" / "api_key").stat().st_mode & 0o077 == 0
