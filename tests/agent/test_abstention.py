@@ -203,3 +203,40 @@ def test_versions_create_on_thin_history_warns_naming_what_is_missing(
     with psycopg.connect(fresh_db_url) as conn:
         (thresholds,) = conn.execute("SELECT thresholds FROM agent_versions").fetchone()
     assert thresholds["novelty"]["calibrated"] is False
+
+
+class AlwaysCardOrders:
+    """A stand-in for a model-backed classifier: sure of one queue whatever the ticket."""
+
+    name = "llm"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def classify(self, *, text, neighbours, taxonomy):
+        from agent.classify.base import Classification
+
+        self.calls += 1
+        assert text  # held-out tickets reach the model with their text
+        queues = dict.fromkeys([*taxonomy.queue_names, "unknown"], 0.001)
+        queues["card_orders"] = 1 - 0.001 * (len(queues) - 1)
+        prios = dict.fromkeys(taxonomy.priority_names, 0.25)
+        return Classification("llm", queues, prios, probability_source="logprobs")
+
+
+def test_an_llm_versions_threshold_is_fitted_on_the_models_own_answers(
+    fresh_db_url, history, embedder
+):
+    load_history(fresh_db_url, history, source="history:tests", embedder=embedder)
+    model = AlwaysCardOrders()
+    fitted = calibrate_version(
+        fresh_db_url,
+        TAX,
+        target=RoutingTarget(target_accuracy=0.9),
+        classifier=model,
+        model_tickets=60,
+    )
+    selective = fitted.abstention.selective
+    assert model.calls == 60 and selective is not None and selective.n == 60
+    # sure of itself and right about one ticket in eleven: no threshold can be trusted
+    assert not selective.feasible and selective.min_confidence > 1
