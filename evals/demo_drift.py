@@ -23,7 +23,7 @@ from evals.replay.peers import evidently_version
 from evals.replay.progress import RichReplayProgress
 from evals.replay.report import write_index, write_scenario_report
 from evals.replay.runner import COMPOSITE, ReplayResult, run_replay
-from evals.replay.scenario import load_scenario
+from evals.replay.scenario import NewProduct, load_scenario
 from evals.replay.stream import REFERENCE
 from evals.replay.verdicts import MonitorPort
 
@@ -89,8 +89,8 @@ def replay_drift(settings: Settings, report_dir: Path, console: Console) -> Drif
 
 def _first_novel_launch_ticket(url: str, result: ReplayResult) -> dict[str, Any] | None:
     """The first ticket of a launched intent that the novelty gate sent to humans, and when the
-    monitor's first alert opened (both on the replay's clock)."""
-    launched = {i for p in result.scenario.phases if p.kind == "new_product" for i in p.intents}
+    monitor's alert opened: the end of the window that raised it (both on the replay's clock)."""
+    launched = {i for p in result.scenario.phases if isinstance(p, NewProduct) for i in p.intents}
     ids = [
         t.external_id
         for t in result.stream.tickets
@@ -103,10 +103,11 @@ def _first_novel_launch_ticket(url: str, result: ReplayResult) -> dict[str, Any]
             "AND t.external_id = ANY(%s) ORDER BY t.received_at LIMIT 1",
             (ids,),
         ).fetchone()
-        opened = conn.execute("SELECT min(opened_at) AS at FROM alerts").fetchone()
     if novel is None:
         return None
-    return {**novel, "alert_opened_at": opened["at"] if opened else None}
+    detected = [d.detected_window for d in result.score_of(COMPOSITE).detections]
+    ends = [w.end for w in result.stream.windows if w.index in detected]
+    return {**novel, "alert_opened_at": min(ends) if ends else None}
 
 
 def _latest_alert(url: str) -> dict[str, Any] | None:
