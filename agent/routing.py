@@ -10,6 +10,7 @@ from typing import TypedDict
 from agent.budgets import BudgetLevel, BudgetStatus
 from agent.classify.base import Classification, Neighbour
 from agent.classify.knn import consensus
+from agent.classify.novelty import Novelty
 from agent.graph.state import DecisionDraft, ResolvedVersion, TicketInput
 from agent.switches import tripped_by_prediction
 from agent.taxonomy import HUMAN_TRIAGE, UNKNOWN
@@ -66,6 +67,7 @@ def decide(
     switch: str | None,
     version: ResolvedVersion | None,
     budget: BudgetStatus | None = None,
+    novelty: Novelty | None = None,
     classification: Classification | None,
     neighbours: Sequence[Neighbour],
     failure: str | None,
@@ -83,8 +85,12 @@ def decide(
         )
     if version is None:
         return human("no_version", failure or "no agent version is labelled production")
-    if failure or classification is None:
-        return human("fallback", failure or "no classification")
+    if failure:
+        return human("fallback", failure)
+    if novelty is not None and novelty.novel:
+        return _novel(novelty, classification, neighbours, version)
+    if classification is None:
+        return human("fallback", "no classification")
     if classification.error:
         return human("fallback", f"{classification.classifier}: {classification.error}")
     tau = float(version.params.get("tau", DEFAULT_TAU))
@@ -134,6 +140,26 @@ def decide(
         sampled_for_review=sampled,
         inclusion_prob=1.0 if needs_review else sample_rate,
         **stats,
+    )
+
+
+def _novel(
+    novelty: Novelty,
+    classification: Classification | None,
+    neighbours: Sequence[Neighbour],
+    version: ResolvedVersion,
+) -> DecisionDraft:
+    """Human triage for a ticket unlike the history; what the vote said is kept for review."""
+    reason = novelty.reason or "unlike the history"
+    if classification is None or classification.error:
+        return human("novel", reason, queue=UNKNOWN)
+    stats = _stats(classification, neighbours, float(version.params.get("tau", DEFAULT_TAU)))
+    return human(
+        "novel",
+        reason,
+        queue=classification.queue,
+        priority=classification.priority,
+        stats=stats,
     )
 
 

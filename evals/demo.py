@@ -24,6 +24,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from agent import migrate
+from agent.classify.abstention import RoutingTarget
 from agent.config import Settings
 from agent.datasets.banking77 import labelled_records
 from agent.datasets.records import shuffled
@@ -31,7 +32,7 @@ from agent.db import async_session_scope, make_async_engine
 from agent.embed import get_embedder
 from agent.embedded import resolve_database_url, resolve_redis_url
 from agent.repositories import catalog
-from agent.services.calibration import calibrate_knn
+from agent.services.calibration import calibrate_version
 from agent.services.control import ControlPlane
 from agent.services.history_loader import load_history
 from agent.services.operators import Actor, move_label, set_kill_switch
@@ -90,7 +91,7 @@ async def _ensure_version_and_tenant(url: str, settings: Settings) -> str:
             labels = {lab.label for lab in await catalog.labels(session)}
             if "production" not in labels:
                 taxonomy = load_taxonomy("banking77")
-                params = calibrate_knn(url, taxonomy).params
+                fitted = calibrate_version(url, taxonomy, target=RoutingTarget(min_confidence=0.5))
                 semver = "1.0.0"
                 if await catalog.version_by_semver(session, semver) is None:
                     await create_version(
@@ -99,11 +100,15 @@ async def _ensure_version_and_tenant(url: str, settings: Settings) -> str:
                         classifier="knn",
                         taxonomy=taxonomy,
                         actor=ACTOR,
-                        params=params.to_params(),
-                        rationale="demo: calibrated knn on Banking77 history",
+                        params=fitted.params.to_params(),
+                        thresholds=fitted.thresholds(0.5),
+                        rationale="demo: calibrated knn and novelty gate on Banking77 history",
                     )
                 await move_label(session, label="production", semver=semver, actor=ACTOR)
-                console.print(f"version {semver} (knn, calibrated) is production")
+                console.print(
+                    f"version {semver} (knn, calibrated, novelty gate at alpha "
+                    f"{fitted.abstention.gate.alpha:g}) is production"
+                )
             else:
                 console.print("a production version exists already")
             if not key_file.exists():
@@ -161,7 +166,7 @@ def route_examples(base: str, key: str, n: int) -> None:
     table.columns[-1].no_wrap = True
     table.columns[-1].overflow = "ellipsis"
     table.columns[-1].max_width = 48
-    correct = 0
+    correct = novel = 0
     with httpx.Client(
         base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30
     ) as client:
@@ -178,6 +183,7 @@ def route_examples(base: str, key: str, n: int) -> None:
             ).json()
             ms = (time.perf_counter() - t0) * 1000
             correct += r["queue"] == rec.queue
+            novel += r["mode"] == "novel"
             style = (
                 "green"
                 if r["routed_to"] == rec.queue
@@ -193,7 +199,10 @@ def route_examples(base: str, key: str, n: int) -> None:
                 rec.text,
             )
     console.print(table)
-    console.print(f"{correct}/{n} predicted queues match the human label")
+    console.print(
+        f"{correct}/{n - novel} predicted queues match the human label"
+        + (f" ({novel} sent to humans as novel: unlike the history)" if novel else "")
+    )
 
 
 def run_demo(settings: Settings, *, examples: int = 12, port: int | None = None) -> None:

@@ -18,12 +18,14 @@ from rich.console import Console
 from agent.config import Settings
 from evals.bench.harness import drop_database
 from evals.replay.environment import ReplayEnv
+from evals.replay.kinds.new_product import NewProduct
 from evals.replay.monitor_port import ServiceMonitor
 from evals.replay.peers import evidently_version
 from evals.replay.progress import RichReplayProgress
 from evals.replay.report import write_index, write_scenario_report
-from evals.replay.runner import COMPOSITE, run_replay
+from evals.replay.runner import COMPOSITE, ReplayResult, run_replay
 from evals.replay.scenario import load_scenario
+from evals.replay.stream import REFERENCE
 from evals.replay.verdicts import MonitorPort
 
 SCENARIO = Path(__file__).with_name("demo_scenario.yaml")
@@ -38,6 +40,7 @@ class DriftOutcome:
     false_alarms: int
     peers: dict[str, int | None]
     alert: dict[str, Any] | None
+    first_novel: dict[str, Any] | None = None
 
 
 def replay_drift(settings: Settings, report_dir: Path, console: Console) -> DriftOutcome:
@@ -64,6 +67,7 @@ def replay_drift(settings: Settings, report_dir: Path, console: Console) -> Drif
         write_scenario_report(result, directory)
         write_index(report_dir)
         alert = _latest_alert(databases[0]) if databases else None
+        first_novel = _first_novel_launch_ticket(databases[0], result) if databases else None
     finally:
         for url in databases:
             drop_database(url)
@@ -75,8 +79,36 @@ def replay_drift(settings: Settings, report_dir: Path, console: Console) -> Drif
         if s.detector != COMPOSITE and s.detections
     }
     return DriftOutcome(
-        directory / "index.html", launch.delay_windows, composite.false_alarms, peers, alert
+        directory / "index.html",
+        launch.delay_windows,
+        composite.false_alarms,
+        peers,
+        alert,
+        first_novel,
     )
+
+
+def _first_novel_launch_ticket(url: str, result: ReplayResult) -> dict[str, Any] | None:
+    """The first ticket of a launched intent that the novelty gate sent to humans, and when the
+    monitor's alert opened: the end of the window that raised it (both on the replay's clock)."""
+    launched = {i for p in result.scenario.phases if isinstance(p, NewProduct) for i in p.intents}
+    ids = [
+        t.external_id
+        for t in result.stream.tickets
+        if t.intent in launched and t.phase != REFERENCE
+    ]
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        novel = conn.execute(
+            "SELECT t.body, t.received_at, d.reason FROM decisions d "
+            "JOIN tickets t ON t.id = d.ticket_id WHERE d.is_final AND d.mode = 'novel' "
+            "AND t.external_id = ANY(%s) ORDER BY t.received_at LIMIT 1",
+            (ids,),
+        ).fetchone()
+    if novel is None:
+        return None
+    detected = [d.detected_window for d in result.score_of(COMPOSITE).detections]
+    ends = [w.end for w in result.stream.windows if w.index in detected]
+    return {**novel, "alert_opened_at": min(ends) if ends else None}
 
 
 def _latest_alert(url: str) -> dict[str, Any] | None:
@@ -96,6 +128,7 @@ def print_outcome(outcome: DriftOutcome, console: Console) -> None:
             f"of the launch (1 = the onset window itself); "
             f"false alarms before it: {outcome.false_alarms}"
         )
+    _print_first_novel(outcome.first_novel, console)
     for name, delay in outcome.peers.items():
         console.print(f"  {name}: {'missed' if delay is None else f'{delay} window(s)'}")
     alert = outcome.alert
@@ -109,3 +142,22 @@ def print_outcome(outcome: DriftOutcome, console: Console) -> None:
                 f"routed to {cluster['predicted_queue']}; e.g. {example!r}",
                 markup=False,
             )
+
+
+def _print_first_novel(novel: dict[str, Any] | None, console: Console) -> None:
+    """Per ticket, before any window closes: the novelty gate's escalation of the launch."""
+    if novel is None:
+        console.print("[yellow]no ticket of the launch was sent to humans as novel[/]")
+        return
+    alert_at = novel.get("alert_opened_at")
+    when = f"{novel['received_at']:%H:%M}"
+    before = (
+        f"{(alert_at - novel['received_at']).total_seconds() / 60:.0f} min before the alert opened"
+        if alert_at is not None and alert_at > novel["received_at"]
+        else ("after the alert opened" if alert_at is not None else "no alert opened")
+    )
+    console.print(
+        f"[bold green]per ticket[/]: the first launch ticket went to humans as [bold]novel[/] at "
+        f"{when} on the replay clock, {before}:"
+    )
+    console.print(f"  {novel['body']!r}: {novel['reason']}", markup=False)

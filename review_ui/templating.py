@@ -42,6 +42,30 @@ def _pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
 
 
+def threshold_lines(thresholds: dict[str, Any]) -> list[str]:
+    """A version's thresholds as short lines: the confidence threshold with how it was fitted
+    and what it implies, the novelty gate without its calibration scores, then the rest."""
+    lines = []
+    selective = thresholds.get("selective") or {}
+    if "min_confidence" in thresholds:
+        line = f"min_confidence={thresholds['min_confidence']}"
+        if selective:
+            accuracy = selective.get("accuracy")
+            line += (
+                f" ({selective.get('method')} {selective.get('target')}: "
+                f"{_pct(selective.get('coverage'))} auto-routed, accuracy "
+                f"{'-' if accuracy is None else f'{accuracy:.3f}'})"
+            )
+        lines.append(line)
+    gate = thresholds.get("novelty")
+    if gate:
+        state = "" if gate.get("calibrated") else " uncalibrated"
+        lines.append(f"novelty α={gate.get('alpha')} {gate.get('score')} n={gate.get('n')}{state}")
+    skip = {"min_confidence", "selective", "novelty"}
+    lines += [f"{k}={v}" for k, v in thresholds.items() if k not in skip]
+    return lines
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("review_ui", "templates"),
@@ -49,7 +73,14 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(ago=_ago, when=_when, pct=_pct, num=_num, pretty_json=_pretty_json)
+    env.filters.update(
+        ago=_ago,
+        when=_when,
+        pct=_pct,
+        num=_num,
+        pretty_json=_pretty_json,
+        threshold_lines=threshold_lines,
+    )
     env.globals.update(reason_labels=REASON_LABELS, csrf_field=CSRF_FORM_FIELD)
     return env
 

@@ -17,11 +17,12 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from agent.classify.abstention import RoutingTarget
 from agent.classify.knn import KnnParams
 from agent.config import Settings
 from agent.datasets.records import LabelledTicket
 from agent.embed import Embedder
-from agent.services.calibration import calibrate_knn
+from agent.services.calibration import calibrate_knn, calibrate_version
 from agent.services.history_loader import load_history
 from agent.taxonomy import load_taxonomy
 
@@ -87,8 +88,10 @@ def set_up_agent(
     *,
     semver: str = "1.0.0",
     tenant: str = "tests",
+    gate: bool = False,
 ) -> AgentSetup:
-    """Load history, create and promote a calibrated knn version, create a tenant."""
+    """Load history, create and promote a calibrated knn version (with its novelty gate when
+    ``gate``), create a tenant."""
     from agent.services.operators import Actor, move_label
     from agent.services.tenants import create_tenant
     from agent.services.versions import create_version
@@ -96,8 +99,14 @@ def set_up_agent(
 
     url = settings.database_url.get_secret_value()  # type: ignore[union-attr]
     taxonomy = load_taxonomy("banking77")
-    load_history(url, history, source="history:tests", embedder=embedder)
-    params = calibrate_knn(url, taxonomy, n=min(600, len(history)), k=15).params
+    if history:
+        load_history(url, history, source="history:tests", embedder=embedder)
+    thresholds: dict[str, object] = {"min_confidence": 0.5}
+    if gate:
+        fitted = calibrate_version(url, taxonomy, target=RoutingTarget(), n=min(600, len(history)))
+        params, thresholds = fitted.params, fitted.thresholds(0.5)
+    else:
+        params = calibrate_knn(url, taxonomy, n=min(600, len(history)), k=15).params
     actor = Actor("tests", "admin")
 
     async def body() -> AgentSetup:
@@ -109,7 +118,7 @@ def set_up_agent(
                 taxonomy=taxonomy,
                 actor=actor,
                 params=params.to_params(),
-                thresholds={"min_confidence": 0.5},
+                thresholds=thresholds,
             )
             await move_label(session, label="production", semver=semver, actor=actor)
             row, key = await create_tenant(session, name=tenant, actor=actor)

@@ -3,7 +3,8 @@
 Each neighbour i at cosine distance d_i votes for its outcome with weight exp(-d_i / tau). The
 vote shares v_c (smoothed by alpha) are calibrated with a temperature T fitted on held-out
 history: p_c ∝ v_c^(1/T). When even the nearest neighbour is far (d_1 beyond what held-out
-history shows), probability mass moves to ``unknown``: u = clip((d_1 - lo) / (hi - lo), 0, 1).
+history shows), probability mass moves to ``unknown``: u = clip((d_1 - lo) / (hi - lo), 0, 1);
+a version with a novelty gate takes u from the gate's conformal p-value instead (``novelty``).
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.classify.base import Classification, Neighbour
 from agent.taxonomy import UNKNOWN, Taxonomy
+
+if TYPE_CHECKING:
+    from agent.classify.novelty import NoveltyGate
 
 
 @dataclass(frozen=True)
@@ -86,16 +90,24 @@ def consensus(neighbours: Sequence[Neighbour], tau: float) -> tuple[str | None, 
 
 
 def knn_probabilities(
-    neighbours: Sequence[Neighbour], taxonomy: Taxonomy, params: KnnParams
+    neighbours: Sequence[Neighbour],
+    taxonomy: Taxonomy,
+    params: KnnParams,
+    unknown: float | None = None,
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Calibrated queue probabilities (with ``unknown``) and priority probabilities."""
+    """Calibrated queue probabilities (with ``unknown``) and priority probabilities.
+    ``unknown`` overrides the distance ramp (the novelty gate's verdict)."""
     near = list(neighbours)[: params.k]
     distances = [n.distance for n in near]
     queue_shares = vote_shares([n.queue for n in near], distances, taxonomy.queue_names, params.tau)
     prio_shares = vote_shares(
         [n.priority for n in near], distances, taxonomy.priority_names, params.tau
     )
-    u = unknown_mass(min(distances) if distances else None, params.unknown_lo, params.unknown_hi)
+    u = (
+        unknown_mass(min(distances) if distances else None, params.unknown_lo, params.unknown_hi)
+        if unknown is None
+        else unknown
+    )
     queue_probs = {
         c: (1 - u) * p
         for c, p in calibrate(
@@ -112,13 +124,16 @@ class KnnClassifier:
 
     name = "knn"
 
-    def __init__(self, params: KnnParams) -> None:
+    def __init__(self, params: KnnParams, gate: NoveltyGate | None = None) -> None:
         self.params = params
+        self.gate = gate
 
     async def classify(
         self, *, text: str, neighbours: list[Neighbour], taxonomy: Taxonomy
     ) -> Classification:
-        queue_probs, prio_probs = knn_probabilities(neighbours, taxonomy, self.params)
+        novelty = self.gate.judge(neighbours) if self.gate else None
+        u = novelty.unknown if novelty else None
+        queue_probs, prio_probs = knn_probabilities(neighbours, taxonomy, self.params, u)
         return Classification(
             classifier=self.name,
             queue_probs=queue_probs,
@@ -127,5 +142,6 @@ class KnnClassifier:
             details={
                 "neighbours": len(neighbours),
                 "nearest_distance": min((n.distance for n in neighbours), default=None),
+                **(novelty.details() if novelty else {}),
             },
         )

@@ -25,6 +25,7 @@ class HeldOut:
     queue: str
     priority: str
     neighbours: Sequence[Neighbour]
+    text: str = ""
 
 
 @dataclass(frozen=True)

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from agent.classify.abstention import RoutingTarget
+from agent.classify.base import Classifier
 from agent.classify.knn import KnnParams
+from agent.classify.novelty import DEFAULT_ALPHA
 from agent.commands.common import cli_actor, cli_session, console, run
-from agent.config import get_settings
+from agent.config import Settings, get_settings
 from agent.datasets.records import LabelledFileError, read_labelled_file
 from agent.embed import get_embedder
 from agent.embedded import resolve_database_url
-from agent.services.calibration import calibrate_knn
+from agent.routing import DEFAULT_MIN_CONFIDENCE
+from agent.services.calibration import VersionCalibration, calibrate_version
 from agent.services.history_loader import load_history
 from agent.services.versions import create_version
-from agent.taxonomy import load_taxonomy
+from agent.taxonomy import Taxonomy, load_taxonomy
 
 TaxonomyOpt = Annotated[str, typer.Option(help="Taxonomy name (packaged) or YAML path.")]
 
@@ -74,23 +78,47 @@ def create_version_command(
     taxonomy: TaxonomyOpt = "banking77",
     model: Annotated[str | None, typer.Option(help="LiteLLM model string (llm, cascade)")] = None,
     fallback_model: Annotated[str | None, typer.Option()] = None,
-    min_confidence: Annotated[float, typer.Option(min=0, max=1)] = 0.5,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(min=0, max=1, help="Manual confidence threshold (default 0.5, no target)."),
+    ] = None,
+    target_accuracy: Annotated[
+        float | None,
+        typer.Option(
+            min=0.5, max=0.999, help="Fit the threshold: auto-routed accuracy >= this (95% conf.)."
+        ),
+    ] = None,
+    target_escalation: Annotated[
+        float | None,
+        typer.Option(min=0.001, max=0.999, help="Fit the threshold: this share to humans."),
+    ] = None,
+    alpha: Annotated[
+        float, typer.Option(min=0.001, max=0.5, help="Novelty gate: in-scope escalation rate.")
+    ] = DEFAULT_ALPHA,
+    novel_to_model: Annotated[
+        bool, typer.Option(help="Let llm/cascade classify tickets the novelty gate flags.")
+    ] = False,
     calibrate: Annotated[bool, typer.Option(help="Fit the knn on held-out history.")] = True,
     k: Annotated[int, typer.Option(min=1, max=100)] = 15,
     rationale: Annotated[str, typer.Option(help="Why this version exists.")] = "",
     promote: Annotated[bool, typer.Option(help="Label it production right away.")] = False,
 ) -> None:
-    """Create an immutable agent version (the whole execution context)."""
+    """Create an immutable agent version (the whole execution context), with its novelty gate
+    and confidence threshold fitted on held-out history."""
     tax = load_taxonomy(taxonomy)
+    try:
+        target = RoutingTarget(target_accuracy, target_escalation, min_confidence)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
     params = KnnParams(k=k).to_params()
+    thresholds: dict[str, Any] = {"min_confidence": min_confidence or DEFAULT_MIN_CONFIDENCE}
     if calibrate:
-        report = calibrate_knn(resolve_database_url(get_settings()), tax, k=k)
-        params = report.params.to_params()
-        console.print(
-            f"knn calibrated on {report.n} held-out tickets: queue accuracy "
-            f"{report.accuracy_queue:.3f}, NLL {report.nll_queue:.3f}; tau "
-            f"{report.params.tau}, T {report.params.temperature_queue:.2f}"
-        )
+        fitted = _calibrate(tax, target, k=k, alpha=alpha, classifier=classifier, model=model)
+        params = fitted.params.to_params()
+        thresholds = fitted.thresholds(min_confidence or DEFAULT_MIN_CONFIDENCE)
+    if novel_to_model:
+        params["novel_to_model"] = True
 
     async def body() -> None:
         from agent.services.operators import move_label
@@ -103,7 +131,7 @@ def create_version_command(
                 taxonomy=tax,
                 actor=cli_actor(),
                 params=params,
-                thresholds={"min_confidence": min_confidence},
+                thresholds=thresholds,
                 model=model,
                 fallback_model=fallback_model,
                 rationale=rationale,
@@ -119,3 +147,68 @@ def create_version_command(
 
     run(body)
     console.print(f"version {semver} created" + (" and promoted to production" if promote else ""))
+
+
+def _calibrate(
+    tax: Taxonomy,
+    target: RoutingTarget,
+    *,
+    k: int,
+    alpha: float,
+    classifier: str,
+    model: str | None,
+) -> VersionCalibration:
+    """Fit on held-out history and print what was fitted, and what is missing."""
+    settings = get_settings()
+    model_classifier = None
+    if target.fitted and classifier != "knn" and model:
+        model_classifier = candidate_classifier(settings, classifier, model, k, tax)
+    with console.status("fitting the knn vote, the novelty gate and the threshold on history…"):
+        fitted = calibrate_version(
+            resolve_database_url(settings),
+            tax,
+            target=target,
+            k=k,
+            alpha=alpha,
+            classifier=model_classifier,
+        )
+    report = fitted.knn
+    if report is not None:
+        console.print(
+            f"knn calibrated on {report.n} held-out tickets: queue accuracy "
+            f"{report.accuracy_queue:.3f}, NLL {report.nll_queue:.3f}; tau "
+            f"{report.params.tau}, T {report.params.temperature_queue:.2f}"
+        )
+    gate = fitted.abstention.gate
+    console.print(
+        f"novelty gate: {gate.score} score, alpha {gate.alpha:g}, {gate.n} calibration tickets"
+        + ("" if gate.calibrated else " [yellow](uncalibrated)[/]")
+    )
+    if fitted.abstention.selective is not None:
+        console.print(f"confidence threshold: {fitted.abstention.selective.describe()}")
+    for warning in fitted.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    return fitted
+
+
+def candidate_classifier(
+    settings: Settings, classifier: str, model: str, k: int, tax: Taxonomy
+) -> Classifier:
+    """The llm or cascade classifier a new version would serve (to fit its threshold)."""
+    from agent.classify.factory import build_model_classifier
+    from agent.classify.knn import KnnClassifier
+    from agent.graph.state import ResolvedVersion
+
+    version = ResolvedVersion(
+        id="candidate",
+        semver="0.0.0",
+        label="candidate",
+        classifier=classifier,
+        model=model,
+        fallback_model=None,
+        prompt_template="",
+        params={"k": k},
+        thresholds={},
+        taxonomy=tax,
+    )
+    return build_model_classifier(version, knn=KnnClassifier(KnnParams(k=k)), settings=settings)

@@ -22,5 +22,14 @@ def after_embed(state: RouteState) -> Literal["retrieve", "decide"]:
     return "decide" if state.get("failure") else "retrieve"
 
 
-def after_retrieve(state: RouteState) -> Literal["classify", "decide"]:
-    return "decide" if state.get("failure") else "classify"
+def after_retrieve(state: RouteState) -> Literal["gate", "decide"]:
+    return "decide" if state.get("failure") else "gate"
+
+
+def after_gate(state: RouteState) -> Literal["classify", "decide"]:
+    """A novel ticket is not handed to a model to be confidently misrouted, unless the version
+    says so (``params["novel_to_model"]``); the free knn vote still runs, for the record."""
+    novelty, version = state.get("novelty"), state.get("version")
+    if novelty is None or not novelty.novel or version is None or version.classifier == "knn":
+        return "classify"
+    return "classify" if version.params.get("novel_to_model") else "decide"

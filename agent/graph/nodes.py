@@ -9,8 +9,9 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.budgets import BudgetLevel
+from agent.classify.novelty import NoveltyGate
 from agent.graph.context import AgentContext
-from agent.graph.edges import after_embed, after_guard, after_retrieve, after_version
+from agent.graph.edges import after_embed, after_gate, after_guard, after_retrieve, after_version
 from agent.graph.state import RouteState
 from agent.graph.tracing import traced
 from agent.routing import decide as decide_route
@@ -74,9 +75,16 @@ async def embed(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, 
     return {"embedding": await runtime.context.embedder.embed(state["ticket"].text)}
 
 
+def _gate(state: RouteState) -> NoveltyGate | None:
+    version = state.get("version")
+    return NoveltyGate.from_thresholds(version.thresholds.get("novelty")) if version else None
+
+
 def _k(state: RouteState) -> int:
     version = state.get("version")
-    return int(version.params.get("k", DEFAULT_K)) if version else DEFAULT_K
+    k = int(version.params.get("k", DEFAULT_K)) if version else DEFAULT_K
+    gate = _gate(state)
+    return max(k, gate.k) if gate else k
 
 
 @traced(
@@ -105,6 +113,19 @@ async def retrieve(state: RouteState, runtime: Runtime[AgentContext]) -> dict[st
         exclude_ticket_id=state["ticket"].ticket_id,
     )
     return {"neighbours": neighbours}
+
+
+@traced(
+    "gate",
+    then=after_gate,
+    inputs=lambda s: {"neighbours": len(s.get("neighbours", []))},
+    outputs=lambda u: u["novelty"].details() if u["novelty"] else {"gate": None},
+)
+async def gate(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """The version's novelty gate: a conformal p-value of the ticket against its history."""
+    novelty_gate = _gate(state)
+    neighbours = state.get("neighbours", [])
+    return {"novelty": novelty_gate.judge(neighbours) if novelty_gate else None}
 
 
 def _describe_classification(update: dict[str, Any]) -> dict[str, Any]:
@@ -149,7 +170,8 @@ async def classify(state: RouteState, runtime: Runtime[AgentContext]) -> dict[st
     outputs=lambda u: asdict(u["decision"]),
 )
 async def decide(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Human triage on a switch, a failure, ``unknown`` or low confidence; else the queue."""
+    """Human triage on a switch, a failure, a novel ticket, ``unknown`` or low confidence;
+    else the queue."""
     classification = state.get("classification")
     segments = intake_segments(state["ticket"])
     if classification is not None and not classification.error:
@@ -160,6 +182,7 @@ async def decide(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str,
         switch=state.get("switch"),
         budget=state.get("budget"),
         version=state.get("version"),
+        novelty=state.get("novelty"),
         classification=classification,
         neighbours=state.get("neighbours", []),
         failure=state.get("failure"),

@@ -11,6 +11,7 @@ import numpy as np
 
 from agent.budgets import BudgetStatus
 from agent.classify.base import Classification, Neighbour
+from agent.classify.novelty import Novelty
 from agent.taxonomy import Taxonomy
 
 
@@ -93,6 +94,7 @@ class RouteState(TypedDict, total=False):
     version: ResolvedVersion | None
     embedding: np.ndarray | None
     neighbours: list[Neighbour]
+    novelty: Novelty | None
     classification: Classification | None
     decision: DecisionDraft | None
     failure: str | None

@@ -1,35 +1,61 @@
-"""Held-out history for fitting the knn classifier (leave-one-out over stored outcomes)."""
+"""Held-out history for fitting a version (leave-one-out over stored outcomes): the knn vote,
+the novelty gate and the confidence threshold."""
 
 from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 from pgvector.psycopg import register_vector
 
-from agent.classify.base import Neighbour
+from agent.classify.abstention import (
+    AbstentionFit,
+    HeldOutRoute,
+    RoutingTarget,
+    fit_threshold,
+    gate_for,
+    knn_held_out_routes,
+    route_held_out,
+)
+from agent.classify.base import Classifier, Neighbour
+from agent.classify.knn import KnnParams
 from agent.classify.knn_fit import FitReport, HeldOut, fit_knn
+from agent.classify.novelty import DEFAULT_ALPHA, DEFAULT_SCORE, MIN_CALIBRATION
+from agent.classify.novelty import leave_one_out as without_copies
 from agent.taxonomy import Taxonomy
+
+# Held-out tickets a version is fitted on: the gate's realized escalation rate scatters around
+# alpha by about sqrt(alpha / n); 4,000 keeps it within a point (docs/abstention.md).
+CALIBRATION_TICKETS = 4000
+# Neighbours fetched beyond k, so that k remain once a held-out ticket's own copies are dropped.
+SPARE_NEIGHBOURS = 10
 
 
 def held_out_history(database_url: str, *, n: int, k: int, seed: int = 0) -> list[HeldOut]:
-    """``n`` history tickets (a seeded random sample) with their k nearest other outcomes."""
+    """``n`` history tickets (a seeded random sample) with their k nearest other outcomes
+    (exact copies of the ticket's text left out too) and the ticket's text."""
     with psycopg.connect(database_url) as conn:
         register_vector(conn)
         conn.execute("SET hnsw.ef_search = 100")
         sample = conn.execute(
-            "SELECT ticket_id, queue, priority, embedding FROM outcomes "
-            "WHERE embedding IS NOT NULL ORDER BY md5(ticket_id::text || %s) LIMIT %s",
+            "SELECT o.ticket_id, o.queue, o.priority, o.embedding, t.body FROM outcomes o "
+            "JOIN tickets t ON t.id = o.ticket_id "
+            "WHERE o.embedding IS NOT NULL ORDER BY md5(o.ticket_id::text || %s) LIMIT %s",
             (str(seed), n),
         ).fetchall()
         cases = []
-        for ticket_id, queue, priority, embedding in sample:
+        for ticket_id, queue, priority, embedding, body in sample:
             rows = conn.execute(
                 "SELECT ticket_id, queue, priority, embedding <=> %s AS d FROM outcomes "
                 "WHERE ticket_id <> %s AND embedding IS NOT NULL ORDER BY embedding <=> %s "
                 "LIMIT %s",
-                (embedding, ticket_id, embedding, k),
+                (embedding, ticket_id, embedding, k + SPARE_NEIGHBOURS),
             ).fetchall()
-            neighbours = [Neighbour(str(r[0]), "", r[1], r[2], float(r[3])) for r in rows]
-            cases.append(HeldOut(queue=queue, priority=priority, neighbours=neighbours))
+            near = [Neighbour(str(r[0]), "", r[1], r[2], float(r[3])) for r in rows]
+            neighbours = without_copies(near)[:k]
+            cases.append(HeldOut(queue=queue, priority=priority, neighbours=neighbours, text=body))
     return cases
 
 
@@ -43,3 +69,89 @@ def calibrate_knn(
         if c.queue in taxonomy.queue_names
     ]
     return fit_knn(cases, queues=taxonomy.queue_names, priorities=taxonomy.priority_names, k=k)
+
+
+@dataclass
+class VersionCalibration:
+    """Everything ``versions create`` fits on held-out history, and what it could not."""
+
+    params: KnnParams
+    abstention: AbstentionFit
+    knn: FitReport | None
+    n: int
+    warnings: list[str] = field(default_factory=list)
+
+    def thresholds(self, min_confidence: float) -> dict[str, Any]:
+        return self.abstention.thresholds(min_confidence)
+
+
+def _knn_params(
+    cases: list[HeldOut], taxonomy: Taxonomy, k: int
+) -> tuple[KnnParams, FitReport | None, list[str]]:
+    if len(cases) < MIN_CALIBRATION:
+        return (
+            KnnParams(k=k),
+            None,
+            [
+                f"knn not calibrated: needs {MIN_CALIBRATION} held-out tickets "
+                f"(have {len(cases)}); default parameters"
+            ],
+        )
+    report = fit_knn(cases, queues=taxonomy.queue_names, priorities=taxonomy.priority_names, k=k)
+    return report.params, report, []
+
+
+def calibrate_version(
+    database_url: str,
+    taxonomy: Taxonomy,
+    *,
+    target: RoutingTarget,
+    n: int = CALIBRATION_TICKETS,
+    k: int = 15,
+    alpha: float = DEFAULT_ALPHA,
+    score: str = DEFAULT_SCORE,
+    seed: int = 0,
+    classifier: Classifier | None = None,
+    model_tickets: int = 200,
+) -> VersionCalibration:
+    """Fit the knn vote, the novelty gate and (for a target) the confidence threshold.
+
+    ``classifier`` is a model-backed classifier (llm, cascade) whose confidence the threshold
+    is fitted to, on ``model_tickets`` held-out tickets; without one the knn vote's is used.
+    """
+    cases = [
+        c
+        for c in held_out_history(database_url, n=n, k=k, seed=seed)
+        if c.queue in taxonomy.queue_names
+    ]
+    params, report, warnings = _knn_params(cases, taxonomy, k)
+    gate, gate_warnings = gate_for(cases, taxonomy, params=params, alpha=alpha, score=score)
+    warnings += gate_warnings
+    selective = None
+    if target.fitted and cases:
+        routes = (
+            knn_held_out_routes(cases, taxonomy, params=params, gate=gate)
+            if classifier is None
+            else asyncio.run(_model_routes(cases[:model_tickets], taxonomy, classifier, gate))
+        )
+        selective = fit_threshold(routes, target)
+    elif target.fitted:
+        warnings.append("confidence threshold not fitted: there is no held-out history")
+    fit = AbstentionFit(gate=gate, selective=selective, warnings=warnings)
+    return VersionCalibration(params, fit, report, len(cases), warnings)
+
+
+async def _model_routes(
+    cases: list[HeldOut], taxonomy: Taxonomy, classifier: Classifier, gate: Any
+) -> list[HeldOutRoute]:
+    """Held-out tickets routed by a model-backed classifier, a few calls at a time."""
+    limit = asyncio.Semaphore(4)
+
+    async def one(case: HeldOut) -> HeldOutRoute:
+        async with limit:
+            c = await classifier.classify(
+                text=case.text, neighbours=list(case.neighbours), taxonomy=taxonomy
+            )
+        return route_held_out(case, c, gate)
+
+    return list(await asyncio.gather(*(one(c) for c in cases)))

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from agent.classify.base import Classifier
 from agent.classify.knn import KnnClassifier, KnnParams
+from agent.classify.novelty import NoveltyGate
 from agent.config import Settings
 from agent.graph.state import ResolvedVersion
 
@@ -30,7 +31,8 @@ class ClassifierRegistry:
         return classifier
 
     def _build(self, version: ResolvedVersion, cheaper: bool) -> Classifier:
-        knn = KnnClassifier(KnnParams.from_params(version.params))
+        gate = NoveltyGate.from_thresholds(version.thresholds.get("novelty"))
+        knn = KnnClassifier(KnnParams.from_params(version.params), gate)
         if version.classifier == "knn":
             return knn
         from agent.classify.factory import build_model_classifier

@@ -18,12 +18,14 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from agent.classify.abstention import RoutingTarget
 from agent.config import Settings
 from agent.datasets.records import LabelledTicket
 from agent.db import async_session_scope, make_async_engine
 from agent.embed import get_embedder
 from agent.embedded import resolve_database_url, resolve_redis_url
-from agent.services.calibration import calibrate_knn
+from agent.routing import DEFAULT_MIN_CONFIDENCE
+from agent.services.calibration import calibrate_version
 from agent.services.operators import Actor, move_label
 from agent.services.tenants import create_tenant
 from agent.services.versions import create_version
@@ -58,13 +60,16 @@ def load_agent(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[str, UserRef]:
-    """Load history, promote a calibrated knn version; a tenant's API key and a reviewer."""
+    """Load history, promote a calibrated knn version with its novelty gate; a tenant's API
+    key and a reviewer."""
     from agent.services.history_loader import load_history
 
     load_history(
         url, history, source=HISTORY_SOURCE, embedder=get_embedder(settings), progress=progress
     )
-    params = calibrate_knn(url, taxonomy, n=min(1000, len(history) // 2)).params
+    fitted = calibrate_version(
+        url, taxonomy, target=RoutingTarget(), n=min(1000, len(history) // 2)
+    )
 
     async def body() -> tuple[str, UserRef]:
         engine = make_async_engine(url, settings, application_name="ticketwatch-replay")
@@ -76,8 +81,9 @@ def load_agent(
                     classifier="knn",
                     taxonomy=taxonomy,
                     actor=ACTOR,
-                    params=params.to_params(),
-                    rationale="replay: calibrated knn on the scenario's history",
+                    params=fitted.params.to_params(),
+                    thresholds=fitted.thresholds(DEFAULT_MIN_CONFIDENCE),
+                    rationale="replay: calibrated knn and novelty gate on the scenario's history",
                 )
                 await move_label(session, label="production", semver=SEMVER, actor=ACTOR)
                 _, key = await create_tenant(

@@ -127,3 +127,37 @@ def test_review_sampling_records_its_inclusion_probability():
 def test_entropy_and_margin():
     assert entropy({"a": 0.5, "b": 0.5}) == pytest.approx(0.6931, abs=1e-4)
     assert margin({"a": 0.7, "b": 0.2, "c": 0.1}) == pytest.approx(0.5)
+
+
+def novelty(p: float, alpha: float = 0.05):
+    from agent.classify.novelty import NoveltyGate
+
+    gate = NoveltyGate(score="nearest", alpha=alpha, calibration=tuple(i / 100 for i in range(99)))
+    # a nearest distance whose p-value is ``p`` among the 99 calibration scores
+    return gate.judge([Neighbour("n", "", "transfers", "P3", 0.99 * (1 - p) + 1e-9)])
+
+
+def test_a_novel_ticket_goes_to_human_triage_with_its_p_value_in_the_reason():
+    verdict = novelty(0.01)
+    assert verdict.novel
+    d = run(novelty=verdict)
+    assert (d.routed_to, d.mode, d.needs_review) == (HUMAN_TRIAGE, "novel", True)
+    assert f"p-value {verdict.p_value:.4f}" in (d.reason or "")
+    assert d.queue == "transfers" and d.confidence == pytest.approx(0.9)  # kept for review
+
+
+def test_a_familiar_ticket_is_routed_as_before():
+    verdict = novelty(0.5)
+    assert not verdict.novel
+    d = run(novelty=verdict)
+    assert (d.routed_to, d.mode) == ("transfers", "agent")
+
+
+def test_a_novel_ticket_not_handed_to_a_model_is_recorded_as_unknown():
+    d = run(novelty=novelty(0.01), classification=None)
+    assert (d.routed_to, d.mode, d.queue) == (HUMAN_TRIAGE, "novel", "unknown")
+
+
+def test_a_kill_switch_still_comes_before_the_novelty_gate():
+    d = run(switch="global", novelty=novelty(0.01), classification=None)
+    assert d.mode == "kill_switch"

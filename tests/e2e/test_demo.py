@@ -40,6 +40,8 @@ def test_the_demo_routes_tickets_flips_the_switch_and_catches_the_launch(
     # Three calm hourly windows at one false alarm per 30 days each: "0" alone would fail
     # 4e-3-8e-3 of runs; two false alarms happen in at most 2e-5 (docs/testing.md).
     assert re.search(r"false alarms before it: [01]\b", out), out[-3000:]
+    # per ticket, before the monitor's alert: the novelty gate sends the launch to people
+    assert re.search(r"the first launch ticket went to humans as novel at .* before the alert", out)
     assert "cluster of" in out  # the alert names the new tickets
     assert (tmp_path / "replays" / "demo_launch" / "index.html").stat().st_size > 10_000
     assert (tmp_path / "demo" / "api_key").stat().st_mode & 0o077 == 0

@@ -138,3 +138,35 @@ def test_a_bad_segment_is_refused_with_its_reason(live_ui):
         },
     )
     assert "invalid switch" in client.get("/ops").text
+
+
+def test_the_versions_table_shows_the_fitted_threshold_and_the_gate_not_its_scores(live_ui):
+    from agent.classify.novelty import NoveltyGate
+    from agent.classify.selective import SelectiveFit
+
+    semver = f"1.2.{uuid.uuid4().int % 1000}"
+    fit = SelectiveFit("target_accuracy", 0.37, 0.95, 0.893, 0.9661, 1000, 0.05)
+    gate = NoveltyGate(calibration=tuple(0.123456 + i / 1e4 for i in range(300)), calibrated=True)
+
+    async def body() -> None:
+        async with session_for(live_ui.database_url) as session:
+            await create_version(
+                session,
+                semver=semver,
+                classifier="knn",
+                taxonomy=load_taxonomy("banking77"),
+                actor=Actor("tests", "admin"),
+                params={"k": 15},
+                thresholds={
+                    "min_confidence": 0.37,
+                    "selective": fit.to_thresholds(),
+                    "novelty": gate.to_thresholds(),
+                },
+            )
+
+    asyncio.run(body())
+    client, _ = live_ui.login("oscar")
+    page = client.get("/ops").text
+    assert "min_confidence=0.37 (target_accuracy 0.95: 89.3% auto-routed, accuracy 0.966)" in page
+    assert "novelty α=0.05 nearest_disagreement n=300" in page
+    assert "0.123456" not in page  # the calibration scores stay out of the table

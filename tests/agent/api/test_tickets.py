@@ -7,7 +7,7 @@ import uuid
 
 import psycopg
 
-NODES = ["guard", "version", "embed", "retrieve", "classify", "decide", "record"]
+NODES = ["guard", "version", "embed", "retrieve", "gate", "classify", "decide", "record"]
 
 
 def ticket(body: str, **extra: object) -> dict[str, object]:

@@ -101,7 +101,7 @@ def test_each_ticket_leaves_as_one_trace_with_a_span_per_node(live_api, servers)
     roots = {s["span_id"]: s for s in receiver.spans if s["name"] == "route_ticket"}
     children = [s for s in receiver.spans if s["name"] != "route_ticket"]
     assert sorted({s["name"] for s in children}) == sorted(
-        ["guard", "version", "embed", "retrieve", "classify", "decide", "record"]
+        ["guard", "version", "embed", "retrieve", "gate", "classify", "decide", "record"]
     )
     assert all(c["parent"] in roots for c in children)
     assert all(c["trace_id"] == roots[c["parent"]]["trace_id"] for c in children)
