@@ -34,15 +34,18 @@ SPARE_NEIGHBOURS = 10
 
 
 def held_out_history(database_url: str, *, n: int, k: int, seed: int = 0) -> list[HeldOut]:
-    """``n`` history tickets (a seeded random sample) with their k nearest other outcomes
-    (exact copies of the ticket's text left out too) and the ticket's text."""
+    """``n`` history tickets (a seeded random sample, the same for the same history) with their
+    k nearest other outcomes (exact copies of the ticket's text left out too) and its text."""
     with psycopg.connect(database_url) as conn:
         register_vector(conn)
         conn.execute("SET hnsw.ef_search = 100")
         sample = conn.execute(
             "SELECT o.ticket_id, o.queue, o.priority, o.embedding, t.body FROM outcomes o "
             "JOIN tickets t ON t.id = o.ticket_id "
-            "WHERE o.embedding IS NOT NULL ORDER BY md5(o.ticket_id::text || %s) LIMIT %s",
+            # keyed on the ticket's identity, not its random id: the same history loaded
+            # again gives the same sample, so the same fit
+            "WHERE o.embedding IS NOT NULL "
+            "ORDER BY md5(t.source || ':' || t.external_id || %s), o.ticket_id LIMIT %s",
             (str(seed), n),
         ).fetchall()
         cases = []
