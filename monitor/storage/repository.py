@@ -38,7 +38,8 @@ _HISTORY_SEGMENT = {"queue": "o.queue", "priority": "o.priority", "channel": "t.
 
 # The agent's final decisions (not shadow runs, not tickets no version saw: a global kill
 # switch or no production version) on tickets received in [start, end). Above ``limit`` rows,
-# a deterministic uniform sample (by the hash of the ticket id).
+# a deterministic uniform sample (by the hash of the ticket's source and external id, so the same
+# tickets give the same sample, in the same order, whatever ids they were given).
 WINDOW_SQL = """
 SELECT t.id, t.channel, d.queue, d.priority, d.routed_to, d.mode, d.queue_probs, d.confidence,
        d.knn_consensus, d.latency_ms, d.cost_usd::float8, d.prompt_tokens + d.completion_tokens,
@@ -52,7 +53,7 @@ LEFT JOIN reviews r ON r.decision_id = d.id
 LEFT JOIN outcomes o ON o.ticket_id = t.id AND o.source <> 'history'
 WHERE d.is_final AND NOT d.is_shadow AND t.embedding IS NOT NULL
   AND t.received_at >= %(start)s AND t.received_at < %(end)s {filters}
-ORDER BY md5(t.id::text)
+ORDER BY md5(t.source || ':' || t.external_id), t.id
 LIMIT %(limit)s
 """
 
@@ -61,7 +62,7 @@ SELECT t.id, t.channel, o.queue, o.priority, o.embedding, count(*) OVER ()
 FROM outcomes o
 JOIN tickets t ON t.id = o.ticket_id
 WHERE o.source = 'history' AND o.embedding IS NOT NULL AND o.recorded_at < %(end)s {filters}
-ORDER BY md5(t.id::text)
+ORDER BY md5(t.source || ':' || t.external_id), t.id
 LIMIT %(limit)s
 """
 

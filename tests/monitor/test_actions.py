@@ -36,7 +36,10 @@ class Live:
     def route(self, channel: str) -> dict[str, object]:
         record = pools(history_per_queue=1).calm[len(channel)]
         response = self.client.post(
-            "/v1/tickets", json=ticket_body(record, channel=channel, received_at=None, prefix="a")
+            "/v1/tickets",
+            json=ticket_body(
+                record, channel=channel, received_at=None, prefix=f"a-{uuid.uuid4().hex}"
+            ),
         )
         assert response.status_code == 201, response.text
         return dict(response.json())
