@@ -102,9 +102,14 @@ def test_versions_store_a_calibrated_gate_fitted_on_held_out_history(
     load_history(fresh_db_url, history, source="history:tests", embedder=embedder)
     fitted = calibrate_version(fresh_db_url, TAX, target=RoutingTarget(target_accuracy=0.8))
     gate = fitted.abstention.gate
-    assert gate.calibrated and gate.n == len(history) and fitted.warnings == []
-    assert list(gate.calibration) == sorted(gate.calibration) and gate.calibration[0] > 0
     thresholds = fitted.thresholds(0.5)
+    # history this small cannot simulate novelty: the version falls back to
+    # nearest_disagreement and says so, in its thresholds and in the warnings
+    fallback = thresholds["novelty"]["score_fallback"]
+    assert gate.score == "nearest_disagreement" and gate.model is None
+    assert fallback.startswith("learned novelty score not fitted, nearest_disagreement used")
+    assert gate.calibrated and gate.n == len(history) and fitted.warnings == [fallback]
+    assert list(gate.calibration) == sorted(gate.calibration) and gate.calibration[0] > 0
     assert thresholds["novelty"]["alpha"] == 0.05
     selective = thresholds["selective"]
     assert thresholds["min_confidence"] == selective["min_confidence"]
