@@ -245,3 +245,29 @@ def test_an_llm_versions_threshold_is_fitted_on_the_models_own_answers(
     assert model.calls == 60 and selective is not None and selective.n == 60
     # sure of itself and right about one ticket in eleven: no threshold can be trusted
     assert not selective.feasible and selective.min_confidence > 1
+
+
+def test_a_version_on_enough_history_stores_a_learned_score_fitted_outside_its_calibration(
+    fresh_db_url, embedder
+):
+    from agent.classify.novelty import NoveltyGate, leave_one_out
+    from agent.services.calibration import held_out_history
+    from agent.services.calibration import load_history as history_matrix
+
+    tickets = stratified(labelled_records("train", TAX), 45)  # every queue splits in two
+    load_history(fresh_db_url, tickets, source="history:tests", embedder=embedder)
+    fitted = calibrate_version(fresh_db_url, TAX, target=RoutingTarget(), n=200)
+    novelty = fitted.thresholds(0.5)["novelty"]
+    assert novelty["score"] == "learned" and "score_fallback" not in novelty
+    assert not any("learned" in w for w in fitted.warnings)
+    # the calibration sample is the first 200 of the seeded order, the fit uses the rest
+    cases = held_out_history(fresh_db_url, n=200, k=15)
+    matrix = history_matrix(fresh_db_url)
+    assert [c.queue for c in cases] == list(matrix.queues[:200])
+    assert len(matrix.queues) - 200 >= 200
+    # what the version stores is all the served path needs: it re-scores the calibration
+    # tickets from the stored dict alone
+    stored = NoveltyGate.from_thresholds(novelty)
+    assert stored is not None and stored.model == fitted.abstention.gate.model
+    again = sorted(stored.judge(leave_one_out(c.neighbours)).score for c in cases)
+    assert again == pytest.approx(list(stored.calibration), abs=1e-5)
