@@ -20,12 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize
+from scipy.special import expit
 
 from agent.classify.base import Neighbour
 from agent.classify.knn import vote_shares
 
 DEFAULT_ALPHA = 0.05
 DEFAULT_SCORE = "nearest_disagreement"
+# A score fitted on the team's own history (simulated novelty); needs a ``LearnedScore``.
+LEARNED = "learned"
 DEFAULT_TAU = 0.05
 MIN_CALIBRATION = 50
 MIN_PER_QUEUE = 5
@@ -73,17 +77,130 @@ SCORES: dict[str, Score] = {
     "knn_mean": knn_mean_distance,
     "nearest_disagreement": nearest_disagreement,
 }
+SCORE_NAMES = (*SCORES, LEARNED)
+
+# Features of the learned score, all from the ticket's own k neighbours (no other query).
+FEATURES = (
+    "log_nearest",
+    "log_mean_5",
+    "log_mean_k",
+    "route_disagreement",
+    "nearest_over_other_route",
+    "log_nearest_disagreement",
+)
+_LOG_FLOOR = 1e-4
+
+
+def score_features(neighbours: Sequence[Neighbour], k: int, tau: float) -> np.ndarray:
+    """The learned score's features (``FEATURES``) of a ticket with at least one neighbour."""
+    near = list(neighbours)[:k]
+    d = np.asarray([n.distance for n in near], dtype=float)
+    routes = [(n.queue, n.priority) for n in near]
+    other = [i for i, r in enumerate(routes) if r != routes[0]]
+    d_other = d[other[0]] if other else d[-1]  # nearest outcome of another route (or the k-th)
+    disagreement = route_disagreement(near, k, tau)
+    return np.asarray(
+        [
+            math.log(d[0] + _LOG_FLOOR),
+            math.log(d[:5].mean() + _LOG_FLOOR),
+            math.log(d.mean() + _LOG_FLOOR),
+            disagreement,
+            d[0] / max(float(d_other), 1e-6),
+            math.log(d[0] * (1.0 + disagreement) + _LOG_FLOOR),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class LearnedScore:
+    """A logistic regression telling simulated-novel tickets from in-scope ones; the score is
+    its logit without the intercept (a constant shift leaves the p-value unchanged)."""
+
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    features: tuple[str, ...] = FEATURES
+
+    def __post_init__(self) -> None:
+        if self.features != FEATURES:
+            raise ValueError(f"learned score features {list(self.features)} are not {FEATURES}")
+        if not len(self.mean) == len(self.scale) == len(self.coef) == len(FEATURES):
+            raise ValueError(f"learned score needs {len(FEATURES)} means, scales and coefs")
+
+    def __call__(self, neighbours: Sequence[Neighbour], k: int, tau: float) -> float:
+        z = (score_features(neighbours, k, tau) - np.asarray(self.mean)) / np.asarray(self.scale)
+        return float(z @ np.asarray(self.coef))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": list(self.features),
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "coef": list(self.coef),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LearnedScore:
+        return cls(
+            mean=tuple(float(x) for x in data["mean"]),
+            scale=tuple(float(x) for x in data["scale"]),
+            coef=tuple(float(x) for x in data["coef"]),
+            features=tuple(str(f) for f in data["features"]),
+        )
+
+
+def fit_learned_score(
+    in_scope: Sequence[Sequence[Neighbour]],
+    novel: Sequence[Sequence[Neighbour]],
+    *,
+    k: int,
+    tau: float = DEFAULT_TAU,
+    l2: float = 1e-2,
+) -> LearnedScore:
+    """Balanced, L2-regularised logistic regression of novel (1) against in-scope (0) on the
+    standardised features of each example's neighbour list."""
+    if not in_scope or not novel:
+        raise ValueError("a learned score needs both in-scope and novel examples")
+    x = np.asarray([score_features(n, k, tau) for n in (*in_scope, *novel)])
+    y = np.r_[np.zeros(len(in_scope)), np.ones(len(novel))]
+    mean, scale = x.mean(0), x.std(0) + 1e-9
+    z = np.column_stack([(x - mean) / scale, np.ones(len(x))])
+    weight = np.where(y == 1, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
+
+    def loss(b: np.ndarray) -> tuple[float, np.ndarray]:
+        t = z @ b
+        value = (weight * (np.logaddexp(0, t) - y * t)).mean() + 0.5 * l2 * (b[:-1] ** 2).sum()
+        grad = z.T @ (weight * (expit(t) - y)) / len(y) + l2 * np.r_[b[:-1], 0.0]
+        return float(value), grad
+
+    b = minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B").x
+    return LearnedScore(
+        mean=tuple(float(v) for v in mean),
+        scale=tuple(float(v) for v in scale),
+        coef=tuple(float(v) for v in b[:-1]),
+    )
 
 
 def nonconformity(
-    neighbours: Sequence[Neighbour], *, score: str, k: int, tau: float = DEFAULT_TAU
+    neighbours: Sequence[Neighbour],
+    *,
+    score: str,
+    k: int,
+    tau: float = DEFAULT_TAU,
+    model: LearnedScore | None = None,
 ) -> float:
     """How unlike its history a ticket is (higher: stranger); infinite with no history."""
-    try:
-        fn = SCORES[score]
-    except KeyError:
-        known = ", ".join(sorted(SCORES))
-        raise ValueError(f"unknown novelty score {score!r}; choose one of {known}") from None
+    fn: Score
+    if score == LEARNED:
+        if model is None:
+            raise ValueError("the learned novelty score needs its fitted model")
+        fn = model
+    else:
+        try:
+            fn = SCORES[score]
+        except KeyError:
+            known = ", ".join(sorted(SCORE_NAMES))
+            raise ValueError(f"unknown novelty score {score!r}; choose one of {known}") from None
     if not neighbours:
         return math.inf
     return fn(neighbours, k, tau)
@@ -136,6 +253,7 @@ class NoveltyGate:
     calibration: tuple[float, ...] = ()
     calibrated: bool = False
     missing: tuple[str, ...] = field(default_factory=tuple)
+    model: LearnedScore | None = None
 
     @property
     def n(self) -> int:
@@ -146,7 +264,7 @@ class NoveltyGate:
         if not neighbours:
             empty = "unlike the history: no history to compare it with (novelty p-value 0)"
             return Novelty(math.inf, 0.0, self.alpha, True, empty)
-        s = nonconformity(neighbours, score=self.score, k=self.k, tau=self.tau)
+        s = nonconformity(neighbours, score=self.score, k=self.k, tau=self.tau, model=self.model)
         p = p_value(s, self.calibration)
         novel = p < self.alpha
         reason = (
@@ -167,6 +285,7 @@ class NoveltyGate:
             "calibrated": self.calibrated,
             "missing": list(self.missing),
             "calibration": [round(s, 6) for s in self.calibration],
+            **({"model": self.model.to_dict()} if self.model is not None else {}),
         }
 
     @classmethod
@@ -174,6 +293,7 @@ class NoveltyGate:
         """The gate a version stores under ``thresholds["novelty"]`` (None: no gate)."""
         if not data:
             return None
+        model = data.get("model")
         return cls(
             score=str(data.get("score", DEFAULT_SCORE)),
             k=int(data.get("k", 15)),
@@ -182,6 +302,7 @@ class NoveltyGate:
             calibration=tuple(sorted(float(s) for s in data.get("calibration", ()))),
             calibrated=bool(data.get("calibrated", False)),
             missing=tuple(str(m) for m in data.get("missing", ())),
+            model=LearnedScore.from_dict(model) if model else None,
         )
 
 
@@ -214,15 +335,19 @@ def fit_gate(
     k: int = 15,
     tau: float = DEFAULT_TAU,
     alpha: float = DEFAULT_ALPHA,
+    model: LearnedScore | None = None,
 ) -> NoveltyGate:
-    """The gate from held-out tickets (true queue, neighbours with the ticket left out)."""
+    """The gate from held-out tickets (true queue, neighbours with the ticket left out).
+
+    A ``learned`` score's ``model`` must have been fitted without these tickets as examples:
+    the score is then fixed before their scores are computed, and the p-value stays exact."""
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     scores = []
     for _, neighbours in held_out:
         near = leave_one_out(neighbours)
         if near:
-            scores.append(nonconformity(near, score=score, k=k, tau=tau))
+            scores.append(nonconformity(near, score=score, k=k, tau=tau, model=model))
     missing = missing_for_calibration([q for q, _ in held_out], taxonomy_queues)
     return NoveltyGate(
         score=score,
@@ -232,4 +357,5 @@ def fit_gate(
         calibration=tuple(sorted(scores)),
         calibrated=not missing,
         missing=tuple(missing),
+        model=model,
     )

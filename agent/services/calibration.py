@@ -7,28 +7,44 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 
 from agent.classify.abstention import (
     AbstentionFit,
     HeldOutRoute,
+    History,
     RoutingTarget,
     fit_threshold,
     gate_for,
     knn_held_out_routes,
+    learned_score_for,
     route_held_out,
 )
 from agent.classify.base import Classifier, Neighbour
 from agent.classify.knn import KnnParams
 from agent.classify.knn_fit import FitReport, HeldOut, fit_knn
-from agent.classify.novelty import DEFAULT_ALPHA, DEFAULT_SCORE, MIN_CALIBRATION
+from agent.classify.novelty import (
+    DEFAULT_ALPHA,
+    DEFAULT_SCORE,
+    LEARNED,
+    MIN_CALIBRATION,
+    LearnedScore,
+)
 from agent.classify.novelty import leave_one_out as without_copies
 from agent.taxonomy import Taxonomy
 
 # Held-out tickets a version is fitted on: the gate's realized escalation rate scatters around
 # alpha by about sqrt(alpha / n); 4,000 keeps it within a point (docs/abstention.md).
 CALIBRATION_TICKETS = 4000
+# History tickets the learned novelty score is fitted on: the next ones after the calibration
+# sample in the same seeded order, so never calibration tickets.
+FIT_TICKETS = 2000
+# The score a version's novelty gate uses unless told otherwise (docs/abstention.md).
+VERSION_SCORE = LEARNED
+# Same order as the held-out sample: keyed on the ticket's identity, not its random id.
+_SAMPLE_ORDER = "ORDER BY md5(t.source || ':' || t.external_id || %s), o.ticket_id"
 # Neighbours fetched beyond k, so that k remain once a held-out ticket's own copies are dropped.
 SPARE_NEIGHBOURS = 10
 
@@ -44,8 +60,7 @@ def held_out_history(database_url: str, *, n: int, k: int, seed: int = 0) -> lis
             "JOIN tickets t ON t.id = o.ticket_id "
             # keyed on the ticket's identity, not its random id: the same history loaded
             # again gives the same sample, so the same fit
-            "WHERE o.embedding IS NOT NULL "
-            "ORDER BY md5(t.source || ':' || t.external_id || %s), o.ticket_id LIMIT %s",
+            "WHERE o.embedding IS NOT NULL " + _SAMPLE_ORDER + " LIMIT %s",
             (str(seed), n),
         ).fetchall()
         cases = []
@@ -60,6 +75,36 @@ def held_out_history(database_url: str, *, n: int, k: int, seed: int = 0) -> lis
             neighbours = without_copies(near)[:k]
             cases.append(HeldOut(queue=queue, priority=priority, neighbours=neighbours, text=body))
     return cases
+
+
+def load_history(database_url: str, *, seed: int = 0) -> History:
+    """Every stored outcome with an embedding, in the held-out sample's seeded order: the first
+    ``n`` rows are the calibration sample of ``held_out_history(n=n)``, the rest are not."""
+    with psycopg.connect(database_url) as conn:
+        register_vector(conn)
+        rows = conn.execute(
+            "SELECT o.queue, o.priority, o.embedding FROM outcomes o "
+            "JOIN tickets t ON t.id = o.ticket_id WHERE o.embedding IS NOT NULL " + _SAMPLE_ORDER,
+            (str(seed),),
+        ).fetchall()
+    vectors = [r[2].to_numpy() if hasattr(r[2], "to_numpy") else r[2] for r in rows]
+    emb = np.asarray(vectors, dtype=np.float32).reshape(len(rows), -1 if rows else 0)
+    emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    return History(
+        embeddings=emb,
+        queues=np.asarray([r[0] for r in rows], dtype=str),
+        priorities=np.asarray([r[1] for r in rows], dtype=str),
+    )
+
+
+def learned_score(
+    database_url: str, *, n: int, k: int, tau: float, seed: int = 0
+) -> tuple[LearnedScore | None, str | None]:
+    """The learned novelty score, fitted on up to ``FIT_TICKETS`` history tickets outside the
+    ``n``-ticket calibration sample (None, and why, when history is too small to simulate)."""
+    history = load_history(database_url, seed=seed)
+    fit_rows = np.arange(min(n, len(history.queues)), min(n + FIT_TICKETS, len(history.queues)))
+    return learned_score_for(history, fit_rows, k=k, tau=tau, seed=seed)
 
 
 def calibrate_knn(
@@ -112,7 +157,7 @@ def calibrate_version(
     n: int = CALIBRATION_TICKETS,
     k: int = 15,
     alpha: float = DEFAULT_ALPHA,
-    score: str = DEFAULT_SCORE,
+    score: str = VERSION_SCORE,
     seed: int = 0,
     classifier: Classifier | None = None,
     model_tickets: int = 200,
@@ -128,7 +173,16 @@ def calibrate_version(
         if c.queue in taxonomy.queue_names
     ]
     params, report, warnings = _knn_params(cases, taxonomy, k)
-    gate, gate_warnings = gate_for(cases, taxonomy, params=params, alpha=alpha, score=score)
+    model, fallback = None, None
+    if score == LEARNED:
+        model, fallback = learned_score(database_url, n=n, k=k, tau=params.tau, seed=seed)
+        if model is None:
+            score = DEFAULT_SCORE
+            fallback = f"learned novelty score not fitted, {DEFAULT_SCORE} used: needs {fallback}"
+            warnings.append(fallback)
+    gate, gate_warnings = gate_for(
+        cases, taxonomy, params=params, alpha=alpha, score=score, model=model
+    )
     warnings += gate_warnings
     selective = None
     if target.fitted and cases:
@@ -140,7 +194,7 @@ def calibrate_version(
         selective = fit_threshold(routes, target)
     elif target.fitted:
         warnings.append("confidence threshold not fitted: there is no held-out history")
-    fit = AbstentionFit(gate=gate, selective=selective, warnings=warnings)
+    fit = AbstentionFit(gate=gate, selective=selective, warnings=warnings, score_fallback=fallback)
     return VersionCalibration(params, fit, report, len(cases), warnings)
 
 

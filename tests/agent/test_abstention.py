@@ -102,9 +102,14 @@ def test_versions_store_a_calibrated_gate_fitted_on_held_out_history(
     load_history(fresh_db_url, history, source="history:tests", embedder=embedder)
     fitted = calibrate_version(fresh_db_url, TAX, target=RoutingTarget(target_accuracy=0.8))
     gate = fitted.abstention.gate
-    assert gate.calibrated and gate.n == len(history) and fitted.warnings == []
-    assert list(gate.calibration) == sorted(gate.calibration) and gate.calibration[0] > 0
     thresholds = fitted.thresholds(0.5)
+    # history this small cannot simulate novelty: the version falls back to
+    # nearest_disagreement and says so, in its thresholds and in the warnings
+    fallback = thresholds["novelty"]["score_fallback"]
+    assert gate.score == "nearest_disagreement" and gate.model is None
+    assert fallback.startswith("learned novelty score not fitted, nearest_disagreement used")
+    assert gate.calibrated and gate.n == len(history) and fitted.warnings == [fallback]
+    assert list(gate.calibration) == sorted(gate.calibration) and gate.calibration[0] > 0
     assert thresholds["novelty"]["alpha"] == 0.05
     selective = thresholds["selective"]
     assert thresholds["min_confidence"] == selective["min_confidence"]
@@ -240,3 +245,29 @@ def test_an_llm_versions_threshold_is_fitted_on_the_models_own_answers(
     assert model.calls == 60 and selective is not None and selective.n == 60
     # sure of itself and right about one ticket in eleven: no threshold can be trusted
     assert not selective.feasible and selective.min_confidence > 1
+
+
+def test_a_version_on_enough_history_stores_a_learned_score_fitted_outside_its_calibration(
+    fresh_db_url, embedder
+):
+    from agent.classify.novelty import NoveltyGate, leave_one_out
+    from agent.services.calibration import held_out_history
+    from agent.services.calibration import load_history as history_matrix
+
+    tickets = stratified(labelled_records("train", TAX), 45)  # every queue splits in two
+    load_history(fresh_db_url, tickets, source="history:tests", embedder=embedder)
+    fitted = calibrate_version(fresh_db_url, TAX, target=RoutingTarget(), n=200)
+    novelty = fitted.thresholds(0.5)["novelty"]
+    assert novelty["score"] == "learned" and "score_fallback" not in novelty
+    assert not any("learned" in w for w in fitted.warnings)
+    # the calibration sample is the first 200 of the seeded order, the fit uses the rest
+    cases = held_out_history(fresh_db_url, n=200, k=15)
+    matrix = history_matrix(fresh_db_url)
+    assert [c.queue for c in cases] == list(matrix.queues[:200])
+    assert len(matrix.queues) - 200 >= 200
+    # what the version stores is all the served path needs: it re-scores the calibration
+    # tickets from the stored dict alone
+    stored = NoveltyGate.from_thresholds(novelty)
+    assert stored is not None and stored.model == fitted.abstention.gate.model
+    again = sorted(stored.judge(leave_one_out(c.neighbours)).score for c in cases)
+    assert again == pytest.approx(list(stored.calibration), abs=1e-5)
