@@ -172,7 +172,11 @@ def test_monitor_catches_a_new_product_and_switches_its_channel_to_humans(
                     timeout_s=240,
                     logs=logs,
                 )[0]
-                received = hook.wait_for(1, timeout_s=60)
+                # Other segments (`all`) may alert too, and their webhooks may come first.
+                app_alert = str(alert[0])
+                received = hook.wait_until(
+                    lambda r: json.loads(r.body)["alert"]["id"] == app_alert, timeout_s=60
+                )
                 switch = wait_until(
                     "the kill switch",
                     lambda: query(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +38,16 @@ class Receiver:
                     return list(self.received)
             time.sleep(0.1)
         raise AssertionError(f"received {len(self.received)} requests, expected {count}")
+
+    def wait_until(self, match: Callable[[Received], bool], timeout_s: float) -> list[Received]:
+        """Every request so far, once one of them ``match``es (waiting up to ``timeout_s``)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self.lock:
+                if any(match(r) for r in self.received):
+                    return list(self.received)
+            time.sleep(0.1)
+        raise AssertionError(f"none of {len(self.received)} requests matched")
 
 
 @contextmanager
