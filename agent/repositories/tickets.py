@@ -15,18 +15,23 @@ from agent.models import Decision, Outcome, Ticket
 
 
 async def insert_if_new(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
-    """Insert a ticket unless ``(source, external_id)`` exists; the new id, or ``None``."""
+    """Insert a ticket unless its tenant's ``(source, external_id)`` exists; the new id, or
+    ``None``."""
     stmt = (
         insert(Ticket)
         .values(**values)
-        .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        .on_conflict_do_nothing(index_elements=["tenant_id", "source", "external_id"])
         .returning(Ticket.id)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def by_external_id(session: AsyncSession, source: str, external_id: str) -> Ticket | None:
-    stmt = select(Ticket).where(Ticket.source == source, Ticket.external_id == external_id)
+async def by_external_id(
+    session: AsyncSession, tenant_id: uuid.UUID | None, source: str, external_id: str
+) -> Ticket | None:
+    """The tenant's ticket with this pair (a NULL tenant's when ``tenant_id`` is None)."""
+    tenant = Ticket.tenant_id.is_(None) if tenant_id is None else Ticket.tenant_id == tenant_id
+    stmt = select(Ticket).where(tenant, Ticket.source == source, Ticket.external_id == external_id)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
