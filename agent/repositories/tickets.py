@@ -69,3 +69,16 @@ async def without_final_decision(
         .limit(limit)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def of_other_tenants(
+    session: AsyncSession, ticket_ids: set[uuid.UUID], tenant_id: uuid.UUID
+) -> set[uuid.UUID]:
+    """Those of ``ticket_ids`` that belong to a tenant other than ``tenant_id`` (history loaded
+    without a tenant belongs to none)."""
+    if not ticket_ids:
+        return set()
+    stmt = select(Ticket.id).where(
+        Ticket.id.in_(ticket_ids), Ticket.tenant_id.is_not(None), Ticket.tenant_id != tenant_id
+    )
+    return set((await session.execute(stmt)).scalars())

@@ -118,3 +118,37 @@ def test_an_outcome_by_source_and_external_id_lands_on_the_callers_own_ticket(
             ([a["ticket_id"], b["ticket_id"]],),
         ).fetchall()
     assert rows == [(b["ticket_id"], "card_usage")]
+
+
+def test_a_tickets_trace_names_no_other_tenants_ticket(client, other):
+    # B's ticket becomes history (an outcome with its embedding): the nearest neighbour of A's
+    # ticket with the same text. A's trace keeps the neighbour's route and distance (the
+    # evidence of A's route) but not B's ticket id.
+    text = "My card payment was declined at the supermarket twice today"
+    theirs = other.post("/v1/tickets", json=_payload(text)).json()
+    recorded = other.post(
+        "/v1/outcomes",
+        json={"ticket_id": theirs["ticket_id"], "queue": "card_payments", "priority": "P3"},
+    )
+    assert recorded.status_code == 200, recorded.text
+    mine = client.post("/v1/tickets", json=_payload(text)).json()
+    read = client.get(f"/v1/tickets/{mine['ticket_id']}")
+    assert read.status_code == 200
+    retrieve = next(s for s in read.json()["spans"] if s["name"] == "retrieve")
+    nearest = retrieve["output"]["neighbours"][0]
+    assert (nearest["queue"], nearest["distance"]) == ("card_payments", 0.0)
+    assert nearest["ticket_id"] is None
+    assert theirs["ticket_id"] not in read.text
+    # The tenant's own neighbours keep their ids.
+    again = client.post("/v1/tickets", json=_payload(text)).json()
+    client.post(
+        "/v1/outcomes",
+        json={"ticket_id": again["ticket_id"], "queue": "card_payments", "priority": "P3"},
+    )
+    last = client.post("/v1/tickets", json=_payload(text)).json()
+    spans = client.get(f"/v1/tickets/{last['ticket_id']}").json()["spans"]
+    ids = {
+        n["ticket_id"] for s in spans if s["name"] == "retrieve" for n in s["output"]["neighbours"]
+    }
+    assert again["ticket_id"] in ids
+    assert theirs["ticket_id"] not in ids
