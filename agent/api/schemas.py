@@ -89,8 +89,9 @@ def _no_nul_anywhere(value: Any) -> Any:
 
 
 class TicketCreate(BaseModel):
-    """A support ticket from an upstream helpdesk. ``(source, external_id)`` is its identity:
-    submitting it again returns the first decision."""
+    """A support ticket from an upstream helpdesk. ``(source, external_id)`` is its identity
+    within the tenant: submitting it again returns the first decision; another tenant's ticket
+    with the same pair is a ticket of its own."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -246,7 +247,7 @@ class TicketOut(BaseModel):
 
 class OutcomeCreate(BaseModel):
     """The final route a ticket ended with in the helpdesk. Name the ticket by its id or by
-    ``(source, external_id)``."""
+    ``(source, external_id)``: either names one of the caller's own tickets."""
 
     model_config = ConfigDict(
         extra="forbid",

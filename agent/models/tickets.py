@@ -38,11 +38,15 @@ OVERRIDE_REASONS = (
 
 
 class Ticket(Base):
-    """A submitted ticket. Stored before any model call, so it cannot be lost."""
+    """A submitted ticket. Stored before any model call, so it cannot be lost.
+
+    ``(tenant_id, source, external_id)`` identifies it: two tenants may use the same pair, and
+    history loaded without a tenant (``tenant_id`` NULL) is deduplicated too (NULLS NOT DISTINCT).
+    """
 
     __tablename__ = "tickets"
     __table_args__ = (
-        UniqueConstraint("source", "external_id"),
+        UniqueConstraint("tenant_id", "source", "external_id", postgresql_nulls_not_distinct=True),
         Index("ix_tickets_received_at", "received_at"),
         Index(
             "ix_tickets_embedding_hnsw",

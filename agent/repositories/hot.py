@@ -65,24 +65,31 @@ INSERT INTO tickets (id, tenant_id, source, external_id, subject, body, customer
                      metadata, received_at)
 VALUES (%(id)s, %(tenant_id)s, %(source)s, %(external_id)s, %(subject)s, %(body)s,
         %(customer_id)s, %(channel)s, %(metadata)s, %(received_at)s)
-ON CONFLICT (source, external_id) DO NOTHING
+ON CONFLICT (tenant_id, source, external_id) DO NOTHING
 RETURNING id"""
 
 
 async def insert_ticket(conn: psycopg.AsyncConnection[Any], values: dict[str, Any]) -> bool:
-    """Store a ticket unless ``(source, external_id)`` is known; True when it was new."""
+    """Store a ticket unless the tenant's ``(source, external_id)`` is known; True when new."""
     cur = await conn.execute(INSERT_TICKET, {**values, "metadata": Jsonb(values["metadata"])})
     return await cur.fetchone() is not None
 
 
 async def ticket_by_external_id(
-    conn: psycopg.AsyncConnection[Any], source: str, external_id: str
+    conn: psycopg.AsyncConnection[Any],
+    tenant_id: uuid.UUID | None,
+    source: str,
+    external_id: str,
 ) -> dict[str, Any] | None:
+    """The tenant's ticket with this pair (a NULL tenant's when ``tenant_id`` is None)."""
+    # "tenant_id = NULL" matches nothing, and IS NOT DISTINCT FROM cannot use the unique index.
+    tenant = "tenant_id IS NULL" if tenant_id is None else "tenant_id = %(tenant_id)s"
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
         "SELECT id, tenant_id, source, external_id, subject, body, customer_id, channel, "
-        "metadata, received_at, created_at FROM tickets WHERE source = %s AND external_id = %s",
-        (source, external_id),
+        f"metadata, received_at, created_at FROM tickets WHERE {tenant} "
+        "AND source = %(source)s AND external_id = %(external_id)s",
+        {"tenant_id": tenant_id, "source": source, "external_id": external_id},
     )
     return await cur.fetchone()
 

@@ -15,18 +15,23 @@ from agent.models import Decision, Outcome, Ticket
 
 
 async def insert_if_new(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
-    """Insert a ticket unless ``(source, external_id)`` exists; the new id, or ``None``."""
+    """Insert a ticket unless its tenant's ``(source, external_id)`` exists; the new id, or
+    ``None``."""
     stmt = (
         insert(Ticket)
         .values(**values)
-        .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        .on_conflict_do_nothing(index_elements=["tenant_id", "source", "external_id"])
         .returning(Ticket.id)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def by_external_id(session: AsyncSession, source: str, external_id: str) -> Ticket | None:
-    stmt = select(Ticket).where(Ticket.source == source, Ticket.external_id == external_id)
+async def by_external_id(
+    session: AsyncSession, tenant_id: uuid.UUID | None, source: str, external_id: str
+) -> Ticket | None:
+    """The tenant's ticket with this pair (a NULL tenant's when ``tenant_id`` is None)."""
+    tenant = Ticket.tenant_id.is_(None) if tenant_id is None else Ticket.tenant_id == tenant_id
+    stmt = select(Ticket).where(tenant, Ticket.source == source, Ticket.external_id == external_id)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
@@ -64,3 +69,16 @@ async def without_final_decision(
         .limit(limit)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def of_other_tenants(
+    session: AsyncSession, ticket_ids: set[uuid.UUID], tenant_id: uuid.UUID
+) -> set[uuid.UUID]:
+    """Those of ``ticket_ids`` that belong to a tenant other than ``tenant_id`` (history loaded
+    without a tenant belongs to none)."""
+    if not ticket_ids:
+        return set()
+    stmt = select(Ticket.id).where(
+        Ticket.id.in_(ticket_ids), Ticket.tenant_id.is_not(None), Ticket.tenant_id != tenant_id
+    )
+    return set((await session.execute(stmt)).scalars())

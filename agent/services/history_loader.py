@@ -46,7 +46,11 @@ def external_ids(records: Sequence[LabelledTicket], source: str) -> list[str]:
 
 
 def _existing(conn: psycopg.Connection, source: str) -> set[str]:
-    rows = conn.execute("SELECT external_id FROM tickets WHERE source = %s", (source,))
+    """The source's ids already loaded. History has no tenant: a tenant's own ticket with the
+    same pair is another ticket and does not count."""
+    rows = conn.execute(
+        "SELECT external_id FROM tickets WHERE tenant_id IS NULL AND source = %s", (source,)
+    )
     return {r[0] for r in rows}
 
 
@@ -101,7 +105,8 @@ def _insert_chunk(conn: psycopg.Connection, rows: Sequence[tuple[object, ...]]) 
             "INSERT INTO tickets (id, source, external_id, subject, body, channel, customer_id, "
             "metadata, received_at, embedding, embedding_model) "
             "SELECT id, source, external_id, '', body, channel, customer_id, '{}', received_at, "
-            "embedding, model FROM history_stage ON CONFLICT (source, external_id) DO NOTHING"
+            "embedding, model FROM history_stage "
+            "ON CONFLICT (tenant_id, source, external_id) DO NOTHING"
         )
         conn.execute(
             "INSERT INTO outcomes (ticket_id, queue, priority, source, recorded_at, recorded_by, "

@@ -44,7 +44,7 @@ async def record_helpdesk_outcome(
         ticket = await tickets.get(session, ticket_id)
     else:
         assert source is not None and external_id is not None
-        ticket = await tickets.by_external_id(session, source, external_id)
+        ticket = await tickets.by_external_id(session, tenant_id, source, external_id)
     if ticket is None or ticket.tenant_id != tenant_id:
         raise OutcomeError("no such ticket", not_found=True)
     if taxonomy is not None and queue not in taxonomy.queue_names:

@@ -100,7 +100,7 @@ class TicketRouter:
         async with self._pool.connection() as conn:
             if await hot.insert_ticket(conn, values):
                 return _ticket(values), True
-            existing = await hot.ticket_by_external_id(conn, sub.source, sub.external_id)
+            existing = await hot.ticket_by_external_id(conn, tenant_id, sub.source, sub.external_id)
         assert existing is not None
         return _ticket(existing), False
 

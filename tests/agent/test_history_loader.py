@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 import numpy as np
@@ -101,3 +102,32 @@ def test_a_first_bulk_load_rebuilds_the_indexes_even_when_interrupted(fresh_db_u
 def test_external_ids_are_stable_positions_unless_given():
     data = records(3)
     assert external_ids(data, "src") == ["src:0", "src:1", "src:2"]
+
+
+def test_a_tenants_ticket_with_a_historys_id_neither_blocks_nor_is_replaced_by_the_load(
+    fresh_db_url, embedder
+):
+    data = records(6)
+    ids = external_ids(data, "h")
+    with psycopg.connect(fresh_db_url) as conn:
+        conn.execute(
+            "INSERT INTO tenants (id, name, api_key_hash, api_key_prefix, rate_limit_per_minute) "
+            "VALUES (%s, 'acme', 'hash-acme', 'tw_', 60)",
+            (tenant := uuid.uuid4(),),
+        )
+        conn.execute(
+            "INSERT INTO tickets (id, tenant_id, source, external_id, subject, body, channel, "
+            "metadata, received_at) VALUES (%s, %s, 'h', %s, '', 'a tenant''s own ticket', "
+            "'web', '{}', now())",
+            (uuid.uuid4(), tenant, ids[0]),
+        )
+    report = load_history(fresh_db_url, data, source="h", embedder=embedder)
+    assert (report.inserted, report.skipped) == (6, 0)
+    with psycopg.connect(fresh_db_url) as conn:
+        rows = conn.execute(
+            "SELECT t.tenant_id IS NULL, t.body, o.source FROM tickets t LEFT JOIN outcomes o "
+            "ON o.ticket_id = t.id WHERE t.external_id = %s ORDER BY 1",
+            (ids[0],),
+        ).fetchall()
+    assert rows == [(False, "a tenant's own ticket", None), (True, data[0].text, "history")]
+    assert counts(fresh_db_url) == (7, 6, 6)

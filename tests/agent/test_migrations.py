@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 import psycopg
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, pool
@@ -87,6 +90,79 @@ def test_hnsw_index_and_constraints_exist(fresh_db_url):
             ).fetchall()
         )
     assert "USING hnsw (embedding vector_cosine_ops)" in indexes["ix_tickets_embedding_hnsw"]
-    assert "UNIQUE" in indexes["uq_tickets_source_external_id"]
+    assert indexes["uq_tickets_tenant_id_source_external_id"].startswith("CREATE UNIQUE INDEX")
+    assert (
+        "(tenant_id, source, external_id) NULLS NOT DISTINCT"
+        in (indexes["uq_tickets_tenant_id_source_external_id"])
+    )
+    assert "uq_tickets_source_external_id" not in indexes
     final = indexes["uq_decisions_one_final_per_ticket"]
     assert "UNIQUE" in final and "WHERE is_final" in final
+
+
+BEFORE_TENANT_SCOPE = "7c3f2a91d4e8"
+TENANT_SCOPE = "a1c0de7e0016"
+
+
+def _unique_constraints(url: str) -> dict[str, str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'tickets'::regclass AND contype = 'u'"
+        ).fetchall()
+    return dict(rows)
+
+
+def _add_ticket(url: str, tenant_id: uuid.UUID | None, source: str, external_id: str) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO tickets (id, tenant_id, source, external_id, subject, body, channel, "
+            "metadata, received_at) VALUES (%s, %s, %s, %s, '', 'b', 'web', '{}', now())",
+            (uuid.uuid4(), tenant_id, source, external_id),
+        )
+
+
+def _add_tenant(url: str) -> uuid.UUID:
+    tenant_id = uuid.uuid4()
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO tenants (id, name, api_key_hash, api_key_prefix, rate_limit_per_minute) "
+            "VALUES (%s, %s, %s, 'tw_', 60)",
+            (tenant_id, tenant_id.hex, tenant_id.hex),
+        )
+    return tenant_id
+
+
+def test_tenant_scoped_idempotency_keeps_existing_rows_and_downgrades_only_without_collisions(
+    fresh_db_url,
+):
+    url = fresh_db_url
+    migrate.downgrade(url, BEFORE_TENANT_SCOPE)
+    assert _unique_constraints(url) == {
+        "uq_tickets_source_external_id": "UNIQUE (source, external_id)"
+    }
+    a, b = _add_tenant(url), _add_tenant(url)
+    _add_ticket(url, a, "desk", "1")
+    _add_ticket(url, None, "history", "1")
+    migrate.upgrade(url)  # existing rows, unique on the narrow key, are valid on the wide one
+    assert _unique_constraints(url) == {
+        "uq_tickets_tenant_id_source_external_id": (
+            "UNIQUE NULLS NOT DISTINCT (tenant_id, source, external_id)"
+        )
+    }
+    _add_ticket(url, b, "desk", "1")  # another tenant's ticket with the same pair
+    for tenant in (a, None):  # the same tenant's pair, and history's, stay unique
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            _add_ticket(url, tenant, "desk" if tenant else "history", "1")
+    with pytest.raises(RuntimeError, match=r"tenants share a pair, e.g. \('desk', '1'\) x2"):
+        migrate.downgrade(url, BEFORE_TENANT_SCOPE)
+    assert migrate.current_revision(url) == TENANT_SCOPE
+    assert "uq_tickets_tenant_id_source_external_id" in _unique_constraints(url)
+    with psycopg.connect(url) as conn:
+        conn.execute("DELETE FROM tickets WHERE tenant_id = %s", (b,))
+    migrate.downgrade(url, BEFORE_TENANT_SCOPE)
+    assert _unique_constraints(url) == {
+        "uq_tickets_source_external_id": "UNIQUE (source, external_id)"
+    }
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM tickets").fetchone() == (2,)

@@ -21,6 +21,7 @@ from agent.api.schemas import (
 from agent.metrics import DUPLICATES
 from agent.repositories import decisions, history, tickets
 from agent.services.router import Routed, Submission
+from agent.services.tenant_scope import visible_outputs
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
@@ -76,7 +77,8 @@ async def submit_ticket(
     responses={r: {"model": ErrorOut} for r in (401, 404, 422, 429, 503)},
 )
 async def read_ticket(ticket_id: uuid.UUID, runtime: RuntimeDep, tenant: TenantDep) -> TicketOut:
-    """A ticket with its final decision, its outcome, and one trace span per graph node."""
+    """A ticket with its final decision, its outcome, and one trace span per graph node (the
+    caller's own tickets only; neighbours of other tenants appear without their ids)."""
     async with runtime.sessions() as session:
         ticket = await tickets.get(session, ticket_id)
         if ticket is None or ticket.tenant_id != tenant.id:
@@ -84,6 +86,7 @@ async def read_ticket(ticket_id: uuid.UUID, runtime: RuntimeDep, tenant: TenantD
         decision = await decisions.final_for(session, ticket_id)
         outcome = await history.for_ticket(session, ticket_id)
         spans = await decisions.spans_for(session, ticket_id)
+        outputs = await visible_outputs(session, tenant_id=tenant.id, spans=spans)
     return TicketOut(
         id=ticket.id,
         source=ticket.source,
@@ -97,5 +100,8 @@ async def read_ticket(ticket_id: uuid.UUID, runtime: RuntimeDep, tenant: TenantD
         has_embedding=ticket.embedding is not None,
         decision=DecisionOut.model_validate(decision) if decision else None,
         outcome=OutcomeOut.model_validate(outcome) if outcome else None,
-        spans=[SpanOut.model_validate(s) for s in spans],
+        spans=[
+            SpanOut.model_validate(s).model_copy(update={"output": o})
+            for s, o in zip(spans, outputs, strict=True)
+        ],
     )

@@ -1,0 +1,51 @@
+"""The hot path's ticket identity on real Postgres: ``(tenant, source, external_id)``, with
+tickets of no tenant (the evals' parity runs, loaded history) deduplicated among themselves."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import psycopg
+
+from agent.repositories import hot
+
+
+def _values(tenant_id: uuid.UUID | None, external_id: str) -> dict[str, object]:
+    return {
+        "id": uuid.uuid4(),
+        "tenant_id": tenant_id,
+        "source": "desk",
+        "external_id": external_id,
+        "subject": "",
+        "body": "my card was declined",
+        "customer_id": None,
+        "channel": "web",
+        "metadata": {},
+        "received_at": datetime.now(UTC),
+    }
+
+
+def _tenant(url: str) -> uuid.UUID:
+    tenant_id = uuid.uuid4()
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO tenants (id, name, api_key_hash, api_key_prefix, rate_limit_per_minute) "
+            "VALUES (%s, %s, %s, 'tw_', 60)",
+            (tenant_id, tenant_id.hex, tenant_id.hex),
+        )
+    return tenant_id
+
+
+async def test_each_tenant_and_no_tenant_own_a_pair_once(fresh_db_url):
+    a, b = _tenant(fresh_db_url), _tenant(fresh_db_url)
+    firsts = {owner: _values(owner, "42") for owner in (a, b, None)}
+    async with await psycopg.AsyncConnection.connect(fresh_db_url, autocommit=True) as conn:
+        for owner, values in firsts.items():
+            assert await hot.insert_ticket(conn, values), owner  # new for each owner
+        for owner in firsts:
+            assert not await hot.insert_ticket(conn, _values(owner, "42")), owner  # duplicate
+            found = await hot.ticket_by_external_id(conn, owner, "desk", "42")
+            assert found is not None and found["id"] == firsts[owner]["id"]
+            assert found["tenant_id"] == owner
+        assert await hot.ticket_by_external_id(conn, a, "desk", "43") is None
