@@ -26,3 +26,15 @@ def drop_database(admin_url: str, name: str) -> None:
 
 def unique_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def add_tenant(url: str) -> uuid.UUID:
+    """A bare tenant row (no usable API key) in the database at ``url``; its id."""
+    tenant_id = uuid.uuid4()
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO tenants (id, name, api_key_hash, api_key_prefix, rate_limit_per_minute) "
+            "VALUES (%s, %s, %s, 'tw_', 60)",
+            (tenant_id, tenant_id.hex, tenant_id.hex),
+        )
+    return tenant_id

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, pool
 from agent import migrate
 from agent.db import sqlalchemy_url
 from agent.models import Base
+from tests.dbutil import add_tenant
 
 EXPECTED_TABLES = {
     "tenants",
@@ -122,17 +123,6 @@ def _add_ticket(url: str, tenant_id: uuid.UUID | None, source: str, external_id:
         )
 
 
-def _add_tenant(url: str) -> uuid.UUID:
-    tenant_id = uuid.uuid4()
-    with psycopg.connect(url) as conn:
-        conn.execute(
-            "INSERT INTO tenants (id, name, api_key_hash, api_key_prefix, rate_limit_per_minute) "
-            "VALUES (%s, %s, %s, 'tw_', 60)",
-            (tenant_id, tenant_id.hex, tenant_id.hex),
-        )
-    return tenant_id
-
-
 def test_tenant_scoped_idempotency_keeps_existing_rows_and_downgrades_only_without_collisions(
     fresh_db_url,
 ):
@@ -141,7 +131,7 @@ def test_tenant_scoped_idempotency_keeps_existing_rows_and_downgrades_only_witho
     assert _unique_constraints(url) == {
         "uq_tickets_source_external_id": "UNIQUE (source, external_id)"
     }
-    a, b = _add_tenant(url), _add_tenant(url)
+    a, b = add_tenant(url), add_tenant(url)
     _add_ticket(url, a, "desk", "1")
     _add_ticket(url, None, "history", "1")
     migrate.upgrade(url)  # existing rows, unique on the narrow key, are valid on the wide one

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from agent.repositories import hot
+from tests.dbutil import add_tenant
 
 
 def _values(tenant_id: uuid.UUID | None, external_id: str) -> dict[str, object]:
@@ -26,19 +27,8 @@ def _values(tenant_id: uuid.UUID | None, external_id: str) -> dict[str, object]:
     }
 
 
-def _tenant(url: str) -> uuid.UUID:
-    tenant_id = uuid.uuid4()
-    with psycopg.connect(url) as conn:
-        conn.execute(
-            "INSERT INTO tenants (id, name, api_key_hash, api_key_prefix, rate_limit_per_minute) "
-            "VALUES (%s, %s, %s, 'tw_', 60)",
-            (tenant_id, tenant_id.hex, tenant_id.hex),
-        )
-    return tenant_id
-
-
 async def test_each_tenant_and_no_tenant_own_a_pair_once(fresh_db_url):
-    a, b = _tenant(fresh_db_url), _tenant(fresh_db_url)
+    a, b = add_tenant(fresh_db_url), add_tenant(fresh_db_url)
     firsts = {owner: _values(owner, "42") for owner in (a, b, None)}
     async with await psycopg.AsyncConnection.connect(fresh_db_url, autocommit=True) as conn:
         for owner, values in firsts.items():
