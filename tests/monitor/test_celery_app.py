@@ -72,12 +72,10 @@ def test_the_schedule_survives_beats_shelve() -> None:
     assert restored == schedule and (restored.size_s, restored.grace_s) == (3600, 7.0)
 
 
-def test_scheduling_enqueues_each_segment_of_the_closed_window_once(
-    monitor_env, fresh_db_url: str, redis_url: str
+def _seed_channel_traffic(
+    monitor_env, db_url: str, start: datetime, day: int, channels: tuple[str, ...]
 ) -> None:
-    import json
-
-    import redis
+    """Segments by channel; 20 tickets per channel in the 15 minutes from ``start``."""
     from sqlalchemy import create_engine, pool
     from sqlalchemy.orm import Session
 
@@ -85,62 +83,55 @@ def test_scheduling_enqueues_each_segment_of_the_closed_window_once(
     from tests.monitor.traffic import production_version, seed_traffic, topics
 
     monitor_env(monitor_segments="channel", monitor_window_grace_s=30)
-    engine = create_engine(sqlalchemy_url(fresh_db_url), poolclass=pool.NullPool)
-    start = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    engine = create_engine(sqlalchemy_url(db_url), poolclass=pool.NullPool)
     with Session(engine) as db, db.begin():
         version = production_version(db)
         seed_traffic(
             db,
-            topics().window(1, 20),
+            topics().window(day, 20),
             version_id=version.id,
             start=start,
             span=timedelta(minutes=14),
-            channels=("web", "chat"),
+            channels=channels,
         )
     engine.dispose()
+
+
+def _queued_windows(redis_url: str) -> list[str]:
+    """The (size, window start, segment) of every compute task waiting on the monitor queue."""
+    import json
+
+    import redis
+
+    queued = [json.loads(m) for m in redis.Redis.from_url(redis_url).lrange("monitor", 0, -1)]
+    assert all(m["headers"]["task"] == "monitor.compute_window" for m in queued)
+    return sorted(m["headers"]["argsrepr"] for m in queued)
+
+
+def test_scheduling_enqueues_each_segment_of_the_closed_window_once(
+    monitor_env, fresh_db_url: str, redis_url: str
+) -> None:
+    start = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    _seed_channel_traffic(monitor_env, fresh_db_url, start, 1, ("web", "chat"))
     at = (start + timedelta(minutes=15, seconds=40)).isoformat()  # beat's run, grace after
     assert tasks.schedule_windows.apply(args=(900,), kwargs={"at": at}).get() == 3
     assert tasks.schedule_windows.apply(args=(900,), kwargs={"at": at}).get() == 0  # once
-    queued = [json.loads(m) for m in redis.Redis.from_url(redis_url).lrange("monitor", 0, -1)]
-    assert sorted(m["headers"]["argsrepr"] for m in queued) == sorted(
+    assert _queued_windows(redis_url) == sorted(
         repr((900, "2026-03-01T10:15:00+00:00", s)) for s in ("all", "channel:chat", "channel:web")
     )
-    assert all(m["headers"]["task"] == "monitor.compute_window" for m in queued)
 
 
 def test_a_window_whose_scheduling_was_missed_is_caught_up_by_the_next_run(
     monitor_env, fresh_db_url: str, redis_url: str
 ) -> None:
     """A busy worker let beat's message for a window expire: the next run schedules it."""
-    import json
-
-    import redis
-    from sqlalchemy import create_engine, pool
-    from sqlalchemy.orm import Session
-
-    from agent.db import sqlalchemy_url
-    from tests.monitor.traffic import production_version, seed_traffic, topics
-
-    monitor_env(monitor_segments="channel", monitor_window_grace_s=30)
-    engine = create_engine(sqlalchemy_url(fresh_db_url), poolclass=pool.NullPool)
     start = datetime(2026, 3, 2, 10, tzinfo=UTC)
-    with Session(engine) as db, db.begin():
-        version = production_version(db)
-        seed_traffic(
-            db,
-            topics().window(2, 20),
-            version_id=version.id,
-            start=start,
-            span=timedelta(minutes=14),
-            channels=("web",),
-        )
-    engine.dispose()
+    _seed_channel_traffic(monitor_env, fresh_db_url, start, 2, ("web",))
     # Two windows later: the 10:15 window's own run never happened; 10:30 and 10:45 were empty.
     at = (start + timedelta(minutes=45, seconds=40)).isoformat()
     assert tasks.schedule_windows.apply(args=(900,), kwargs={"at": at}).get() == 1 + 2
     assert tasks.schedule_windows.apply(args=(900,), kwargs={"at": at}).get() == 0
-    queued = [json.loads(m) for m in redis.Redis.from_url(redis_url).lrange("monitor", 0, -1)]
-    assert sorted(m["headers"]["argsrepr"] for m in queued) == sorted(
+    assert _queued_windows(redis_url) == sorted(
         [
             repr((900, "2026-03-02T10:45:00+00:00", "all")),  # the latest window, even empty
             repr((900, "2026-03-02T10:15:00+00:00", "all")),
