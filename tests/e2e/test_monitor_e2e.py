@@ -89,7 +89,7 @@ def wait_until(what: str, check: Any, timeout_s: float, logs: list[Path]) -> Any
 
 @pytest.mark.e2e
 @pytest.mark.slow
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(780)
 def test_monitor_catches_a_new_product_and_switches_its_channel_to_humans(
     fresh_db_url: str, redis_url: str, tmp_path: Path
 ) -> None:
@@ -169,7 +169,10 @@ def test_monitor_catches_a_new_product_and_switches_its_channel_to_humans(
                         "SELECT id, segment, severity, last_window_end, explanation "
                         "FROM alerts WHERE segment = 'channel:app'",
                     ),
-                    timeout_s=240,
+                    # Minutes when the machine is overloaded: at load 8 on 2 cores each segment's
+                    # first window took 2 to 2.5 minutes (it calibrates its thresholds), and
+                    # the calm window's four segments come first on the worker's two threads.
+                    timeout_s=420,
                     logs=logs,
                 )[0]
                 # Other segments (`all`) may alert too, and their webhooks may come first.
