@@ -7,7 +7,9 @@ the test split is routed against the rest. Compared on the same split:
 
 - ``fixed``: today's rule, the knn's unknown ramp and ``min_confidence`` 0.5;
 - ``plain``: split-conformal on the nearest-neighbour distance alone;
-- ``gate``: the version's novelty gate (its default score).
+- ``gate``: the version's novelty gate, with the score ``versions create`` fits (the learned
+  score where history allows, see ``agent.services.calibration``); every other score's figures
+  are under ``by_score``.
 
 Embeddings are computed once per run (or read from ``--embeddings``); the kNN is exact, in
 NumPy, where the served path uses pgvector's HNSW index.
@@ -21,13 +23,19 @@ from typing import Any
 
 import numpy as np
 
-from agent.classify.abstention import knn_held_out_routes
+from agent.classify.abstention import History, knn_held_out_routes, learned_score_for
 from agent.classify.base import Neighbour
 from agent.classify.knn import KnnParams, knn_probabilities
 from agent.classify.knn_fit import HeldOut, fit_knn
-from agent.classify.novelty import DEFAULT_SCORE, NoveltyGate, fit_gate, leave_one_out
+from agent.classify.novelty import (
+    DEFAULT_SCORE,
+    LEARNED,
+    NoveltyGate,
+    fit_gate,
+    leave_one_out,
+)
 from agent.classify.selective import fit_target_accuracy
-from agent.services.calibration import CALIBRATION_TICKETS
+from agent.services.calibration import CALIBRATION_TICKETS, FIT_TICKETS, VERSION_SCORE
 from agent.taxonomy import UNKNOWN, Taxonomy
 
 FIXED_MIN_CONFIDENCE = 0.5
@@ -96,6 +104,66 @@ def _novel(gate: NoveltyGate, neighbours: Sequence[Sequence[Neighbour]]) -> np.n
     return np.asarray([gate.judge(n).novel for n in neighbours])
 
 
+@dataclass(frozen=True)
+class Fitted:
+    """What ``versions create`` fits on one history: the held-out cases, the knn vote and a
+    novelty gate per score (the version's own, ``VERSION_SCORE``, under ``version_score``)."""
+
+    cases: list[HeldOut]
+    params: KnnParams
+    gates: dict[str, NoveltyGate]
+    version_score: str
+
+    @property
+    def gate(self) -> NoveltyGate:
+        return self.gates[self.version_score]
+
+
+def fit_history(
+    history: np.ndarray,
+    queues: np.ndarray,
+    priorities: np.ndarray,
+    taxonomy: Taxonomy,
+    *,
+    rng: np.random.Generator,
+    k: int,
+    alpha: float,
+    n_calibration: int,
+) -> Fitted:
+    """Fit on ``history`` as a version is fitted: a seeded calibration sample held out
+    leave-one-out, the learned score fitted on other history tickets (``FIT_TICKETS``)."""
+    order = rng.permutation(len(history))
+    cal = order[: min(n_calibration, len(history))]
+    ci, cd = nearest(history[cal], history, k + SPARE, exclude=cal)
+    cases = [
+        HeldOut(str(queues[j]), str(priorities[j]), leave_one_out(n)[:k])
+        for j, n in zip(cal, _neighbours(ci, cd, queues, priorities), strict=True)
+    ]
+    names = taxonomy.queue_names
+    params = fit_knn(cases, queues=names, priorities=taxonomy.priority_names, k=k).params
+    held = [(c.queue, c.neighbours) for c in cases]
+    fit_rows = order[len(cal) : len(cal) + FIT_TICKETS]
+    model, _ = learned_score_for(
+        History(history, queues, priorities), fit_rows, k=k, tau=params.tau
+    )
+    gates = {
+        score: fit_gate(held, taxonomy_queues=names, score=score, k=k, tau=params.tau, alpha=alpha)
+        for score in ("nearest", DEFAULT_SCORE)
+    }
+    version_score = VERSION_SCORE if model is not None else DEFAULT_SCORE
+    if model is not None:
+        gates[LEARNED] = fit_gate(
+            held,
+            taxonomy_queues=names,
+            score=LEARNED,
+            k=k,
+            tau=params.tau,
+            alpha=alpha,
+            model=model,
+        )
+    return Fitted(cases, params, gates, version_score)
+
+
 def run_split(
     corpus: Corpus,
     taxonomy: Taxonomy,
@@ -112,45 +180,38 @@ def run_split(
     intents = np.unique(corpus.train_intent)
     unseen_intents = rng.choice(intents, size=held_out, replace=False)
     seen = ~np.isin(corpus.train_intent, unseen_intents)
-    hist = corpus.train[seen]
-    hq, hp = corpus.train_queue[seen], corpus.train_priority[seen]
-    cal = rng.choice(len(hist), size=min(n_calibration, len(hist)), replace=False)
-    ci, cd = nearest(hist[cal], hist, k + SPARE, exclude=cal)
-    cases = [
-        HeldOut(str(hq[j]), str(hp[j]), leave_one_out(n)[:k])
-        for j, n in zip(cal, _neighbours(ci, cd, hq, hp), strict=True)
-    ]
-    params = fit_knn(
-        cases, queues=taxonomy.queue_names, priorities=taxonomy.priority_names, k=k
-    ).params
+    hist, hq, hp = corpus.train[seen], corpus.train_queue[seen], corpus.train_priority[seen]
+    fitted = fit_history(
+        hist, hq, hp, taxonomy, rng=rng, k=k, alpha=alpha, n_calibration=n_calibration
+    )
+    params, gate = fitted.params, fitted.gate
     ti, td = nearest(corpus.test, hist, k)
     tests = _neighbours(ti, td, hq, hp)
     unseen = np.isin(corpus.test_intent, unseen_intents)
     truth = corpus.test_queue
-    held = [(c.queue, c.neighbours) for c in cases]
-    queues = taxonomy.queue_names
-
-    def gate_of(score: str) -> NoveltyGate:
-        return fit_gate(held, taxonomy_queues=queues, score=score, k=k, tau=params.tau, alpha=alpha)
-
-    plain, gate = gate_of("nearest"), gate_of(DEFAULT_SCORE)
+    novel = {score: _novel(g, tests) for score, g in fitted.gates.items()}
     fixed_q, fixed_c = _routes(tests, taxonomy, params, lambda n: None)
     fixed_human = (fixed_q == UNKNOWN) | (fixed_c < FIXED_MIN_CONFIDENCE)
-    plain_novel, gate_novel = _novel(plain, tests), _novel(gate, tests)
+    gate_novel = novel[fitted.version_score]
     gate_q, gate_c = _routes(tests, taxonomy, params, lambda n: gate.judge(n).unknown)
-    fit = _threshold_fit(cases, taxonomy, params, gate, target_accuracy)
+    fit = _threshold_fit(fitted.cases, taxonomy, params, gate, target_accuracy)
     auto = ~gate_novel & (gate_q != UNKNOWN) & (gate_c >= fit.min_confidence)
     return {
         "seed": seed,
         "unseen_intents": sorted(str(i) for i in unseen_intents),
         "history": int(seen.sum()),
-        "calibration": len(cases),
+        "calibration": len(fitted.cases),
+        "score": fitted.version_score,
         "in_scope_tickets": int((~unseen).sum()),
         "unseen_tickets": int(unseen.sum()),
         "in_scope_escalation": _rate(gate_novel[~unseen]),
         "unseen_caught": _rate(gate_novel[unseen]),
-        "plain_in_scope_escalation": _rate(plain_novel[~unseen]),
-        "plain_unseen_caught": _rate(plain_novel[unseen]),
+        "plain_in_scope_escalation": _rate(novel["nearest"][~unseen]),
+        "plain_unseen_caught": _rate(novel["nearest"][unseen]),
+        "by_score": {
+            score: {"in_scope_escalation": _rate(m[~unseen]), "unseen_caught": _rate(m[unseen])}
+            for score, m in novel.items()
+        },
         "baseline_in_scope_escalation": _rate(fixed_human[~unseen]),
         "baseline_unseen_caught": _rate(fixed_human[unseen]),
         "min_confidence": fit.min_confidence,
@@ -188,9 +249,18 @@ def summarise(splits: list[dict[str, Any]], *, alpha: float, target: float) -> d
         return round(float(np.mean(values)), 4) if values else None
 
     gate_esc = [s["in_scope_escalation"] for s in splits]
+    scores = sorted({name for s in splits for name in s["by_score"]})
     return {
         "alpha": alpha,
-        "score": DEFAULT_SCORE,
+        "score": sorted({s["score"] for s in splits}),
+        "by_score": {
+            name: {
+                figure: round(float(np.mean([s["by_score"][name][figure] for s in splits])), 4)
+                for figure in ("in_scope_escalation", "unseen_caught")
+            }
+            for name in scores
+            if all(name in s["by_score"] for s in splits)
+        },
         "seeds": len(splits),
         "held_out_intents": len(splits[0]["unseen_intents"]) if splits else 0,
         "in_scope_escalation_mean": mean("in_scope_escalation"),
@@ -262,25 +332,18 @@ def calibration_splits(
     tests = _neighbours(ti, td, queues, prios)
     accuracies = []
     for r in range(splits):
-        rng = np.random.default_rng(1000 + r)
-        cal = rng.choice(
-            len(corpus.train), size=min(n_calibration, len(corpus.train)), replace=False
-        )
-        ci, cd = nearest(corpus.train[cal], corpus.train, k + SPARE, exclude=cal)
-        cases = [
-            HeldOut(str(queues[j]), str(prios[j]), leave_one_out(n)[:k])
-            for j, n in zip(cal, _neighbours(ci, cd, queues, prios), strict=True)
-        ]
-        names = (taxonomy.queue_names, taxonomy.priority_names)
-        params = fit_knn(cases, queues=names[0], priorities=names[1], k=k).params
-        gate = fit_gate(
-            [(c.queue, c.neighbours) for c in cases],
-            taxonomy_queues=names[0],
+        fitted = fit_history(
+            corpus.train,
+            queues,
+            prios,
+            taxonomy,
+            rng=np.random.default_rng(1000 + r),
             k=k,
-            tau=params.tau,
             alpha=alpha,
+            n_calibration=n_calibration,
         )
-        fit = _threshold_fit(cases, taxonomy, params, gate, target_accuracy)
+        params, gate = fitted.params, fitted.gate
+        fit = _threshold_fit(fitted.cases, taxonomy, params, gate, target_accuracy)
         q, c = _routes(tests, taxonomy, params, lambda n, g=gate: g.judge(n).unknown)  # type: ignore[misc]
         auto = ~_novel(gate, tests) & (q != UNKNOWN) & (c >= fit.min_confidence)
         accuracies.append(float(np.mean(q[auto] == corpus.test_queue[auto])) if auto.any() else 1.0)

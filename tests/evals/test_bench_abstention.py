@@ -57,6 +57,24 @@ def test_unseen_intents_far_from_history_are_caught_and_in_scope_escalation_stay
         assert split["auto_routed_accuracy"] is None or split["auto_routed_accuracy"] > 0.5
 
 
+def test_the_gate_measured_is_the_one_versions_create_fits():
+    # 540 history tickets: 300 calibrate, the other 240 fit the learned score (at least 200).
+    result = run(corpus(), TAX, seeds=1, held_out=3, alpha=0.1, n_calibration=300)
+    split = result["per_seed"][0]
+    assert result["score"] == ["learned"] and split["score"] == "learned"
+    assert set(split["by_score"]) == {"nearest", "nearest_disagreement", "learned"}
+    assert split["unseen_caught"] == split["by_score"]["learned"]["unseen_caught"]
+    assert split["plain_unseen_caught"] == split["by_score"]["nearest"]["unseen_caught"]
+    assert result["by_score"]["learned"]["in_scope_escalation"] == split["in_scope_escalation"]
+
+
+def test_without_history_to_fit_the_learned_score_the_versions_fallback_is_measured():
+    # 140 tickets outside a 400-ticket calibration sample: too few to fit the learned score.
+    result = run(corpus(), TAX, seeds=1, held_out=3, alpha=0.1, n_calibration=400)
+    assert result["score"] == ["nearest_disagreement"]
+    assert "learned" not in result["per_seed"][0]["by_score"]
+
+
 def test_holding_out_every_intent_is_a_clear_error():
     with pytest.raises(ValueError, match="cannot hold out 12 of 12 intents"):
         run(corpus(), TAX, seeds=1, held_out=12)
