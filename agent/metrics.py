@@ -59,8 +59,10 @@ RECONCILED = Counter(
     "Tickets finished by the reconciler after an interruption.",
 )
 
-HUMAN_MODES = frozenset(
-    {"kill_switch", "budget", "fallback", "no_version", "unknown", "low_confidence"}
+HTTP_RESPONSES = Counter(
+    "ticketwatch_http_responses_total",
+    "API responses, by method, route template and status class (2xx, 4xx, 5xx).",
+    ["method", "route", "status"],
 )
 
 
@@ -88,6 +90,10 @@ def observe_decision(
             MODEL_LATENCY.labels(classifier=classifier or "", model=model).observe(
                 model_latency_ms / 1000
             )
+
+
+def observe_response(*, method: str, route: str, status: int) -> None:
+    HTTP_RESPONSES.labels(method=method, route=route, status=f"{status // 100}xx").inc()
 
 
 def set_switches(enabled: frozenset[str], known: frozenset[str]) -> None:

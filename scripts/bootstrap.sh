@@ -43,14 +43,19 @@ if [ ! -f "$stamp" ]; then
 fi
 
 if [ $dev = 1 ]; then
-    if [ ! -x /usr/bin/chromium ]; then
-        say "installing Debian's chromium for the browser tests"
+    # Debian's chromium for the browser tests, its prometheus for `promtool check rules`.
+    missing=""
+    [ -x /usr/bin/chromium ] || missing="$missing chromium"
+    command -v promtool >/dev/null || missing="$missing prometheus"
+    if [ -n "$missing" ]; then
+        say "installing Debian's$missing for the tests"
+        install="apt-get install -y -qq$missing"
         if [ "$(id -u)" = 0 ]; then
-            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive $install >/dev/null
         elif command -v sudo >/dev/null; then
-            sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+            sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive $install >/dev/null
         else
-            echo "the browser tests need Debian's chromium: apt-get install chromium (as root)" >&2
+            echo "the tests need Debian's$missing: apt-get install$missing (as root)" >&2
             exit 2
         fi
     fi

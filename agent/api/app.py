@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from agent.api import schemas
 from agent.api.body_limits import BodyGuard
 from agent.api.errors import install_error_handlers
+from agent.api.http_metrics import ResponseMetrics
 from agent.api.routes import health, outcomes, tickets
 from agent.config import Settings, get_settings
 from agent.metrics import RECONCILED
@@ -78,6 +79,7 @@ def create_app(
     if plugins:
         _load_plugins(app)
     app.add_middleware(BodyGuard, max_bytes=settings.max_ticket_bytes, json_prefixes=("/v1/",))
+    app.add_middleware(ResponseMetrics)  # outermost: counts the guard's rejections too
     _add_openapi_components(app)
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import psycopg
@@ -93,3 +94,31 @@ def test_metrics_count_tickets_by_route_and_mode(client):
     assert "ticketwatch_tickets_total{" in text
     assert "ticketwatch_decision_latency_seconds_bucket" in text
     assert 'ticketwatch_kill_switch_enabled{key="global"} 0.0' in text
+
+
+def _responses(client, route: str, status: str) -> float:
+    """The API's count of ``route``'s responses of ``status`` class, from its /metrics."""
+    pattern = re.compile(
+        r'^ticketwatch_http_responses_total\{(?=[^}]*method="POST")(?=[^}]*route="'
+        + re.escape(route)
+        + r'")(?=[^}]*status="'
+        + status
+        + r'")[^}]*\} (\S+)$',
+        re.M,
+    )
+    found = pattern.findall(client.get("/metrics").text)
+    return sum(float(v) for v in found)
+
+
+def test_responses_are_counted_by_route_template_and_status_class(client):
+    before_ok = _responses(client, "/v1/tickets", "2xx")
+    before_bad = _responses(client, "/v1/tickets", "4xx")
+    ticket = {"source": "tests", "external_id": uuid.uuid4().hex, "body": "card declined"}
+    assert client.post("/v1/tickets", json=ticket).status_code == 201
+    assert client.post("/v1/tickets", json={"source": "tests"}).status_code == 422
+    assert client.post("/v1/no-such-path", json=ticket).status_code in (404, 405)
+    assert _responses(client, "/v1/tickets", "2xx") == before_ok + 1
+    assert _responses(client, "/v1/tickets", "4xx") == before_bad + 1
+    # a path no route serves is counted under one label, never under its raw path
+    text = client.get("/metrics").text
+    assert 'route="unmatched"' in text and "no-such-path" not in text
