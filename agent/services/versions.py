@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent.classify.registry import UnknownClassifierError, get_kind
 from agent.models import AgentVersion, TaxonomyRecord
 from agent.repositories import catalog
 from agent.services.operators import Actor, OperatorError, audit
@@ -45,9 +46,11 @@ async def create_version(
 ) -> AgentVersion:
     if not SEMVER.match(semver):
         raise OperatorError(f"version {semver!r} is not a semantic version like 1.2.0")
-    if classifier not in ("knn", "llm", "cascade"):
-        raise OperatorError(f"unknown classifier {classifier!r}: use knn, llm or cascade")
-    if classifier in ("llm", "cascade") and not model:
+    try:
+        kind = get_kind(classifier)
+    except UnknownClassifierError as exc:
+        raise OperatorError(str(exc)) from None
+    if kind.model_backed and not model:
         raise OperatorError(f"the {classifier} classifier needs a model (a LiteLLM model string)")
     if await catalog.version_by_semver(session, semver) is not None:
         raise OperatorError(f"version {semver} exists already; versions are immutable")
