@@ -14,8 +14,8 @@ import re
 from sqlalchemy import Connection, text
 
 from agent.classify.registry import check_sql, kind_names
+from agent.models.catalog import CLASSIFIER_CHECK as CONSTRAINT
 
-CONSTRAINT = "ck_agent_versions_classifier"
 ORIGINAL_KINDS = ("knn", "llm", "cascade")  # the list the initial schema wrote out
 
 

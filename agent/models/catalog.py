@@ -13,6 +13,8 @@ from agent.classify.registry import check_sql
 from agent.models.base import Base, created_at, uuid_pk
 
 LABELS = ("production", "canary", "shadow")
+# The CHECK naming the registered classifier kinds (kept in step: migrations/classifier_kinds.py)
+CLASSIFIER_CHECK = "ck_agent_versions_classifier"
 
 
 class TaxonomyRecord(Base):

@@ -76,13 +76,15 @@ def register_one_queue(*, model_backed: bool = False) -> None:
 
 
 def test_the_shipped_kinds_are_registered_once_each() -> None:
-    assert kind_names() == ("cascade", "knn", "llm")
+    assert {"cascade", "knn", "llm"} <= set(kind_names())
+    assert list(kind_names()) == sorted(kind_names())
     assert not get_kind("knn").model_backed
     assert get_kind("llm").model_backed and get_kind("cascade").model_backed
 
 
 def test_an_unknown_kind_names_the_known_ones() -> None:
-    with pytest.raises(UnknownClassifierError, match="'oracle'.*known: cascade, knn, llm"):
+    known = f"known: {', '.join(kind_names())}"
+    with pytest.raises(UnknownClassifierError, match=f"'oracle'.*{known}"):
         get_kind("oracle")
 
 
@@ -97,7 +99,7 @@ def test_a_kind_is_registered_once_under_a_lower_case_identifier(private_registr
         register_one_queue()
     with pytest.raises(ValueError, match="lower-case identifier"):
         registry.register("One Queue", description="", model_backed=False)(lambda v, **k: v)
-    assert kind_names() == ("cascade", "knn", "llm", "one_queue")
+    assert "one_queue" in kind_names() and all_kinds()["one_queue"].description
 
 
 def test_the_versions_classifier_is_built_by_its_kind(private_registry) -> None:
@@ -119,7 +121,8 @@ def test_create_version_refuses_an_unknown_kind_and_a_model_kind_without_a_model
                 session, semver=semver, classifier=classifier, taxonomy=TAX, actor=ACTOR
             )
 
-    with pytest.raises(OperatorError, match="unknown classifier 'oracle'.*known: cascade, knn"):
+    known = f"known: {', '.join(kind_names())}"
+    with pytest.raises(OperatorError, match=f"unknown classifier 'oracle'.*{known}"):
         asyncio.run(create("1.0.0", "oracle"))
     with pytest.raises(OperatorError, match="the cascade classifier needs a model"):
         asyncio.run(create("1.0.1", "cascade"))
@@ -137,7 +140,7 @@ def test_the_cli_help_and_choices_come_from_the_registry(monkeypatch) -> None:
     refused = runner.invoke(cli_app, ["versions", "create", "1.0.0", "--classifier", "oracle"])
     assert refused.exit_code == 2
     assert "unknown classifier 'oracle'" in refused.output
-    assert "known: cascade, knn, llm" in " ".join(refused.output.split())
+    assert f"known: {', '.join(kind_names())}" in " ".join(refused.output.split())
 
 
 def insert_version(url: str, classifier: str, semver: str) -> None:
@@ -180,7 +183,7 @@ def test_downgrade_restores_the_written_out_list_and_upgrade_derives_it_again(
     migrate.downgrade(fresh_db_url, "7c3f2a91d4e8")
     assert db_kinds(fresh_db_url) == {"knn", "llm", "cascade"}
     migrate.upgrade(fresh_db_url)
-    assert db_kinds(fresh_db_url) == {"knn", "llm", "cascade", "one_queue"}
+    assert db_kinds(fresh_db_url) == set(kind_names()) and "one_queue" in kind_names()
 
 
 def test_an_upgrade_at_head_brings_the_check_in_step_with_the_registry(
@@ -196,3 +199,20 @@ def test_an_upgrade_at_head_brings_the_check_in_step_with_the_registry(
     with pytest.raises(RuntimeError, match=r"'one_queue' \(versions 4.0.0\).*restore"):
         migrate.upgrade(fresh_db_url)
     assert "one_queue" in db_kinds(fresh_db_url)  # refused: the CHECK is left as it was
+
+
+def test_a_kind_the_database_does_not_accept_yet_says_to_migrate(
+    fresh_db_url, private_registry
+) -> None:
+    register_one_queue()  # registered after this database was migrated
+
+    async def create() -> None:
+        async with session_for(fresh_db_url) as session:
+            await create_version(
+                session, semver="5.0.0", classifier="one_queue", taxonomy=TAX, actor=ACTOR
+            )
+
+    with pytest.raises(OperatorError, match="does not accept classifier 'one_queue' yet.*migrate"):
+        asyncio.run(create())
+    migrate.upgrade(fresh_db_url)
+    asyncio.run(create())
