@@ -19,6 +19,10 @@ from agent.models.catalog import CLASSIFIER_CHECK as CONSTRAINT
 ORIGINAL_KINDS = ("knn", "llm", "cascade")  # the list the initial schema wrote out
 
 
+class KindsInUseError(RuntimeError):
+    """Versions use kinds that no module registers any more: the CHECK cannot drop them."""
+
+
 def kinds_in_db(connection: Connection) -> set[str] | None:
     """The kinds the database's CHECK accepts (None: there is no such CHECK)."""
     definition = connection.execute(
@@ -39,7 +43,7 @@ def write(connection: Connection, names: tuple[str, ...]) -> None:
     ).all()
     if stray:
         used = "; ".join(f"{kind!r} (versions {semvers})" for kind, semvers in stray)
-        raise RuntimeError(
+        raise KindsInUseError(
             f"agent versions use classifier kinds that are not registered: {used}. Versions "
             "are immutable: restore the kind's module in agent/classify/kinds"
         )
@@ -49,10 +53,14 @@ def write(connection: Connection, names: tuple[str, ...]) -> None:
     )
 
 
-def sync(connection: Connection) -> bool:
-    """Bring the CHECK in step with the registry; whether it had to change."""
+def sync(connection: Connection) -> str | None:
+    """Bring the CHECK in step with the registry; what changed (None: nothing)."""
     names = kind_names()
-    if kinds_in_db(connection) == set(names):
-        return False
+    before = kinds_in_db(connection) or set()
+    if before == set(names):
+        return None
     write(connection, names)
-    return True
+    added, dropped = sorted(set(names) - before), sorted(before - set(names))
+    return "classifier kinds accepted: " + ", ".join(
+        [*(f"+{n}" for n in added), *(f"-{n}" for n in dropped)]
+    )

@@ -52,7 +52,9 @@ def _run(connection: Connection) -> None:
         with context.begin_transaction():
             context.run_migrations()
             if _at_head():  # classifier kinds are plug-ins: keep the database's CHECK in step
-                classifier_kinds.sync(connection)
+                changed = classifier_kinds.sync(connection)
+                if changed:
+                    config.attributes.setdefault("notes", []).append(changed)
         connection.commit()
     finally:
         connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})

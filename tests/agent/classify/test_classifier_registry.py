@@ -27,6 +27,7 @@ from agent.services.operators import Actor, OperatorError
 from agent.services.versions import create_version
 from agent.taxonomy import load_taxonomy
 from migrations import classifier_kinds
+from migrations.classifier_kinds import KindsInUseError
 from tests.asyncdb import session_for
 
 TAX = load_taxonomy("banking77")
@@ -193,10 +194,11 @@ def test_an_upgrade_at_head_brings_the_check_in_step_with_the_registry(
     kinds = dict(registry.all_kinds())
     monkeypatch.setattr(registry, "_REGISTRY", kinds)
     register_one_queue()
-    migrate.upgrade(fresh_db_url)
+    assert migrate.upgrade(fresh_db_url) == ["classifier kinds accepted: +one_queue"]
+    assert migrate.upgrade(fresh_db_url) == []
     insert_version(fresh_db_url, "one_queue", "4.0.0")
     del kinds["one_queue"]
-    with pytest.raises(RuntimeError, match=r"'one_queue' \(versions 4.0.0\).*restore"):
+    with pytest.raises(KindsInUseError, match=r"'one_queue' \(versions 4.0.0\).*restore"):
         migrate.upgrade(fresh_db_url)
     assert "one_queue" in db_kinds(fresh_db_url)  # refused: the CHECK is left as it was
 
