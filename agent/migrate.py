@@ -24,9 +24,12 @@ def alembic_config(database_url: str) -> Config:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Migrate up to ``revision``. Idempotent; concurrent callers serialise on a lock."""
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head") -> list[str]:
+    """Migrate up to ``revision``. Idempotent; concurrent callers serialise on a lock. Returns
+    what changed beside the revision (the CHECK of the registered classifier kinds)."""
+    cfg = alembic_config(database_url)
+    command.upgrade(cfg, revision)
+    return list(cfg.attributes.get("notes", []))
 
 
 def downgrade(database_url: str, revision: str) -> None:

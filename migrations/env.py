@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from alembic import context
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, pool, text
 
 from agent.config import get_settings
 from agent.db import sqlalchemy_url
 from agent.embedded import resolve_database_url
 from agent.models import Base
+from migrations import classifier_kinds
 
 config = context.config
 target_metadata = Base.metadata
@@ -49,10 +51,20 @@ def _run(connection: Connection) -> None:
         context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
+            if _at_head():  # classifier kinds are plug-ins: keep the database's CHECK in step
+                changed = classifier_kinds.sync(connection)
+                if changed:
+                    config.attributes.setdefault("notes", []).append(changed)
         connection.commit()
     finally:
         connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
         connection.commit()
+
+
+def _at_head() -> bool:
+    """Whether the database now stands at the newest revision."""
+    current = set(context.get_context().get_current_heads())
+    return current == set(ScriptDirectory.from_config(config).get_heads())
 
 
 if context.is_offline_mode():

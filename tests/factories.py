@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
 
+from agent.datasets.records import LabelledTicket, shuffled
 from agent.models import (
     EMBEDDING_DIM,
     AgentVersion,
@@ -155,3 +157,15 @@ def make_alert(db: Session, **overrides: Any) -> Alert:
     db.add(row)
     db.flush()
     return row
+
+
+def stratified(records: Sequence[LabelledTicket], per_queue: int) -> list[LabelledTicket]:
+    """``per_queue`` tickets of each queue, drawn across all its intents (the file is sorted);
+    seeded, so every test's history is the same sample."""
+    taken: dict[str, int] = {}
+    out = []
+    for r in shuffled(records, seed=7):
+        if taken.get(r.queue, 0) < per_queue:
+            taken[r.queue] = taken.get(r.queue, 0) + 1
+            out.append(r)
+    return out

@@ -12,6 +12,7 @@ from agent.classify.abstention import RoutingTarget
 from agent.classify.base import Classifier
 from agent.classify.knn import KnnParams
 from agent.classify.novelty import DEFAULT_ALPHA
+from agent.classify.registry import UnknownClassifierError, all_kinds, get_kind, kinds_help
 from agent.commands.common import cli_actor, cli_session, console, run
 from agent.config import Settings, get_settings
 from agent.datasets.records import LabelledFileError, read_labelled_file
@@ -24,6 +25,21 @@ from agent.services.versions import create_version
 from agent.taxonomy import Taxonomy, load_taxonomy
 
 TaxonomyOpt = Annotated[str, typer.Option(help="Taxonomy name (packaged) or YAML path.")]
+
+
+def _registered_kind(name: str) -> str:
+    try:
+        get_kind(name)
+    except UnknownClassifierError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return name
+
+
+# The classifier kinds, from their registry (agent/classify/kinds): one module per kind.
+ClassifierOpt = Annotated[
+    str, typer.Option(callback=_registered_kind, help=f"The kind: {kinds_help()}.")
+]
+MODEL_KINDS = ", ".join(k.name for k in all_kinds().values() if k.model_backed)
 
 
 def load_history_command(
@@ -74,9 +90,9 @@ def load_history_command(
 
 def create_version_command(
     semver: Annotated[str, typer.Argument(help="Semantic version, e.g. 1.0.0")],
-    classifier: Annotated[str, typer.Option(help="knn, llm or cascade")] = "knn",
+    classifier: ClassifierOpt = "knn",
     taxonomy: TaxonomyOpt = "banking77",
-    model: Annotated[str | None, typer.Option(help="LiteLLM model string (llm, cascade)")] = None,
+    model: Annotated[str | None, typer.Option(help=f"LiteLLM model string ({MODEL_KINDS})")] = None,
     fallback_model: Annotated[str | None, typer.Option()] = None,
     min_confidence: Annotated[
         float | None,
@@ -96,7 +112,7 @@ def create_version_command(
         float, typer.Option(min=0.001, max=0.5, help="Novelty gate: in-scope escalation rate.")
     ] = DEFAULT_ALPHA,
     novel_to_model: Annotated[
-        bool, typer.Option(help="Let llm/cascade classify tickets the novelty gate flags.")
+        bool, typer.Option(help=f"Let {MODEL_KINDS} classify tickets the novelty gate flags.")
     ] = False,
     calibrate: Annotated[bool, typer.Option(help="Fit the knn on held-out history.")] = True,
     k: Annotated[int, typer.Option(min=1, max=100)] = 15,
@@ -161,7 +177,7 @@ def _calibrate(
     """Fit on held-out history and print what was fitted, and what is missing."""
     settings = get_settings()
     model_classifier = None
-    if target.fitted and classifier != "knn" and model:
+    if target.fitted and get_kind(classifier).model_backed and model:
         model_classifier = candidate_classifier(settings, classifier, model, k, tax)
     with console.status("fitting the knn vote, the novelty gate and the threshold on history…"):
         fitted = calibrate_version(
@@ -194,8 +210,7 @@ def _calibrate(
 def candidate_classifier(
     settings: Settings, classifier: str, model: str, k: int, tax: Taxonomy
 ) -> Classifier:
-    """The llm or cascade classifier a new version would serve (to fit its threshold)."""
-    from agent.classify.factory import build_model_classifier
+    """The model-backed classifier a new version would serve (to fit its threshold)."""
     from agent.classify.knn import KnnClassifier
     from agent.graph.state import ResolvedVersion
 
@@ -211,4 +226,4 @@ def candidate_classifier(
         thresholds={},
         taxonomy=tax,
     )
-    return build_model_classifier(version, knn=KnnClassifier(KnnParams(k=k)), settings=settings)
+    return version.kind.build(version, knn=KnnClassifier(KnnParams(k=k)), settings=settings)

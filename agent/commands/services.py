@@ -14,6 +14,7 @@ from agent.config import get_settings
 from agent.embedded import resolve_database_url
 from agent.embedded.manager import services_for
 from agent.logs import mask_secrets
+from migrations.classifier_kinds import KindsInUseError
 
 app = typer.Typer(help="Manage the embedded Postgres (pgvector) and Redis.", no_args_is_help=True)
 console = Console()
@@ -83,10 +84,17 @@ def migrate(
     """Bring the database schema up to date (idempotent; safe to run concurrently)."""
     url = resolve_database_url(get_settings())
     before = migrations.current_revision(url)
-    if down_to:
-        migrations.downgrade(url, down_to)
-    else:
-        migrations.upgrade(url, revision)
+    notes: list[str] = []
+    try:
+        if down_to:
+            migrations.downgrade(url, down_to)
+        else:
+            notes = migrations.upgrade(url, revision)
+    except KindsInUseError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
     after = migrations.current_revision(url)
     state = "already up to date" if before == after else f"{before or 'empty'} → {after}"
     console.print(f"database schema at {after or 'base'} ({state})")
+    for note in notes:
+        console.print(note)

@@ -28,8 +28,11 @@ def after_retrieve(state: RouteState) -> Literal["gate", "decide"]:
 
 def after_gate(state: RouteState) -> Literal["classify", "decide"]:
     """A novel ticket is not handed to a model to be confidently misrouted, unless the version
-    says so (``params["novel_to_model"]``); the free knn vote still runs, for the record."""
+    says so (``params["novel_to_model"]``); the free knn vote still runs, for the record. A
+    kind that calls no model classifies every ticket."""
     novelty, version = state.get("novelty"), state.get("version")
-    if novelty is None or not novelty.novel or version is None or version.classifier == "knn":
+    if novelty is None or not novelty.novel or version is None:
+        return "classify"
+    if not version.kind.model_backed:
         return "classify"
     return "classify" if version.params.get("novel_to_model") else "decide"

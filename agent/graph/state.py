@@ -12,6 +12,7 @@ import numpy as np
 from agent.budgets import BudgetStatus
 from agent.classify.base import Classification, Neighbour
 from agent.classify.novelty import Novelty
+from agent.classify.registry import ClassifierKind, UnknownClassifierError, get_kind
 from agent.taxonomy import Taxonomy
 
 
@@ -30,7 +31,9 @@ class TicketInput:
 
 @dataclass(frozen=True, slots=True)
 class ResolvedVersion:
-    """The agent version serving this ticket, and through which label."""
+    """The agent version serving this ticket, and through which label. Its classifier kind
+    must be registered (:mod:`agent.classify.kinds`): loading a version of an unknown kind fails
+    here, naming the version, rather than when its first ticket is classified."""
 
     id: str
     semver: str
@@ -42,6 +45,17 @@ class ResolvedVersion:
     params: dict[str, Any]
     thresholds: dict[str, Any]
     taxonomy: Taxonomy
+
+    def __post_init__(self) -> None:
+        try:
+            get_kind(self.classifier)
+        except UnknownClassifierError as exc:
+            raise UnknownClassifierError(f"agent version {self.semver}: {exc}") from None
+
+    @property
+    def kind(self) -> ClassifierKind:
+        """The registered kind of this version's classifier."""
+        return get_kind(self.classifier)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,12 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from agent.classify.registry import check_sql
 from agent.models.base import Base, created_at, uuid_pk
 
-CLASSIFIERS = ("knn", "llm", "cascade")
 LABELS = ("production", "canary", "shadow")
+# The CHECK naming the registered classifier kinds (kept in step: migrations/classifier_kinds.py)
+CLASSIFIER_CHECK = "ck_agent_versions_classifier"
 
 
 class TaxonomyRecord(Base):
@@ -30,10 +32,11 @@ class TaxonomyRecord(Base):
 
 
 class AgentVersion(Base):
-    """The whole execution context of the agent. Append-only: a trigger rejects UPDATE/DELETE."""
+    """The whole execution context of the agent. Append-only: a trigger rejects UPDATE/DELETE.
+    ``classifier`` is a registered kind (:mod:`agent.classify.kinds`); the database checks it."""
 
     __tablename__ = "agent_versions"
-    __table_args__ = (CheckConstraint(f"classifier IN {CLASSIFIERS!r}", name="classifier"),)
+    __table_args__ = (CheckConstraint(check_sql(), name="classifier"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     semver: Mapped[str] = mapped_column(String(50), unique=True)

@@ -21,8 +21,9 @@ class ClassifierRegistry:
 
     def for_version(self, version: ResolvedVersion, *, cheaper: bool = False) -> Classifier:
         """The version's classifier; ``cheaper`` serves its fallback model as the primary
-        (the tenant's budget is nearly spent). knn costs nothing, so it is the same."""
-        cheaper = cheaper and version.classifier != "knn" and bool(version.fallback_model)
+        (the tenant's budget is nearly spent). A kind with no model costs nothing, so it is
+        the same."""
+        cheaper = cheaper and version.kind.model_backed and bool(version.fallback_model)
         key = (version.id, cheaper)
         classifier = self._built.get(key)
         if classifier is None:
@@ -31,17 +32,14 @@ class ClassifierRegistry:
         return classifier
 
     def _build(self, version: ResolvedVersion, cheaper: bool) -> Classifier:
+        """The version's kind builds it (:mod:`agent.classify.kinds`), given its knn vote."""
         gate = NoveltyGate.from_thresholds(version.thresholds.get("novelty"))
         knn = KnnClassifier(KnnParams.from_params(version.params), gate)
-        if version.classifier == "knn":
-            return knn
-        from agent.classify.factory import build_model_classifier
-
         if cheaper:
             version = dataclasses.replace(
                 version, model=version.fallback_model, fallback_model=None
             )
-        return build_model_classifier(version, knn=knn, settings=self._settings)
+        return version.kind.build(version, knn=knn, settings=self._settings)
 
 
 class ReviewSampling:

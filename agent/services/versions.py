@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent.classify.registry import UnknownClassifierError, get_kind
 from agent.models import AgentVersion, TaxonomyRecord
+from agent.models.catalog import CLASSIFIER_CHECK
 from agent.repositories import catalog
 from agent.services.operators import Actor, OperatorError, audit
 from agent.taxonomy import Taxonomy
@@ -45,26 +48,36 @@ async def create_version(
 ) -> AgentVersion:
     if not SEMVER.match(semver):
         raise OperatorError(f"version {semver!r} is not a semantic version like 1.2.0")
-    if classifier not in ("knn", "llm", "cascade"):
-        raise OperatorError(f"unknown classifier {classifier!r}: use knn, llm or cascade")
-    if classifier in ("llm", "cascade") and not model:
+    try:
+        kind = get_kind(classifier)
+    except UnknownClassifierError as exc:
+        raise OperatorError(str(exc)) from None
+    if kind.model_backed and not model:
         raise OperatorError(f"the {classifier} classifier needs a model (a LiteLLM model string)")
     if await catalog.version_by_semver(session, semver) is not None:
         raise OperatorError(f"version {semver} exists already; versions are immutable")
     tax = await register_taxonomy(session, taxonomy)
-    version = await catalog.add_version(
-        session,
-        semver=semver,
-        classifier=classifier,
-        model=model,
-        fallback_model=fallback_model,
-        prompt_template=prompt_template,
-        params=params or {},
-        thresholds=thresholds or {},
-        taxonomy_id=tax.id,
-        author=actor.name,
-        rationale=rationale,
-    )
+    try:
+        version = await catalog.add_version(
+            session,
+            semver=semver,
+            classifier=classifier,
+            model=model,
+            fallback_model=fallback_model,
+            prompt_template=prompt_template,
+            params=params or {},
+            thresholds=thresholds or {},
+            taxonomy_id=tax.id,
+            author=actor.name,
+            rationale=rationale,
+        )
+    except IntegrityError as exc:
+        if CLASSIFIER_CHECK not in str(exc.orig):
+            raise
+        raise OperatorError(
+            f"the database does not accept classifier {classifier!r} yet: run `ticketwatch "
+            "migrate` to bring its check in step with agent/classify/kinds"
+        ) from None
     await audit(
         session,
         actor,

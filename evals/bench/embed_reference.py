@@ -8,7 +8,7 @@ project's own):
     /tmp/st/bin/python evals/bench/embed_reference.py
 
 It encodes the fixed texts below (invented here, not taken from any dataset) and writes them
-with their embeddings to tests/agent/data/minilm_reference.npz. The script imports nothing
+with their embeddings to tests/agent/embed/data/minilm_reference.npz. The script imports nothing
 from the project, so it runs where the project is not installed.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-OUT = Path(__file__).resolve().parents[2] / "tests" / "agent" / "data" / "minilm_reference.npz"
+OUT = Path(__file__).resolve().parents[2] / "tests/agent/embed/data/minilm_reference.npz"
 
 _LONG_TICKET = " ".join(
     [

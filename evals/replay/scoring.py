@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from evals.replay.kinds import drift_kinds
 from evals.replay.stream import REFERENCE, WindowSpec
 
 
@@ -55,24 +56,25 @@ def monitored(windows: Sequence[WindowSpec]) -> list[WindowSpec]:
 
 
 def onsets(windows: Sequence[WindowSpec]) -> list[WindowSpec]:
-    """The first window of each drift phase."""
+    """The first window of each drift phase (its kind registered as a drift)."""
+    drifts = set(drift_kinds())
     seen: set[str] = set()
     out = []
     for w in monitored(windows):
-        if w.kind != "stationary" and w.phase not in seen:
+        if w.kind in drifts and w.phase not in seen:
             seen.add(w.phase)
             out.append(w)
     return out
 
 
 def calm_windows(windows: Sequence[WindowSpec]) -> list[WindowSpec]:
-    """Stationary windows before the first drift onset (or all of them without a drift)."""
+    """Calm windows (of a kind that is no drift) before the first drift onset (or all of them
+    without a drift)."""
     first = onsets(windows)
     limit = first[0].index if first else None
+    drifts = set(drift_kinds())
     return [
-        w
-        for w in monitored(windows)
-        if w.kind == "stationary" and (limit is None or w.index < limit)
+        w for w in monitored(windows) if w.kind not in drifts and (limit is None or w.index < limit)
     ]
 
 
@@ -92,10 +94,11 @@ def score(
     false_alarms = flagged if opened is None else sum(bool(opened.get(w.index)) for w in calm)
     calm_ids = {w.index for w in calm}
     first = onsets(windows)
+    drifts = set(drift_kinds())
     recovery = [
         w
         for w in judged
-        if w.kind == "stationary" and w.index not in calm_ids and first and w.index > first[0].index
+        if w.kind not in drifts and w.index not in calm_ids and first and w.index > first[0].index
     ]
     source = alarms if opened is None else opened
     return DetectorScore(

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from agent.datasets.records import LabelledTicket
-from evals.replay.kinds import Draw
+from evals.replay.kinds import Draw, get_kind
 from evals.replay.pools import Pools
 from evals.replay.scenario import Phase, Scenario
 
@@ -183,7 +183,7 @@ def generate(scenario: Scenario, pools: Pools) -> Stream:
         assert phase.windows is not None
         for position in range(phase.windows):
             batch = phase_tickets(phase, position, per, calm, new, rng)
-            level = 0.0 if phase.kind == "stationary" else intensity(phase, position)
+            level = intensity(phase, position) if get_kind(phase.kind).drift else 0.0
             add(phase.name, phase.kind, level, batch)
     return Stream(windows, tickets)
 

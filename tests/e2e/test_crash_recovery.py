@@ -16,8 +16,8 @@ from agent.embed import get_embedder
 from agent.services.operators import Actor, move_label
 from agent.services.versions import create_version
 from agent.taxonomy import load_taxonomy
-from tests.agent.api.conftest import stratified
 from tests.asyncdb import session_for
+from tests.factories import stratified
 from tests.fakes.openai_server import FakeOpenAIServer, Reply
 from tests.live import ApiProcess, set_up_agent, settings_for
 

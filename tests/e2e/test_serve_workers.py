@@ -15,7 +15,7 @@ import pytest
 from agent.datasets.banking77 import labelled_records
 from agent.embed import get_embedder
 from agent.taxonomy import load_taxonomy
-from tests.agent.api.conftest import stratified
+from tests.factories import stratified
 from tests.live import ApiProcess, set_up_agent, settings_for
 
 pytestmark = pytest.mark.e2e

@@ -20,7 +20,6 @@ import pytest
 
 from agent.config import Settings
 from agent.datasets.banking77 import labelled_records
-from agent.datasets.records import LabelledTicket, shuffled
 from agent.embed import Embedder, get_embedder
 from agent.repositories import catalog
 from agent.services.operators import Actor
@@ -32,6 +31,7 @@ from evals.golden.sources import per_queue_sample
 from tests.asyncdb import session_for
 from tests.conftest import Servers
 from tests.dbutil import create_database, drop_database, unique_name
+from tests.factories import stratified
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.live import AgentSetup, set_up_agent, settings_for
 
@@ -53,17 +53,6 @@ class EvalAgent:
     setup: AgentSetup
     golden: BuiltGolden
     cases: list[GoldenCase]
-
-
-def stratified(records: list[LabelledTicket], per_queue: int) -> list[LabelledTicket]:
-    """``per_queue`` tickets of each queue, drawn across its intents."""
-    taken: dict[str, int] = {}
-    out = []
-    for r in shuffled(records, seed=7):
-        if taken.get(r.queue, 0) < per_queue:
-            taken[r.queue] = taken.get(r.queue, 0) + 1
-            out.append(r)
-    return out
 
 
 @pytest.fixture(scope="session")

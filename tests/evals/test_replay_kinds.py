@@ -89,3 +89,33 @@ def test_a_registered_kind_is_listed_and_draws_its_tickets(
     phase = HalfVolume(kind="half_volume", name="h", windows=1)
     drawn = phase.tickets(Draw(8, 1.0, Source(records, rng), Source([], rng), rng))
     assert len(drawn) == 4 and {a for _, a in drawn} == {"halved"}
+
+
+def test_a_calm_kind_is_scored_as_calm_not_as_a_drift(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Which windows are drift onsets and which are calm comes from each kind's ``drift`` flag,
+    not from the name ``stationary``: a new calm kind needs no edit to scoring."""
+    from datetime import UTC, datetime, timedelta
+
+    from evals.replay.scoring import calm_windows, onsets, score
+    from evals.replay.stream import REFERENCE, WindowSpec
+
+    monkeypatch.setattr(kinds_base, "_REGISTRY", dict(kinds_base._REGISTRY))
+
+    @kinds_base.register("weekend_lull", drift=False)
+    class WeekendLull(PhaseBase):
+        kind: Literal["weekend_lull"]
+
+        def tickets(self, draw: Draw) -> list[tuple[LabelledTicket, str | None]]:
+            return [(r, None) for r in draw.calm.draw(draw.n // 2)]
+
+    t0 = datetime(2026, 1, 5, tzinfo=UTC)
+    kinds = [(REFERENCE, "stationary")] * 2 + [("lull", "weekend_lull")] * 3
+    kinds += [("launch", "new_product")] * 2 + [("lull2", "weekend_lull")] * 2
+    windows = [
+        WindowSpec(i, t0 + timedelta(hours=i), t0 + timedelta(hours=i + 1), phase, kind, 100)
+        for i, (phase, kind) in enumerate(kinds)
+    ]
+    assert [w.index for w in onsets(windows)] == [5]
+    assert [w.index for w in calm_windows(windows)] == [2, 3, 4]
+    scored = score("d", windows, {3: True, 5: True, 8: True})
+    assert (scored.calm_windows, scored.false_alarms, scored.recovery_alarms) == (3, 1, 1)

@@ -7,7 +7,6 @@ the same kind of traffic; the new product is a set of intents withheld from all 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -16,6 +15,7 @@ from typing import Any
 from agent.datasets.banking77 import labelled_records
 from agent.datasets.records import LabelledTicket, shuffled
 from agent.taxonomy import load_taxonomy
+from tests.factories import stratified
 
 # A bank launching virtual and disposable cards: these intents are in no history or reference.
 NEW_PRODUCT = (
@@ -31,17 +31,6 @@ class Pools:
     history: list[LabelledTicket]
     calm: list[LabelledTicket]
     new: list[LabelledTicket]
-
-
-def stratified(records: Sequence[LabelledTicket], per_queue: int) -> list[LabelledTicket]:
-    """``per_queue`` tickets of each queue, across its intents."""
-    taken: dict[str, int] = {}
-    out = []
-    for r in shuffled(records, seed=7):
-        if taken.get(r.queue, 0) < per_queue:
-            taken[r.queue] = taken.get(r.queue, 0) + 1
-            out.append(r)
-    return out
 
 
 @lru_cache(maxsize=4)

@@ -20,10 +20,10 @@ from agent.services.versions import create_version
 from agent.taxonomy import load_taxonomy
 from review_ui import install
 from review_ui.services.users import create_user
-from tests.agent.api.conftest import stratified
 from tests.asyncdb import session_for
 from tests.conftest import Servers
 from tests.dbutil import create_database, drop_database, unique_name
+from tests.factories import stratified
 from tests.live import AgentSetup, ServerThread, set_up_agent, settings_for
 
 PER_QUEUE = 40

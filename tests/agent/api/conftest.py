@@ -11,25 +11,15 @@ import pytest
 from agent.api.app import create_app
 from agent.config import Settings
 from agent.datasets.banking77 import labelled_records
-from agent.datasets.records import LabelledTicket, shuffled
+from agent.datasets.records import LabelledTicket
 from agent.embed import Embedder, get_embedder
 from agent.taxonomy import load_taxonomy
 from tests.conftest import Servers
 from tests.dbutil import create_database, drop_database, unique_name
+from tests.factories import stratified
 from tests.live import AgentSetup, ServerThread, set_up_agent, settings_for
 
 PER_QUEUE = 90
-
-
-def stratified(records: list[LabelledTicket], per_queue: int) -> list[LabelledTicket]:
-    """``per_queue`` tickets of each queue, drawn across all its intents (the file is sorted)."""
-    taken: dict[str, int] = {}
-    out = []
-    for r in shuffled(records, seed=7):
-        if taken.get(r.queue, 0) < per_queue:
-            taken[r.queue] = taken.get(r.queue, 0) + 1
-            out.append(r)
-    return out
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Iterator
 
@@ -14,6 +13,7 @@ from agent.services.control import ControlPlane
 from agent.services.operators import Actor, move_label
 from agent.services.versions import create_version
 from agent.taxonomy import load_taxonomy
+from tests.agent.llm_helpers import answer
 from tests.asyncdb import session_for
 from tests.fakes.openai_server import Fail, Reply
 
@@ -62,10 +62,6 @@ def llm_version(live_api, fake_openai) -> Iterator[str]:
     )
     yield semver
     promote(live_api, live_api.setup.version)
-
-
-def answer(queue: str, priority: str) -> str:
-    return json.dumps({"queue": queue, "priority": priority})
 
 
 def submit(client, body: str) -> dict:

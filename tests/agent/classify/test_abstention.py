@@ -18,13 +18,13 @@ from agent.cli import app as cli_app
 from agent.config import Settings, get_settings
 from agent.datasets.banking77 import labelled_records
 from agent.datasets.records import LabelledTicket
-from agent.embed import Embedder, get_embedder
+from agent.embed import Embedder
 from agent.services.calibration import calibrate_version
 from agent.services.history_loader import load_history
 from agent.taxonomy import load_taxonomy
-from tests.agent.api.conftest import stratified
 from tests.conftest import Servers
 from tests.dbutil import create_database, drop_database, unique_name
+from tests.factories import stratified
 from tests.live import ServerThread, set_up_agent, settings_for
 
 TAX = load_taxonomy("banking77")
@@ -39,15 +39,6 @@ def history() -> list[LabelledTicket]:
 @pytest.fixture(scope="module")
 def in_scope() -> list[LabelledTicket]:
     return labelled_records("test", TAX)[::77][:40]
-
-
-@pytest.fixture(scope="module")
-def embedder(servers: Servers) -> Embedder:
-    return get_embedder(
-        settings_for(
-            database_url="postgresql://x", redis_url="redis://x", data_dir=servers.data_dir
-        )
-    )
 
 
 def _settings(servers: Servers, url: str) -> Settings:

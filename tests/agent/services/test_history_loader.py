@@ -10,18 +10,8 @@ import psycopg
 import pytest
 
 from agent.datasets.records import LabelledTicket
-from agent.embed import Embedder, get_embedder
+from agent.embed import Embedder
 from agent.services.history_loader import BULK_THRESHOLD, external_ids, load_history
-from tests.live import settings_for
-
-
-@pytest.fixture(scope="module")
-def embedder(servers) -> Embedder:
-    return get_embedder(
-        settings_for(
-            database_url="postgresql://unused", redis_url="redis://x", data_dir=servers.data_dir
-        )
-    )
 
 
 class FailsAfter:
