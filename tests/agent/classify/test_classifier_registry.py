@@ -181,7 +181,7 @@ def test_downgrade_restores_the_written_out_list_and_upgrade_derives_it_again(
     fresh_db_url, private_registry
 ) -> None:
     register_one_queue()
-    migrate.downgrade(fresh_db_url, "7c3f2a91d4e8")
+    migrate.downgrade(fresh_db_url, "a1c0de7e0016")  # the revision before the kinds check
     assert db_kinds(fresh_db_url) == {"knn", "llm", "cascade"}
     migrate.upgrade(fresh_db_url)
     assert db_kinds(fresh_db_url) == set(kind_names()) and "one_queue" in kind_names()

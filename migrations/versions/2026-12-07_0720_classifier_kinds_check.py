@@ -5,7 +5,7 @@ derived from the registry (agent/classify/kinds) when this runs, and kept in ste
 upgrade to head (migrations/classifier_kinds.py). Downgrade restores the written-out list.
 
 Revision ID: b2c1a55e0011
-Revises: 7c3f2a91d4e8
+Revises: a1c0de7e0016
 Create Date: 2026-12-07 07:00:00.000000+00:00
 """
 
@@ -17,7 +17,7 @@ from agent.classify.registry import kind_names
 from migrations import classifier_kinds
 
 revision: str = "b2c1a55e0011"
-down_revision: str | None = "7c3f2a91d4e8"
+down_revision: str | None = "a1c0de7e0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
