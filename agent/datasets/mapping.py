@@ -1,0 +1,503 @@
+"""Reading a helpdesk's own CSV export: column maps, presets, priority maps and CSV dialects.
+
+An export is read through an ``ExportFormat``: which columns hold the ticket's text (several
+may be joined), its queue label, priority, timestamp and id (``--map``, or a ``--preset`` for
+the CSV exports of Zendesk, Jira Service Management, ServiceNow and Freshdesk), how its
+priority values translate to P1–P4 (``--priority-map``; common spellings need none), and the
+time zone of timestamps written without an offset. Each row comes out as the fields of a
+labelled file (``agent.datasets.records``), or as a ``RowError`` naming the file, the line
+and the column.
+
+Files are decoded as UTF-8 (a BOM is dropped); a CSV that is not UTF-8 is read as cp1252 (or
+Latin-1) with a warning. The delimiter is sniffed among ``, ; tab |``; quoted newlines are
+kept. Binary junk (NUL or other control characters) and texts longer than the API accepts
+are errors.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from agent.taxonomy import PRIORITIES
+
+log = logging.getLogger(__name__)
+
+# The longest ticket body the API accepts (agent/api/schemas.py, TicketCreate.body).
+MAX_TEXT_CHARS = 20_000
+MAPPABLE_FIELDS = (
+    "text",
+    "queue",
+    "priority",
+    "timestamp",
+    "external_id",
+    "intent",
+    "channel",
+    "customer_id",
+)
+REQUIRED_MAPPED = ("text", "queue")
+TEXT_JOINER = "\n"
+DELIMITERS = ",;\t|"
+
+# Spellings of priorities that mean the same in every helpdesk we know; an export whose
+# values mean something else (Freshdesk's API numbers 1=Low..4=Urgent) needs a priority map.
+COMMON_PRIORITIES: dict[str, str] = {
+    **{p.casefold(): p for p in PRIORITIES},
+    **{str(i): f"P{i}" for i in range(1, 5)},
+    "critical": "P1",
+    "urgent": "P1",
+    "highest": "P1",
+    "blocker": "P1",
+    "high": "P2",
+    "major": "P2",
+    "normal": "P3",
+    "medium": "P3",
+    "moderate": "P3",
+    "low": "P4",
+    "lowest": "P4",
+    "minor": "P4",
+    "trivial": "P4",
+    "planning": "P4",
+}
+# "1 - Critical" (ServiceNow) and the like: the leading number decides.
+_NUMBERED = re.compile(r"^([1-4])\s*[-–:.)]\s*\S")
+
+
+class ExportFormatError(ValueError):
+    """A ``--map``, ``--priority-map``, ``--preset`` or ``--timezone`` that cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column of the export; an ``optional`` one may be absent from the header."""
+
+    name: str
+    optional: bool = False
+
+    def __str__(self) -> str:
+        return self.name + ("?" if self.optional else "")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """The columns of one helpdesk's CSV export, and what its priority values mean."""
+
+    name: str
+    columns: dict[str, tuple[Column, ...]]
+    priorities: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+
+
+def _cols(*names: str) -> tuple[Column, ...]:
+    return tuple(Column(n.rstrip("?"), n.endswith("?")) for n in names)
+
+
+# The columns each product's CSV export writes (their English UI names); a "?" column may be
+# missing (Zendesk's CSV export leaves the description out; other exports can include it).
+PRESETS: dict[str, Preset] = {
+    "zendesk": Preset(
+        "zendesk",
+        {
+            "text": _cols("Subject", "Description?"),
+            "queue": _cols("Group"),
+            "priority": _cols("Priority?"),
+            "timestamp": _cols("Created at?"),
+            "external_id": _cols("Id?"),
+        },
+        note="Zendesk Support CSV export (Admin Center > Account > Tools > Reports > Export)",
+    ),
+    "jira": Preset(
+        "jira",
+        {
+            "text": _cols("Summary", "Description?"),
+            "queue": _cols("Component/s"),
+            "priority": _cols("Priority?"),
+            "timestamp": _cols("Created?"),
+            "external_id": _cols("Issue key?"),
+        },
+        note="Jira Service Management issue search > Export > CSV (all fields); route by "
+        "request type with --map 'queue=Custom field (Request Type)'",
+    ),
+    "servicenow": Preset(
+        "servicenow",
+        {
+            "text": _cols("short_description", "description?"),
+            "queue": _cols("assignment_group"),
+            "priority": _cols("priority?"),
+            "timestamp": _cols("opened_at?"),
+            "external_id": _cols("number?"),
+        },
+        # "5 - Planning" has no P5: the lowest priority the taxonomy has.
+        priorities={"5 - planning": "P4", "5": "P4"},
+        note="ServiceNow incident list > Export > CSV (field names as column headers)",
+    ),
+    "freshdesk": Preset(
+        "freshdesk",
+        {
+            "text": _cols("Subject", "Description?"),
+            "queue": _cols("Group"),
+            "priority": _cols("Priority?"),
+            "timestamp": _cols("Created time?"),
+            "external_id": _cols("Ticket ID?"),
+        },
+        # Freshdesk numbers its priorities upwards (1 Low .. 4 Urgent), the reverse of P1..P4.
+        priorities={"1": "P4", "2": "P3", "3": "P2", "4": "P1"},
+        note="Freshdesk Tickets > Export (CSV)",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """How to read one export: its columns, priority values, time zone and delimiter."""
+
+    columns: Mapping[str, tuple[Column, ...]]
+    priorities: Mapping[str, str] = field(default_factory=dict)
+    timezone: tzinfo | None = None
+    delimiter: str | None = None
+
+    def column_label(self, name: str | None) -> str | None:
+        """How an error names the field ``name``: the export column(s) it came from."""
+        cols = self.columns.get(name or "")
+        if not cols:
+            return name
+        return "column " + "+".join(repr(c.name) for c in cols)
+
+    def priority(self, value: str) -> str | None:
+        """``value`` as P1–P4, by the priority map, then the common spellings; else None."""
+        key = " ".join(value.split()).casefold()
+        if key in self.priorities:
+            return self.priorities[key]
+        if key in COMMON_PRIORITIES:
+            return COMMON_PRIORITIES[key]
+        match = _NUMBERED.match(key)
+        return f"P{match.group(1)}" if match else None
+
+
+IDENTITY_COLUMNS: dict[str, tuple[Column, ...]] = {
+    f: (Column(f, optional=f not in REQUIRED_MAPPED),) for f in MAPPABLE_FIELDS
+}
+
+
+def export_format(
+    *,
+    column_map: str | None = None,
+    preset: str | None = None,
+    priority_map: str | None = None,
+    timezone: str | None = None,
+) -> ExportFormat | None:
+    """The format the command-line options describe, or None when none was given (a plain
+    labelled file). ``column_map`` overrides the preset's columns field by field; a field
+    neither names is read from the column of its own name (``text``, ``queue``, ...)."""
+    if column_map is None and preset is None and priority_map is None and timezone is None:
+        return None
+    base = _preset(preset) if preset else None
+    columns = dict(base.columns if base else IDENTITY_COLUMNS)
+    if column_map:
+        columns.update(parse_column_map(column_map))
+    priorities = {**(base.priorities if base else {}), **parse_priority_map(priority_map or "")}
+    return ExportFormat(columns, priorities, parse_timezone(timezone))
+
+
+def _preset(name: str) -> Preset:
+    try:
+        return PRESETS[name.lower()]
+    except KeyError:
+        known = ", ".join(PRESETS)
+        raise ExportFormatError(f"unknown preset {name!r}; known presets: {known}") from None
+
+
+# A comma starts a new field only before ``word=``: column names may hold other commas.
+_FIELD_START = re.compile(r",\s*(?=[A-Za-z_]+\s*=)")
+
+
+def parse_column_map(spec: str) -> dict[str, tuple[Column, ...]]:
+    """``text=Subject+Description,queue=Assignment group`` as field → columns. A column name
+    may hold commas; ``+`` joins several columns (text only); a trailing ``?`` makes a column
+    optional."""
+    columns: dict[str, tuple[Column, ...]] = {}
+    for part in _FIELD_START.split(spec.strip()):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep or name not in MAPPABLE_FIELDS:
+            allowed = ", ".join(MAPPABLE_FIELDS)
+            raise ExportFormatError(f"--map: {part!r} is not FIELD=Column ({allowed})")
+        if name in columns:
+            raise ExportFormatError(f"--map names {name} twice")
+        names = [c.strip() for c in value.split("+")]
+        if not all(names):
+            raise ExportFormatError(f"--map: {name} has an empty column name in {value!r}")
+        if len(names) > 1 and name != "text":
+            raise ExportFormatError(f"--map: only text may join several columns, not {name}")
+        columns[name] = _cols(*names)
+    return columns
+
+
+def parse_priority_map(spec: str) -> dict[str, str]:
+    """``"1 - Critical=P1,2 - High=P2"`` as value (case- and space-insensitive) → P1–P4."""
+    out: dict[str, str] = {}
+    for part in filter(str.strip, spec.split(",")):
+        value, sep, target = part.rpartition("=")
+        target = target.strip().upper()
+        if not sep or not value.strip():
+            raise ExportFormatError(f"--priority-map: {part!r} is not VALUE=P1..P4")
+        if target not in PRIORITIES:
+            raise ExportFormatError(
+                f"--priority-map: {value.strip()!r} maps to {target!r}; "
+                f"use one of {', '.join(PRIORITIES)}"
+            )
+        out[" ".join(value.split()).casefold()] = target
+    return out
+
+
+def parse_timezone(name: str | None) -> tzinfo | None:
+    """The time zone of timestamps written without an offset (``UTC``, ``Europe/Paris``)."""
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ExportFormatError(f"--timezone: unknown time zone {name!r}") from None
+
+
+# ----------------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True, slots=True)
+class CellError:
+    """A problem at ``line`` (1-based) in ``column`` (a name, or None for the whole row)."""
+
+    line: int
+    column: str | None
+    message: str
+
+
+def decode_export(path: Path, data: bytes, *, fallback: bool) -> str:
+    """The text of an export: UTF-8 (BOM dropped), else cp1252 or Latin-1 when ``fallback``.
+
+    Raises ``CellErrors`` for binary data (a NUL byte) or, without ``fallback``, non-UTF-8."""
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line, col = _position(data, nul)
+        raise CellErrors([CellError(line, None, f"binary data (NUL byte) at character {col}")])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if not fallback:
+            line, _ = _position(data, exc.start)
+            raise CellErrors([CellError(line, None, "not valid UTF-8")]) from None
+        first_bad = _position(data, exc.start)[0]
+    for encoding in ("cp1252", "latin-1"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        log.warning(
+            "%s is not UTF-8 (first at line %d): read as %s; check accented letters",
+            path,
+            first_bad,
+            encoding,
+        )
+        return text
+    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+
+
+class CellErrors(ValueError):
+    """Problems that stop a file from being read at all."""
+
+    def __init__(self, errors: list[CellError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(e.message for e in errors))
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    line = data.count(b"\n", 0, offset) + 1
+    start = data.rfind(b"\n", 0, offset) + 1
+    return line, offset - start + 1
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of a CSV: sniffed from its header line among ``, ; tab |``."""
+    header = text.split("\n", 1)[0]
+    try:
+        return csv.Sniffer().sniff(header, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        counts = {d: header.count(d) for d in DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
+
+
+def csv_records(
+    text: str, *, delimiter: str | None = None
+) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header and each non-blank row with the line it starts on (quoted newlines kept)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or sniff_delimiter(text))
+    header = [h.strip() for h in next(reader, [])]
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        start = reader.line_num + 1
+        for cells in reader:
+            line, start = start, reader.line_num + 1
+            if any(c.strip() for c in cells):
+                yield line, cells
+
+    return header, rows()
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a ticket's text (control characters, too long), or None."""
+    if len(value) > MAX_TEXT_CHARS:
+        return f"is {len(value):,} characters long; a ticket has at most {MAX_TEXT_CHARS:,}"
+    for i, ch in enumerate(value):
+        if ch not in "\t\n\r" and unicodedata.category(ch) == "Cc":
+            return f"binary data: control character U+{ord(ch):04X} at character {i + 1}"
+    return None
+
+
+def mapped_rows(path: Path, fmt: ExportFormat) -> Iterator[tuple[int, dict[str, Any] | CellError]]:
+    """Each row of a CSV export as labelled-file fields (raw queue label, P1–P4 priority,
+    ISO timestamp), or a ``CellError``; a header without a required column ends the file
+    with one error per missing column (line 1)."""
+    try:
+        text = decode_export(path, path.read_bytes(), fallback=True)
+    except CellErrors as exc:
+        yield from ((e.line, e) for e in exc.errors)
+        return
+    header, rows = csv_records(text, delimiter=fmt.delimiter)
+    if not header:
+        yield 1, CellError(1, None, "empty file: expected a header row")
+        return
+    index, missing = _resolve_columns(header, fmt)
+    if missing:
+        for field_name, col in missing:
+            yield 1, CellError(1, repr(col.name), _missing_message(col, field_name, header))
+        return
+    for line, cells in rows:
+        if len(cells) != len(header):
+            msg = f"has {len(cells)} columns, the header has {len(header)}"
+            yield line, CellError(line, None, msg)
+            continue
+        yield from _map_row(line, cells, index, fmt)
+
+
+def _missing_message(col: Column, field_name: str, header: list[str]) -> str:
+    near = [h for h in header if h.casefold() == col.name.casefold()]
+    hint = f" (did you mean {near[0]!r}? names are case-sensitive)" if near else ""
+    shown = ", ".join(map(repr, header[:30])) + (", ..." if len(header) > 30 else "")
+    return f"no column {col.name!r} for {field_name}{hint}; the header has {shown}"
+
+
+def _resolve_columns(
+    header: list[str], fmt: ExportFormat
+) -> tuple[dict[str, list[tuple[str, int]]], list[tuple[str, Column]]]:
+    position = {name: i for i, name in enumerate(header)}
+    index: dict[str, list[tuple[str, int]]] = {}
+    missing: list[tuple[str, Column]] = []
+    for field_name, cols in fmt.columns.items():
+        found = [(c.name, position[c.name]) for c in cols if c.name in position]
+        missing += [(field_name, c) for c in cols if c.name not in position and not c.optional]
+        if found:
+            index[field_name] = found
+    return index, missing
+
+
+def _map_row(
+    line: int, cells: list[str], index: dict[str, list[tuple[str, int]]], fmt: ExportFormat
+) -> Iterator[tuple[int, dict[str, Any] | CellError]]:
+    values: dict[str, Any] = {}
+    errors: list[CellError] = []
+    for field_name, cols in index.items():
+        parts = [(name, cells[i].strip()) for name, i in cols]
+        for name, part in parts:
+            problem = text_problem(part)
+            if problem:
+                errors.append(CellError(line, repr(name), problem))
+        joined = TEXT_JOINER.join(p for _, p in parts if p)
+        if not joined:
+            if field_name in REQUIRED_MAPPED:
+                label = "+".join(repr(n) for n, _ in parts)
+                errors.append(
+                    CellError(line, label, f"is empty: every ticket needs its {field_name}")
+                )
+            continue
+        converted, problem = _convert(field_name, joined, fmt)
+        if problem:
+            errors.append(CellError(line, repr(parts[0][0]), problem))
+        else:
+            values[field_name] = converted
+    if not errors and len(values.get("text", "")) > MAX_TEXT_CHARS:
+        label = "+".join(repr(n) for n, _ in index["text"])
+        problem = text_problem(values["text"])
+        errors.append(CellError(line, label, f"joined {problem}"))
+    if errors:
+        for e in errors:
+            yield line, e
+        return
+    yield line, values
+
+
+Converted = tuple[str, None] | tuple[None, str]  # (value, None) or (None, why not)
+
+
+def _convert(field_name: str, value: str, fmt: ExportFormat) -> Converted:
+    if field_name == "priority":
+        mapped = fmt.priority(value)
+        if mapped is None:
+            return None, (
+                f"unknown priority {value!r}: give --priority-map '{value}=P2' "
+                "(common spellings: Urgent/High/Normal/Low, Critical, 1-4, P1-P4)"
+            )
+        return mapped, None
+    if field_name == "timestamp":
+        return parse_export_timestamp(value, fmt.timezone)
+    return value, None
+
+
+# Timestamps as helpdesks write them; ISO 8601 (with or without an offset) is tried first.
+TIMESTAMP_FORMATS = (
+    "%Y-%m-%d %H:%M:%S %z",  # 2026-11-02 09:30:00 +0100
+    "%d/%b/%y %I:%M %p",  # Jira: 02/Nov/26 9:30 AM
+    "%d/%b/%Y %I:%M %p",
+    "%d/%b/%y %H:%M",
+    "%a, %d %b %Y %H:%M:%S %z",  # RFC 2822
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+)
+
+
+def parse_export_timestamp(value: str, zone: tzinfo | None) -> Converted:
+    """``value`` as an ISO 8601 timestamp with an offset, or why not (unreadable, or no
+    offset and no ``--timezone``)."""
+    parsed = _parse_datetime(value)
+    if parsed is None:
+        return None, f"{value!r} is not a date-time this reader knows (use ISO 8601)"
+    if parsed.tzinfo is None:
+        if zone is None:
+            return None, (
+                f"{value!r} has no UTC offset: give --timezone (the helpdesk's time zone, "
+                "e.g. UTC or Europe/Paris)"
+            )
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.isoformat(), None
+
+
+def _parse_datetime(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        pass
+    for fmt in TIMESTAMP_FORMATS:
+        try:
+            return datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+    return None
