@@ -61,8 +61,7 @@ def test_fields_the_map_leaves_out_are_read_from_their_own_columns(tmp_path: Pat
     assert (record.text, record.queue, record.priority) == ("hello", "billing", "P2")
     path.write_text("Subject,Group\nhello,billing\n", encoding="utf-8")
     assert problems(path, export=export_format(column_map="text=Subject")) == [
-        f"{path}:1: column 'queue': no column 'queue' for queue; the header has 'Subject', "
-        "'Group'"
+        f"{path}:1: column 'queue': no column 'queue' for queue; the header has 'Subject', 'Group'"
     ]
 
 
