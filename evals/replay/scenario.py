@@ -72,7 +72,8 @@ class DatasetSpec(_Strict):
     def _one_source(self) -> DatasetSpec:
         if (self.name is None) == (self.file is None):
             raise ValueError("give exactly one of dataset.name (banking77) or dataset.file")
-        if self.file is None and self.export() is not None:
+        export = self.export()  # a wrong map or preset fails here, naming the field
+        if self.file is None and export is not None:
             raise ValueError("dataset.map, preset, priority_map and timezone need dataset.file")
         return self
 
