@@ -46,6 +46,9 @@ MAPPABLE_FIELDS = (
 )
 REQUIRED_MAPPED = ("text", "queue")
 TEXT_JOINER = "\n"
+# The csv module refuses fields over 128 KiB by default; a longer ticket must reach the
+# length check (and its clear error), not stop the reader.
+csv.field_size_limit(max(csv.field_size_limit(), 64 * 2**20))
 DELIMITERS = ",;\t|"
 
 # Spellings of priorities that mean the same in every helpdesk we know; an export whose
@@ -341,14 +344,20 @@ def csv_records(
 ) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     """The header and each non-blank row with the line it starts on (quoted newlines kept)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or sniff_delimiter(text))
-    header = [h.strip() for h in next(reader, [])]
+    try:
+        header = [h.strip() for h in next(reader, [])]
+    except csv.Error as exc:
+        raise CellErrors([CellError(1, None, f"not readable as CSV: {exc}")]) from None
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         start = reader.line_num + 1
-        for cells in reader:
-            line, start = start, reader.line_num + 1
-            if any(c.strip() for c in cells):
-                yield line, cells
+        try:
+            for cells in reader:
+                line, start = start, reader.line_num + 1
+                if any(c.strip() for c in cells):
+                    yield line, cells
+        except csv.Error as exc:
+            raise CellErrors([CellError(start, None, f"not readable as CSV: {exc}")]) from None
 
     return header, rows()
 
@@ -372,7 +381,11 @@ def mapped_rows(path: Path, fmt: ExportFormat) -> Iterator[tuple[int, dict[str, 
     except CellErrors as exc:
         yield from ((e.line, e) for e in exc.errors)
         return
-    header, rows = csv_records(text, delimiter=fmt.delimiter)
+    try:
+        header, rows = csv_records(text, delimiter=fmt.delimiter)
+    except CellErrors as exc:
+        yield from ((e.line, e) for e in exc.errors)
+        return
     if not header:
         yield 1, CellError(1, None, "empty file: expected a header row")
         return
@@ -381,12 +394,15 @@ def mapped_rows(path: Path, fmt: ExportFormat) -> Iterator[tuple[int, dict[str, 
         for field_name, col in missing:
             yield 1, CellError(1, repr(col.name), _missing_message(col, field_name, header))
         return
-    for line, cells in rows:
-        if len(cells) != len(header):
-            msg = f"has {len(cells)} columns, the header has {len(header)}"
-            yield line, CellError(line, None, msg)
-            continue
-        yield from _map_row(line, cells, index, fmt)
+    try:
+        for line, cells in rows:
+            if len(cells) != len(header):
+                msg = f"has {len(cells)} columns, the header has {len(header)}"
+                yield line, CellError(line, None, msg)
+                continue
+            yield from _map_row(line, cells, index, fmt)
+    except CellErrors as exc:
+        yield from ((e.line, e) for e in exc.errors)
 
 
 def _missing_message(col: Column, field_name: str, header: list[str]) -> str:
@@ -399,7 +415,9 @@ def _missing_message(col: Column, field_name: str, header: list[str]) -> str:
 def _resolve_columns(
     header: list[str], fmt: ExportFormat
 ) -> tuple[dict[str, list[tuple[str, int]]], list[tuple[str, Column]]]:
-    position = {name: i for i, name in enumerate(header)}
+    position: dict[str, int] = {}
+    for i, name in enumerate(header):
+        position.setdefault(name, i)  # Jira repeats a multi-valued column: the first counts
     index: dict[str, list[tuple[str, int]]] = {}
     missing: list[tuple[str, Column]] = []
     for field_name, cols in fmt.columns.items():

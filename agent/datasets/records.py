@@ -226,6 +226,13 @@ RawRow = tuple[int, "dict[str, Any] | RowError"]
 
 
 def _csv_rows(path: Path, text: str) -> Iterator[RawRow]:
+    try:
+        yield from _csv_cells(path, text)
+    except CellErrors as exc:
+        yield from ((e.line, row_error(path, e)) for e in exc.errors)
+
+
+def _csv_cells(path: Path, text: str) -> Iterator[RawRow]:
     header, rows = csv_records(text)
     if not header:
         yield 1, RowError(path, 1, None, "empty file: expected a header row")

@@ -187,7 +187,7 @@ def test_export_labels_route_through_the_taxonomys_intents(tmp_path: Path) -> No
 
 def test_bad_input_names_file_line_and_column_and_nothing_is_read(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
-    long_text = "word " * (MAX_TEXT_CHARS // 5 + 10)
+    long_text = "word " * 40_000  # a 200,000-character ticket
     path.write_text(
         "Ticket ID;Subject;Description;Assignment group;Priority\n"
         "1;fine;ok;Desk;High\n"
@@ -288,3 +288,11 @@ def test_a_golden_export_may_route_a_case_to_a_person(tmp_path: Path) -> None:
         ("billing", "P2", False),
         ("human_triage", None, True),
     ]
+
+
+def test_an_unterminated_quote_is_named_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    # The open quote swallows the rest of the file into one field: one row, 1 column.
+    path.write_text('text,queue,priority\nok,billing,P1\n"open quote,billing,P1\nb,c,P2\n')
+    for fmt in (None, export_format(column_map="text=text,queue=queue")):
+        assert problems(path, export=fmt) == [f"{path}:3: has 1 columns, the header has 3"]
