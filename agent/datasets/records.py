@@ -20,15 +20,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from agent.datasets.mapping import (
+from agent.datasets.export_csv import (
     CellError,
     CellErrors,
-    ExportFormat,
     csv_records,
     decode_export,
     mapped_rows,
     text_problem,
 )
+from agent.datasets.mapping import ExportFormat
 from agent.taxonomy import PRIORITIES, Taxonomy
 
 REQUIRED_FIELDS = ("text", "queue", "priority")

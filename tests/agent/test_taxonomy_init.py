@@ -20,13 +20,11 @@ from agent.embed import Embedder, get_embedder
 from agent.taxonomies.draft import (
     DraftOptions,
     DraftTicket,
-    distinctive_terms,
     draft_taxonomy,
-    loo_knn_confusion,
-    medoids,
     slugify,
     write_taxonomy,
 )
+from agent.taxonomies.draft_stats import distinctive_terms, loo_knn_confusion, medoids
 from agent.taxonomy import Taxonomy, load_taxonomy
 from tests.agent.datasets.exports import PRESET_NAMES, QUEUES, tickets, write_export
 from tests.conftest import Servers

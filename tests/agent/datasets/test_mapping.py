@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from agent.datasets.export_csv import MAX_TEXT_CHARS, sniff_delimiter
 from agent.datasets.mapping import (
-    MAX_TEXT_CHARS,
     ExportFormatError,
     export_format,
     parse_column_map,
     parse_priority_map,
-    sniff_delimiter,
 )
 from agent.datasets.records import LabelledFileError, read_labelled_file
 from agent.taxonomy import Taxonomy
@@ -119,7 +118,7 @@ def test_each_preset_reads_its_export_shape(
     rows = tickets(preset, per_queue=3, seed=1)
     path = write_export(tmp_path / f"{preset}.csv", preset, rows)
     fmt = export_format(preset=preset, timezone="UTC")
-    with caplog.at_level(logging.WARNING, logger="agent.datasets.mapping"):
+    with caplog.at_level(logging.WARNING, logger="agent.datasets.export_csv"):
         records = read_labelled_file(path, export=fmt)
     assert [r.external_id for r in records] == [t.id for t in rows]
     assert [r.queue for r in records] == [t.label for t in rows]  # no taxonomy: the label
