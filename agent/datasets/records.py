@@ -177,13 +177,18 @@ def _mapped(
             yield line, _route_label(row, taxonomy, extra)
 
 
-def _route_label(row: dict[str, Any], taxonomy: Taxonomy | None, extra: frozenset[str]) -> dict:
-    """An export's queue label as the taxonomy's queue: a queue name stays; a label that is
-    one of the taxonomy's intents routes to its queue, with its priority unless the export
-    gives one."""
+def _route_label(
+    row: dict[str, Any], taxonomy: Taxonomy | None, extra: frozenset[str]
+) -> dict[str, Any]:
+    """An export's queue label as the taxonomy's queue: a queue name stays (with the queue's
+    default priority if the export gives none); a label that is one of the taxonomy's intents
+    routes to its queue, with its priority unless the export gives one."""
     label = row.get("queue")
-    if taxonomy is None or label is None or label in (*taxonomy.queue_names, *extra):
+    if taxonomy is None or label is None or label in extra:
         return row
+    if label in taxonomy.queue_names:
+        default = taxonomy.default_priority.get(label)
+        return {**row, "priority": row.get("priority", default)} if default else row
     if label in taxonomy.intents:
         queue, priority = taxonomy.route_for_intent(label)
         return {"intent": label, **row, "queue": queue, "priority": row.get("priority", priority)}

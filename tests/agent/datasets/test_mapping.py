@@ -168,12 +168,13 @@ def test_export_labels_route_through_the_taxonomys_intents(tmp_path: Path) -> No
         "refund please,Billing & Payments,Low\n"
         "vpn down,Network / VPN,\n"
         "hi,billing,Urgent\n"
+        "wifi,network_vpn,\n"
         "printer,Hardware,Low\n",
         encoding="utf-8",
     )
     fmt = export_format(column_map="text=Subject,queue=Assignment group,priority=Priority")
     assert problems(path, taxonomy=taxonomy, export=fmt) == [
-        f"{path}:5: column 'Assignment group': unknown queue 'Hardware' in taxonomy it 1"
+        f"{path}:6: column 'Assignment group': unknown queue 'Hardware' in taxonomy it 1"
     ]
     path.write_text("\n".join(path.read_text().splitlines()[:-1]) + "\n")
     records = read_labelled_file(path, taxonomy=taxonomy, export=fmt)
@@ -181,6 +182,7 @@ def test_export_labels_route_through_the_taxonomys_intents(tmp_path: Path) -> No
         ("billing", "P4", "Billing & Payments"),
         ("network_vpn", "P2", "Network / VPN"),  # no priority: the queue's default
         ("billing", "P1", None),
+        ("network_vpn", "P2", None),  # a queue's own name, no priority: its default
     ]
 
 
