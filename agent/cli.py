@@ -13,6 +13,7 @@ from importlib.metadata import entry_points
 import typer
 
 from agent.commands import history, operators, serve, services, settings_cmd
+from agent.commands.taxonomy_cmd import taxonomy_app
 from agent.config import get_settings
 from agent.datasets.cli import app as datasets_app
 from agent.logs import configure_logging
@@ -40,6 +41,7 @@ app.add_typer(operators.switch_app, name="switch")
 app.add_typer(operators.versions_app, name="versions")
 app.add_typer(operators.tenants_app, name="tenants")
 app.add_typer(operators.review_app, name="review")
+app.add_typer(taxonomy_app, name="taxonomy")
 operators.versions_app.command("create")(history.create_version_command)
 
 

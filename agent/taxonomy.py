@@ -29,6 +29,8 @@ class QueueDef(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    # The helpdesk's own name for the queue, where the slug above is not it.
+    display_name: str | None = None
     description: str
     examples: list[str] = Field(default_factory=list)
     # Source labels (e.g. Banking77 intents) that this queue handles.
@@ -119,7 +121,8 @@ class Taxonomy(BaseModel):
 
     @cached_property
     def content_hash(self) -> str:
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        # exclude_none: an unset optional field (display_name) leaves the hash as it was.
+        canonical = json.dumps(self.model_dump(mode="json", exclude_none=True), sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def route_for_intent(self, intent: str) -> tuple[str, str]:

@@ -18,6 +18,13 @@ import sqlalchemy.exc
 import typer
 
 from agent.commands.common import cli_actor, cli_session
+from agent.commands.export_opts import (
+    MapOpt,
+    PresetOpt,
+    PriorityMapOpt,
+    TimezoneOpt,
+    export_from_options,
+)
 from agent.config import get_settings
 from agent.datasets.fetch import DatasetUnavailableError
 from agent.datasets.records import LabelledFileError
@@ -106,14 +113,20 @@ def build_golden(
         int | None, typer.Option(min=1, help="Keep at most N cases per queue (a seeded draw).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the per-queue draw.")] = 0,
+    column_map: MapOpt = None,
+    preset: PresetOpt = None,
+    priority_map: PriorityMapOpt = None,
+    timezone: TimezoneOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Build a golden set from a labelled source: content-addressed, idempotent."""
+    """Build a golden set from a labelled source: content-addressed, idempotent. A helpdesk's
+    CSV export is read through --preset or --map (docs/own-data.md)."""
     settings = get_settings()
+    export = export_from_options(column_map, preset, priority_map, timezone)
 
     async def body() -> dict[str, Any]:
         tax = load_taxonomy(taxonomy)
-        cases = sources.read_source(source, tax)
+        cases = sources.read_source(source, tax, export=export)
         set_name = name or sources.default_name(source)
         if per_queue:
             cases = sources.per_queue_sample(cases, per_queue, seed=seed)

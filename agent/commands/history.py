@@ -14,6 +14,13 @@ from agent.classify.knn import KnnParams
 from agent.classify.novelty import DEFAULT_ALPHA
 from agent.classify.registry import UnknownClassifierError, all_kinds, get_kind, kinds_help
 from agent.commands.common import cli_actor, cli_session, console, run
+from agent.commands.export_opts import (
+    MapOpt,
+    PresetOpt,
+    PriorityMapOpt,
+    TimezoneOpt,
+    export_from_options,
+)
 from agent.config import Settings, get_settings
 from agent.datasets.records import LabelledFileError, read_labelled_file
 from agent.embed import get_embedder
@@ -56,12 +63,18 @@ def load_history_command(
         str | None, typer.Option(help="Source name (default: history:<file>)")
     ] = None,
     taxonomy: TaxonomyOpt = "banking77",
+    column_map: MapOpt = None,
+    preset: PresetOpt = None,
+    priority_map: PriorityMapOpt = None,
+    timezone: TimezoneOpt = None,
 ) -> None:
     """Load labelled historical tickets, with embeddings, as outcomes the agent learns from.
-    Resumable: run it again after an interruption and it continues."""
+    Resumable: run it again after an interruption and it continues. A helpdesk's CSV export
+    is read through --preset or --map (docs/own-data.md)."""
     tax = load_taxonomy(taxonomy)
+    export = export_from_options(column_map, preset, priority_map, timezone)
     try:
-        records = read_labelled_file(path, taxonomy=tax)
+        records = read_labelled_file(path, taxonomy=tax, export=export)
     except LabelledFileError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc

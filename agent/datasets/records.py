@@ -10,8 +10,6 @@ leave the priority out.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import random
@@ -22,6 +20,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from agent.datasets.export_csv import (
+    CellError,
+    CellErrors,
+    csv_records,
+    decode_export,
+    mapped_rows,
+    text_problem,
+)
+from agent.datasets.mapping import ExportFormat
 from agent.taxonomy import PRIORITIES, Taxonomy
 
 REQUIRED_FIELDS = ("text", "queue", "priority")
@@ -88,14 +95,17 @@ def shuffled(records: Sequence[T], *, seed: int) -> list[T]:
 
 
 def read_labelled_file(
-    path: str | Path, *, taxonomy: Taxonomy | None = None
+    path: str | Path, *, taxonomy: Taxonomy | None = None, export: ExportFormat | None = None
 ) -> list[LabelledTicket]:
     """Read a ``.csv`` or ``.jsonl`` labelled file, in file order.
 
     Queues are checked against ``taxonomy`` when one is given; priorities are always P1–P4.
+    ``export`` reads a helpdesk's CSV export through its column map (``agent.datasets.mapping``);
+    its queue labels may be the taxonomy's intents (``taxonomy init`` keeps each label as one).
     Raises ``LabelledFileError`` listing every invalid row, ``FileNotFoundError`` if absent.
     """
-    return [LabelledTicket(**values) for values in read_labelled_values(path, taxonomy=taxonomy)]
+    values = read_labelled_values(path, taxonomy=taxonomy, export=export)
+    return [LabelledTicket(**v) for v in values]
 
 
 def read_labelled_values(
@@ -103,6 +113,7 @@ def read_labelled_values(
     *,
     taxonomy: Taxonomy | None = None,
     extra_queues: Collection[str] = (),
+    export: ExportFormat | None = None,
 ) -> list[dict[str, Any]]:
     """As ``read_labelled_file``, each row as its validated fields (unset ones left out).
 
@@ -113,8 +124,7 @@ def read_labelled_values(
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".jsonl", ".ndjson"):
         raise ValueError(f"{path}: unsupported labelled file type {suffix!r} (use .csv or .jsonl)")
-    text = _decode(path)
-    rows = _csv_rows(path, text) if suffix == ".csv" else _jsonl_rows(path, text)
+    rows = _raw_rows(path, suffix, export, taxonomy, extra_queues)
     records: list[dict[str, Any]] = []
     errors: list[RowError] = []
     first_line_of_id: dict[str, int] = {}
@@ -135,8 +145,67 @@ def read_labelled_values(
             first_line_of_id[external_id] = line
         records.append(record)
     if errors:
-        raise LabelledFileError(errors)
+        raise LabelledFileError([_relabel(e, export) for e in errors])
     return records
+
+
+def _raw_rows(
+    path: Path,
+    suffix: str,
+    export: ExportFormat | None,
+    taxonomy: Taxonomy | None,
+    extra_queues: Collection[str],
+) -> Iterator[RawRow]:
+    if export is None:
+        try:
+            text = decode_export(path, path.read_bytes(), fallback=suffix == ".csv")
+        except CellErrors as exc:
+            return iter([(e.line, row_error(path, e)) for e in exc.errors])
+        return _csv_rows(path, text) if suffix == ".csv" else _jsonl_rows(path, text)
+    if suffix != ".csv":
+        raise ValueError(f"{path}: a column map or preset reads CSV exports, not {suffix!r}")
+    return _mapped(path, export, taxonomy, frozenset(extra_queues))
+
+
+def _mapped(
+    path: Path, export: ExportFormat, taxonomy: Taxonomy | None, extra: frozenset[str]
+) -> Iterator[RawRow]:
+    for line, row in mapped_rows(path, export):
+        if isinstance(row, CellError):
+            yield line, row_error(path, row)
+        else:
+            yield line, _route_label(row, taxonomy, extra)
+
+
+def _route_label(
+    row: dict[str, Any], taxonomy: Taxonomy | None, extra: frozenset[str]
+) -> dict[str, Any]:
+    """An export's queue label as the taxonomy's queue: a queue name stays (with the queue's
+    default priority if the export gives none); a label that is one of the taxonomy's intents
+    routes to its queue, with its priority unless the export gives one."""
+    label = row.get("queue")
+    if taxonomy is None or label is None or label in extra:
+        return row
+    if label in taxonomy.queue_names:
+        default = taxonomy.default_priority.get(label)
+        return {**row, "priority": row.get("priority", default)} if default else row
+    if label in taxonomy.intents:
+        queue, priority = taxonomy.route_for_intent(label)
+        return {"intent": label, **row, "queue": queue, "priority": row.get("priority", priority)}
+    return row
+
+
+def row_error(path: Path, error: CellError) -> RowError:
+    """A problem the export reader found, as a labelled-file error (the column named)."""
+    column = f"column {error.column}" if error.column else None
+    return RowError(path, error.line, column, error.message)
+
+
+def _relabel(error: RowError, export: ExportFormat | None) -> RowError:
+    """An error about a field names the export column(s) it was read from."""
+    if export is None or error.field is None or error.field.startswith("column "):
+        return error
+    return RowError(error.path, error.line, export.column_label(error.field), error.message)
 
 
 def write_labelled_jsonl(records: Iterable[LabelledTicket], path: str | Path) -> int:
@@ -158,34 +227,26 @@ def write_labelled_jsonl(records: Iterable[LabelledTicket], path: str | Path) ->
     return count
 
 
-def _decode(path: Path) -> str:
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise LabelledFileError([RowError(path, line, None, "not valid UTF-8")]) from None
-
-
 RawRow = tuple[int, "dict[str, Any] | RowError"]
 
 
 def _csv_rows(path: Path, text: str) -> Iterator[RawRow]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if header is None:
+    try:
+        yield from _csv_cells(path, text)
+    except CellErrors as exc:
+        yield from ((e.line, row_error(path, e)) for e in exc.errors)
+
+
+def _csv_cells(path: Path, text: str) -> Iterator[RawRow]:
+    header, rows = csv_records(text)
+    if not header:
         yield 1, RowError(path, 1, None, "empty file: expected a header row")
         return
-    header = [h.strip() for h in header]
     problem = _header_problem(header)
     if problem:
         yield 1, RowError(path, 1, None, problem)
         return
-    start = reader.line_num + 1
-    for cells in reader:
-        line, start = start, reader.line_num + 1
-        if not any(c.strip() for c in cells):
-            continue
+    for line, cells in rows:
         if len(cells) != len(header):
             msg = f"has {len(cells)} columns, the header has {len(header)}"
             yield line, RowError(path, line, None, msg)
@@ -240,6 +301,9 @@ def _validate(
             continue
         if not isinstance(value, str):
             fail(name, f"must be a string, got {type(value).__name__}")
+            continue
+        if name == "text" and (problem := text_problem(value)):
+            fail(name, problem)
             continue
         values[name] = value
     queue, priority = values.get("queue"), values.get("priority")

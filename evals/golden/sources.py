@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.datasets.banking77 import SPLITS, labelled_records
+from agent.datasets.mapping import ExportFormat
 from agent.datasets.records import read_labelled_values, shuffled
 from agent.taxonomy import HUMAN_TRIAGE, Taxonomy
 from evals.golden.cases import GoldenCase, from_labelled, from_values, read_golden
@@ -16,12 +17,15 @@ BANKING77_PREFIX = "banking77:"
 DEFAULT_SOURCE = "banking77:test"
 
 
-def read_source(source: str, taxonomy: Taxonomy) -> list[GoldenCase]:
+def read_source(
+    source: str, taxonomy: Taxonomy, *, export: ExportFormat | None = None
+) -> list[GoldenCase]:
     """``banking77:<split>`` routed by ``taxonomy``, or a file: labelled CSV/JSONL (text,
     queue, priority, [intent, channel, external_id, ...]) or golden JSONL (with ``tags``).
 
     A file's queue may also be ``human_triage`` (a person is the right route), with its
-    priority left empty or given."""
+    priority left empty or given. ``export`` reads a helpdesk's CSV export through its
+    column map (its queue labels may be the taxonomy's intents)."""
     if source.startswith(BANKING77_PREFIX):
         split = source.removeprefix(BANKING77_PREFIX)
         if split not in SPLITS:
@@ -30,9 +34,11 @@ def read_source(source: str, taxonomy: Taxonomy) -> list[GoldenCase]:
     path = Path(source)
     if not path.is_file():
         raise FileNotFoundError(f"no such source file: {path}")
-    if _is_golden_jsonl(path):
+    if export is None and _is_golden_jsonl(path):
         return read_golden(path, taxonomy=taxonomy)
-    rows = read_labelled_values(path, taxonomy=taxonomy, extra_queues=(HUMAN_TRIAGE,))
+    rows = read_labelled_values(
+        path, taxonomy=taxonomy, extra_queues=(HUMAN_TRIAGE,), export=export
+    )
     return [from_values(row) for row in rows]
 
 

@@ -37,7 +37,9 @@ def load_records(scenario: Scenario, settings: Settings | None = None) -> list[L
     """Every labelled ticket of the scenario's dataset, in file order."""
     taxonomy = load_taxonomy(scenario.dataset.taxonomy)
     if scenario.dataset.file is not None:
-        return read_labelled_file(scenario.dataset.file, taxonomy=taxonomy)
+        return read_labelled_file(
+            scenario.dataset.file, taxonomy=taxonomy, export=scenario.dataset.export()
+        )
     root = banking77_dir(settings) if settings else ensure_banking77(settings=get_settings())
     return labelled_records("train", taxonomy, root=root) + labelled_records(
         "test", taxonomy, root=root

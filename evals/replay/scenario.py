@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from agent.datasets.mapping import ExportFormat, export_format
 from evals.replay.kinds import PhaseBase, drift_kinds, kinds_for, phase_union
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hour|hours|d|day|days)\s*$")
@@ -60,12 +61,31 @@ class DatasetSpec(_Strict):
     name: Literal["banking77"] | None = None
     file: Path | None = None
     taxonomy: str = "banking77"
+    # A helpdesk's CSV export as the file: as ``--map``, ``--preset``, ``--priority-map`` and
+    # ``--timezone`` of load-history (docs/own-data.md).
+    column_map: str | None = Field(default=None, alias="map")
+    preset: str | None = None
+    priority_map: str | None = None
+    timezone: str | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> DatasetSpec:
         if (self.name is None) == (self.file is None):
             raise ValueError("give exactly one of dataset.name (banking77) or dataset.file")
+        export = self.export()  # a wrong map or preset fails here, naming the field
+        if self.file is None and export is not None:
+            raise ValueError("dataset.map, preset, priority_map and timezone need dataset.file")
         return self
+
+    def export(self) -> ExportFormat | None:
+        """How to read ``file`` (None: a plain labelled file); ``ExportFormatError`` if the
+        options are wrong."""
+        return export_format(
+            column_map=self.column_map,
+            preset=self.preset,
+            priority_map=self.priority_map,
+            timezone=self.timezone,
+        )
 
 
 class ClockSpec(_Strict):

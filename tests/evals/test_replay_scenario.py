@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from agent.datasets.banking77 import labelled_records
 from agent.taxonomy import load_taxonomy
@@ -211,3 +212,54 @@ def test_data_checks_name_unknown_intents_and_queues() -> None:
     with pytest.raises(ScenarioError) as info:
         check_against_data(scenario, records, taxonomy)
     assert "teleportation" in str(info.value) and "space" in str(info.value)
+
+
+def test_a_helpdesk_export_as_the_dataset_file(tmp_path: Path) -> None:
+    from evals.replay.pools import load_records
+    from tests.agent.datasets.exports import tickets, write_export
+
+    rows = tickets("servicenow", per_queue=2, seed=1)
+    write_export(tmp_path / "incidents.csv", "servicenow", rows)
+    taxonomy = tmp_path / "it.yaml"
+    taxonomy.write_text(
+        yaml.safe_dump(
+            {
+                "name": "it",
+                "version": "1",
+                "queues": [
+                    {"name": f"q{i}", "description": "d", "intents": [label]}
+                    for i, label in enumerate(dict.fromkeys(t.label for t in rows))
+                ],
+                "priorities": [
+                    {"name": f"P{i}", "description": "d", "target_first_response": "1h"}
+                    for i in range(1, 5)
+                ],
+            }
+        )
+    )
+    (tmp_path / "s.yaml").write_text(
+        yaml.safe_dump(
+            minimal(
+                dataset={
+                    "file": "incidents.csv",
+                    "taxonomy": str(taxonomy),
+                    "preset": "servicenow",
+                    "timezone": "UTC",
+                    "priority_map": "4 - Low=P3",
+                }
+            )
+        )
+    )
+    records = load_records(load_scenario(tmp_path / "s.yaml"))
+    assert [(r.external_id, r.intent) for r in records] == [(t.id, t.label) for t in rows]
+    assert [r.queue for r in records] == ["q0", "q1", "q2", "q3"] * 2
+    assert [r.priority for r in records] == [
+        "P3" if t.priority == "P4" else t.priority for t in rows
+    ]
+
+
+def test_a_wrong_export_option_in_the_dataset_is_named() -> None:
+    message = error_of(minimal(dataset={"file": "x.csv", "preset": "salesforce"}))
+    assert "dataset" in message and "unknown preset 'salesforce'" in message
+    message = error_of(minimal(dataset={"name": "banking77", "map": "text=Body"}))
+    assert "need dataset.file" in message

@@ -1,0 +1,1 @@
+"""Packaged taxonomies (YAML) and the drafting of a team's own (``draft``)."""
