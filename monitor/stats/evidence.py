@@ -1,16 +1,15 @@
 """Combine weak signals into one evidence score, calibrated on the same bootstrap replicates.
 
 Each signal's value becomes its tail probability under its calibrated null (an exact signal's
-own p-value), p_s; the score is
-the weighted Fisher sum S = sum_s w_s * (-ln p_s). Signals are correlated (embedding drift,
-novelty and prediction mix often move together), so S is *not* compared with a chi-squared:
-it is computed on every calibration replicate too (row b of every signal comes from the same
-split) and thresholded at that composite null's quantiles, which carries the correlation.
-Beside the sum, the largest single contribution (Tippett's statistic) is thresholded on its own
-null the same way; each combination gets half the false-alarm rate. The sum catches many weak
-moves at once; the maximum catches one strong move the sum would dilute among quiet signals.
-The report also says what moved: new content far from history, a label-mix shift, an agent
-that changed on the same traffic, or a change within known content.
+own p-value), p_s; the score is the weighted Fisher sum S = sum_s w_s * (-ln p_s). Signals are
+correlated (embedding drift, novelty and prediction mix often move together), so S is *not*
+compared with a chi-squared: it is computed on every calibration replicate too (row b of every
+signal comes from the same split) and thresholded at that composite null's quantiles, which
+carries the correlation. Beside the sum, the largest single contribution (Tippett's statistic)
+is thresholded on its own null the same way; each combination gets half the false-alarm rate.
+The sum catches many weak moves at once; the maximum catches one strong move the sum would
+dilute among quiet signals. The report also says what moved: new content far from history, a
+label-mix shift, an agent that changed on the same traffic, or a change within known content.
 """
 
 from __future__ import annotations

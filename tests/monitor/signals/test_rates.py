@@ -99,7 +99,8 @@ def test_false_alarms_stay_at_most_nominal_under_the_null(rate: float) -> None:
     draws = 4000
     k_ref = rng.binomial(2000, rate, size=draws)
     k_cur = rng.binomial(150, rate, size=draws)
-    p = np.array([rate_excess_test(int(a), 2000, int(b), 150) for a, b in zip(k_ref, k_cur)])
+    pairs = zip(k_ref.tolist(), k_cur.tolist(), strict=True)
+    p = np.array([rate_excess_test(a, 2000, b, 150) for a, b in pairs])
     for alpha in (0.05, 0.01, 0.001):
         margin = 4 * math.sqrt(alpha * (1 - alpha) / draws)
         assert np.mean(p <= alpha) <= alpha + margin, (rate, alpha, np.mean(p <= alpha))
