@@ -10,20 +10,33 @@ from numpy.typing import NDArray
 from scipy import stats
 
 
-def two_proportion_test(
-    successes_ref: float, n_ref: float, successes_cur: float, n_cur: float
-) -> tuple[float, float]:
-    """Pooled two-proportion z-test that the current rate exceeds the reference rate.
+def rate_excess_test(k_ref: int, n_ref: int, k_cur: int, n_cur: int) -> float:
+    """One-sided p-value that the current rate of an event exceeds the reference's.
 
-    Returns ``(z, one-sided p)``; the two-sided version equals an uncorrected 2x2 chi-squared.
+    Fisher's exact test, conditional on the total count: given that ``k_ref + k_cur`` events
+    fell among the ``n_ref + n_cur`` trials, the window's share of them is hypergeometric
+    under "same rate". The reference rate is never taken as known, let alone as exactly zero,
+    so a reference with 0 events in n can still be exceeded with significance, and the test's
+    size is at most its level at every true rate (no prior, no normal approximation).
     """
-    pooled = (successes_ref + successes_cur) / (n_ref + n_cur)
-    se = math.sqrt(pooled * (1.0 - pooled) * (1.0 / n_ref + 1.0 / n_cur))
-    diff = successes_cur / n_cur - successes_ref / n_ref
-    if se == 0.0:
-        return 0.0, 1.0
-    z = diff / se
-    return z, float(stats.norm.sf(z))
+    for name, value in {"k_ref": k_ref, "n_ref": n_ref, "k_cur": k_cur, "n_cur": n_cur}.items():
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
+    if k_ref > n_ref or k_cur > n_cur:
+        raise ValueError(f"counts exceed trials: {k_ref}/{n_ref}, {k_cur}/{n_cur}")
+    if n_cur == 0 or k_cur == 0:
+        return 1.0
+    total = k_ref + k_cur
+    return float(stats.hypergeom.sf(k_cur - 1, n_ref + n_cur, total, n_cur))
+
+
+def rate_alarm_count(k_ref: int, n_ref: int, n_cur: int, alpha: float) -> int | None:
+    """Fewest events in a window of ``n_cur`` whose :func:`rate_excess_test` p is <= alpha
+    (None when even ``n_cur`` of ``n_cur`` would not be)."""
+    counts = np.arange(1, n_cur + 1)
+    p = stats.hypergeom.sf(counts - 1, n_ref + n_cur, k_ref + counts, n_cur)
+    hits = np.flatnonzero(p <= alpha)
+    return int(counts[hits[0]]) if len(hits) else None
 
 
 def wilson_interval(rate: float, n: float, *, level: float = 0.95) -> tuple[float, float]:

@@ -119,6 +119,9 @@ class SignalFn(Protocol):
     ) -> SignalResult: ...
 
 
+ExactThreshold = Callable[[SignalResult, float], "float | None"]
+
+
 @dataclass(frozen=True, slots=True)
 class SignalSpec:
     """A registered signal: its function and what it needs.
@@ -127,7 +130,9 @@ class SignalSpec:
     a calibration passes when only the value matters (e.g. no permutations). A ``level``
     signal's value depends on the current window alone (a rate, a mean): a calibration then
     works on its difference from the reference's own level, so the reference's sampling error
-    is part of the null.
+    is part of the null. An ``exact`` signal's p-value is valid as it stands (an exact test
+    that treats the reference as a sample too): a calibration takes its tail probability from
+    the p-value, and ``exact(result, alpha)`` gives the value at which that p reaches alpha.
     """
 
     name: str
@@ -138,6 +143,7 @@ class SignalSpec:
     group: Group
     value_only_params: Mapping[str, Any]
     level: bool = False
+    exact: ExactThreshold | None = None
 
     def __call__(
         self,
@@ -168,6 +174,7 @@ def register(
     group: Group,
     value_only_params: Mapping[str, Any] | None = None,
     level: bool = False,
+    exact: ExactThreshold | None = None,
 ) -> Callable[[SignalFn], SignalFn]:
     """Register a signal function under ``name``."""
 
@@ -175,7 +182,15 @@ def register(
         if name in _REGISTRY:
             raise ValueError(f"signal {name!r} is already registered")
         _REGISTRY[name] = SignalSpec(
-            name, fn, requires, min_current, direction, group, dict(value_only_params or {}), level
+            name,
+            fn,
+            requires,
+            min_current,
+            direction,
+            group,
+            dict(value_only_params or {}),
+            level,
+            exact,
         )
         return fn
 

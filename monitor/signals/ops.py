@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from monitor.signals.base import SignalResult, WindowSample, register
-from monitor.signals.rates import rate_result
+from monitor.signals.rates import alarm_rate, rate_result
 
 
 def latency_summary(latency_ms: NDArray[np.floating[Any]]) -> dict[str, float]:
@@ -48,7 +48,7 @@ def ops(
     )
 
 
-@register("error_rate", requires=("is_error",), group="ops", level=True)
+@register("error_rate", requires=("is_error",), group="ops", exact=alarm_rate)
 def error_rate(
     reference: WindowSample, current: WindowSample, *, rng: np.random.Generator, **_: Any
 ) -> SignalResult:

@@ -8,7 +8,11 @@ alpha/2 tails for two-sided signals), extrapolated by a fitted tail when 1/alpha
 B replicates show (see :mod:`monitor.stats.null_distribution`). A *level* signal (a rate, a mean:
 its value depends on the current window only) is calibrated on its difference from the
 reference's own level, in each replicate and then for real, so the reference's sampling error
-is part of the null instead of a bias. The replicates stay aligned across
+is part of the null instead of a bias. An *exact* signal (a rate tested by Fisher's exact
+test) needs no bootstrap null: its p-value is valid as it stands, so it is its tail
+probability and it drifts when p <= alpha; the replicates keep its p-values for the composite
+null. (A bootstrap null of a rate the reference never saw is constant: the signal would be
+blind.) The replicates stay aligned across
 signals (row b of every signal comes from the same split), so :mod:`monitor.stats.evidence` can
 calibrate a composite score on them without assuming the signals independent.
 """
@@ -25,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from monitor.signals import SignalResult, SignalSpec, WindowSample, all_signals
-from monitor.stats.null_distribution import NullDistribution
+from monitor.stats.null_distribution import SMALLEST_TAIL_PROB, NullDistribution
 
 MIN_REPLICATES = 100  # below this even the 90% quantile rests on a handful of points
 MIN_VALID_REPLICATES = 20  # a signal insufficient in more replicates stays uncalibrated
@@ -43,7 +47,8 @@ class SignalCalibration:
     """One signal's null and thresholds; ``null`` is None when too few replicates had a value.
 
     The null is on ``value - offset`` (the offset is the reference's level for level signals,
-    else 0); ``lower`` and ``upper`` are on the raw value.
+    else 0); ``lower`` and ``upper`` are on the raw value. An exact signal has no null but
+    ``exact_alpha``: its result's own p-value is its tail probability, a drift at <= alpha.
     """
 
     name: str
@@ -51,6 +56,26 @@ class SignalCalibration:
     offset: float
     lower: float | None
     upper: float | None
+    exact_alpha: float | None = None
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the signal can be judged (a null, or an exact p-value)."""
+        return self.null is not None or self.exact_alpha is not None
+
+    def result_tail_prob(self, result: SignalResult) -> float:
+        """Tail probability of a result: its exact p-value, else its value under the null."""
+        if self.exact_alpha is None:
+            return self.tail_prob(result.value)
+        if result.insufficient or result.p_value is None or not math.isfinite(result.p_value):
+            return 1.0
+        return max(result.p_value, SMALLEST_TAIL_PROB)
+
+    def result_is_drift(self, result: SignalResult) -> bool:
+        """Whether a result crosses the threshold (for an exact signal: p <= alpha)."""
+        if self.exact_alpha is None:
+            return self.is_drift(result.value)
+        return not result.insufficient and self.result_tail_prob(result) <= self.exact_alpha
 
     def tail_prob(self, value: float) -> float:
         """Probability under the null of a value at least this bad (1 when uncalibrated)."""
@@ -83,7 +108,10 @@ class Calibration:
     def at_alpha(self, alpha: float) -> Calibration:
         """The same nulls thresholded at another false-alarm rate (no new replicates)."""
         signals = {
-            name: _thresholded(c.name, c.null, c.offset, alpha) for name, c in self.signals.items()
+            name: replace(c, exact_alpha=alpha)
+            if c.exact_alpha is not None
+            else _thresholded(c.name, c.null, c.offset, alpha)
+            for name, c in self.signals.items()
         }
         return replace(self, alpha=alpha, signals=signals)
 
@@ -94,6 +122,7 @@ class Calibration:
                 "lower": c.lower,
                 "upper": c.upper,
                 "offset": c.offset,
+                "exact_alpha": c.exact_alpha,
                 "null": None if c.null is None else c.null.summary(),
             }
             for name, c in self.signals.items()
@@ -125,7 +154,8 @@ def null_values(
     params: Mapping[str, Mapping[str, Any]],
     rng: np.random.Generator,
 ) -> dict[str, NDArray[np.float64]]:
-    """Each signal's value on ``replicates`` bootstrap splits of the reference."""
+    """Each signal's statistic on ``replicates`` bootstrap splits of the reference: its value
+    (less the pseudo-reference's level for a level signal), or an exact signal's p-value."""
     out = {name: np.full(replicates, np.nan) for name in specs}
     for b in range(replicates):
         ref_idx, cur_idx = bootstrap_split(reference.n, n_current, rng)
@@ -134,13 +164,16 @@ def null_values(
         for name, spec in specs.items():
             kwargs = {**spec.value_only_params, **params.get(name, {})}
             result = spec(pseudo_ref, pseudo_cur, rng=seed, **kwargs)
-            out[name][b] = result.value - reference_level(spec, pseudo_ref, kwargs)
+            if spec.exact is not None:
+                out[name][b] = np.nan if result.p_value is None else result.p_value
+            else:
+                out[name][b] = result.value - reference_level(spec, pseudo_ref, kwargs)
     return out
 
 
 def reference_level(spec: SignalSpec, reference: WindowSample, params: Mapping[str, Any]) -> float:
     """The value a level signal takes on the reference itself; 0 for other signals."""
-    if not spec.level:
+    if not spec.level or spec.exact is not None:
         return 0.0
     return spec(reference, reference, rng=0, **params).value
 
@@ -187,6 +220,8 @@ def calibrate_signal(
     finite = values[np.isfinite(values)]
     if len(finite) < MIN_VALID_REPLICATES or not math.isfinite(offset):
         return SignalCalibration(spec.name, None, offset, None, None)
+    if spec.exact is not None:
+        return SignalCalibration(spec.name, None, offset, None, None, exact_alpha=alpha)
     if np.ptp(finite) == 0.0:
         # A constant null (e.g. a rate of an event the reference never saw) has no spread to
         # set a threshold with: any departure would look infinitely unlikely. Uncalibrated.
@@ -212,20 +247,30 @@ def _thresholded(
 def apply_thresholds(
     results: Iterable[SignalResult], calibration: Calibration
 ) -> list[SignalResult]:
-    """Copies of ``results`` with ``threshold`` (upper bound, else lower) and ``drifted`` set."""
+    """Copies of ``results`` with ``threshold`` (upper bound, else lower) and ``drifted`` set.
+
+    An exact signal's threshold is the value at which its p-value reaches alpha.
+    """
+    specs = all_signals()
     out = []
     for result in results:
         calib = calibration.signals.get(result.name)
-        if calib is None or calib.null is None or result.insufficient:
+        if calib is None or not calib.calibrated or result.insufficient:
             out.append(replace(result, drifted=False if calib else None))
             continue
         details = dict(result.details)
         if calib.lower is not None and calib.upper is not None:
             details["lower_threshold"] = calib.lower
         threshold = calib.upper if calib.upper is not None else calib.lower
+        exact = specs[result.name].exact
+        if calib.exact_alpha is not None and exact is not None:
+            threshold = exact(result, calib.exact_alpha)
         out.append(
             replace(
-                result, threshold=threshold, drifted=calib.is_drift(result.value), details=details
+                result,
+                threshold=threshold,
+                drifted=calib.result_is_drift(result),
+                details=details,
             )
         )
     return out

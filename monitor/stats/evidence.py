@@ -1,15 +1,15 @@
 """Combine weak signals into one evidence score, calibrated on the same bootstrap replicates.
 
-Each signal's value becomes its tail probability under its calibrated null, p_s; the score is
-the weighted Fisher sum S = sum_s w_s * (-ln p_s). Signals are correlated (embedding drift,
-novelty and prediction mix often move together), so S is *not* compared with a chi-squared:
-it is computed on every calibration replicate too (row b of every signal comes from the same
-split) and thresholded at that composite null's quantiles, which carries the correlation.
-Beside the sum, the largest single contribution (Tippett's statistic) is thresholded on its own
-null the same way; each combination gets half the false-alarm rate. The sum catches many weak
-moves at once; the maximum catches one strong move the sum would dilute among quiet signals.
-The report also says what moved: new content far from history, a label-mix shift, an agent
-that changed on the same traffic, or a change within known content.
+Each signal's value becomes its tail probability under its calibrated null (an exact signal's
+own p-value), p_s; the score is the weighted Fisher sum S = sum_s w_s * (-ln p_s). Signals are
+correlated (embedding drift, novelty and prediction mix often move together), so S is *not*
+compared with a chi-squared: it is computed on every calibration replicate too (row b of every
+signal comes from the same split) and thresholded at that composite null's quantiles, which
+carries the correlation. Beside the sum, the largest single contribution (Tippett's statistic)
+is thresholded on its own null the same way; each combination gets half the false-alarm rate.
+The sum catches many weak moves at once; the maximum catches one strong move the sum would
+dilute among quiet signals. The report also says what moved: new content far from history, a
+label-mix shift, an agent that changed on the same traffic, or a change within known content.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def combine(
         if not r.insufficient
         and math.isfinite(r.value)
         and r.name in calibration.signals
-        and calibration.signals[r.name].null is not None
+        and calibration.signals[r.name].calibrated
     ]
     weight = {r.name: (weights or {}).get(r.name, 1.0) for r in usable}
     contributions = sorted(
@@ -163,7 +163,7 @@ def _contribution(
     result: SignalResult, calibration: Calibration, group: str, weight: float
 ) -> Contribution:
     calib = calibration.signals[result.name]
-    p = calib.tail_prob(result.value)
+    p = calib.result_tail_prob(result)
     return Contribution(
         result.name,
         group,
@@ -171,7 +171,7 @@ def _contribution(
         p,
         weight,
         -weight * math.log(p),
-        calib.is_drift(result.value),
+        calib.result_is_drift(result),
     )
 
 
@@ -199,9 +199,11 @@ def replicate_nulls(
 
 
 def _replicate_tail_probs(calibration: Calibration, name: str) -> NDArray[np.float64]:
-    calib = calibration.signals[name]
+    calib, values = calibration.signals[name], calibration.null_values[name]
+    if calib.exact_alpha is not None:  # the replicates' own exact p-values
+        return np.where(np.isfinite(values), np.clip(values, SMALLEST_TAIL_PROB, 1.0), 1.0)
     assert calib.null is not None
-    return calib.null.tail_prob(calibration.null_values[name], in_sample=True)
+    return calib.null.tail_prob(values, in_sample=True)
 
 
 def what_moved(contributions: Iterable[Contribution], *, moved_alpha: float) -> WhatMoved:

@@ -34,6 +34,8 @@ def signature(reference: WindowData, replicates: int) -> str:
     parts = {
         "replicates": replicates,
         "signals": sorted(all_signals()),
+        # an exact signal's replicates hold p-values, not values: a change means recomputing
+        "exact": sorted(name for name, spec in all_signals().items() if spec.exact is not None),
         "n": sample.n,
         "fields": sorted(sample.arrays()),
         "reviewed": int(sample.reviewed.sum()) if sample.reviewed is not None else 0,

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from monitor.signals import get_signal
+from monitor.signals import WindowSample, get_signal
 from monitor.stats.calibration import (
     MIN_REPLICATES,
     apply_thresholds,
@@ -114,7 +114,7 @@ def test_a_real_shift_crosses_the_tiny_alpha_threshold(stationary_calibration, m
     # The disagreement with history moves too (30% of tickets of no known kind): rare on its
     # own (about 2e-4), a large share of the evidence, short of 1e-4 by itself.
     (disagreement,) = [r for r in results if r.name == "history_disagreement"]
-    assert calibration.signals["history_disagreement"].tail_prob(disagreement.value) < 1e-3
+    assert calibration.signals["history_disagreement"].result_tail_prob(disagreement) < 1e-3
 
 
 def test_at_alpha_moves_thresholds_without_new_replicates(make_window) -> None:
@@ -139,5 +139,24 @@ def test_a_constant_null_leaves_the_signal_uncalibrated() -> None:
     from monitor.signals import get_signal
     from monitor.stats.calibration import calibrate_signal
 
-    calib = calibrate_signal(get_signal("unknown_rate"), np.zeros(200), 1e-3)
+    calib = calibrate_signal(get_signal("prediction_mix"), np.zeros(200), 1e-3)
     assert calib.null is None and not calib.is_drift(0.05) and calib.tail_prob(0.05) == 1.0
+    assert not calib.calibrated
+
+
+def test_a_rate_the_reference_never_saw_is_judged_by_its_exact_p_value() -> None:
+    # A knn reference: 0 fallbacks in 2,000. Every replicate's p-value is 1 (no events
+    # anywhere), the bootstrap null of the rate would be constant: the signal is still judged.
+    reference = WindowSample(is_fallback=np.zeros(2000, dtype=bool))
+    calibration = calibrate(reference, n_current=150, alpha=1e-3, signals=["fallback_rate"])
+    calib = calibration.signals["fallback_rate"]
+    assert calib.calibrated and calib.exact_alpha == 1e-3
+    assert np.all(calibration.null_values["fallback_rate"] == 1.0)
+    spec = get_signal("fallback_rate")
+    windows = [WindowSample(is_fallback=np.arange(150) < k) for k in (0, 1, 2, 3, 8)]
+    checked = apply_thresholds([spec(reference, w) for w in windows], calibration)
+    assert [c.drifted for c in checked] == [False, False, False, True, True]
+    assert all(c.threshold == pytest.approx(3 / 150) for c in checked)
+    assert calib.result_tail_prob(checked[-1]) == checked[-1].p_value
+    strict = calibration.at_alpha(1e-12).signals["fallback_rate"]
+    assert strict.exact_alpha == 1e-12 and not strict.result_is_drift(checked[-1])

@@ -117,3 +117,30 @@ def test_a_signal_at_the_probability_floor_is_critical_at_any_rate(setting, make
     evidence = combine(run_signals(reference, make_window(6, N, new_share=0.6)), strict)
     assert evidence.contributions[0].tail_prob == SMALLEST_TAIL_PROB
     assert evidence.severity == "critical"
+
+
+def test_a_rate_the_reference_never_saw_adds_its_exact_evidence(make_window) -> None:
+    # A knn reference: no fallbacks at all. Its replicates' p-values are all 1 (the signal is
+    # silent in the composite null); a window falling back 8 times in 150 is evidence anyway.
+    reference = dataclasses.replace(make_window(0, 3000), is_fallback=np.zeros(3000, bool))
+    calibration = calibrate(
+        reference, n_current=N, alpha=0.2, replicates=100, signals=["entropy", "fallback_rate"]
+    )
+    assert calibration.signals["fallback_rate"].calibrated
+    calm = dataclasses.replace(make_window(31, N), is_fallback=np.zeros(N, bool))
+    falling_back = dataclasses.replace(calm, is_fallback=np.arange(N) < 8)
+    spec, entropy = get_signal("fallback_rate"), get_signal("entropy")
+    quiet = combine(
+        [entropy(reference, calm), spec(reference, dataclasses.replace(calm, is_fallback=None))],
+        calibration,
+    )
+    assert [c.name for c in quiet.contributions] == ["entropy"]  # insufficient: left out
+    result = spec(reference, falling_back)
+    evidence = combine([entropy(reference, falling_back), result], calibration)
+    (fallback,) = [c for c in evidence.contributions if c.name == "fallback_rate"]
+    assert result.p_value is not None
+    assert fallback.tail_prob == result.p_value and fallback.drifted
+    assert fallback.evidence == pytest.approx(-math.log(result.p_value))
+    assert evidence.severity == "critical"
+    silent = combine([entropy(reference, calm), spec(reference, calm)], calibration)
+    assert next(c for c in silent.contributions if c.name == "fallback_rate").evidence == 0.0
