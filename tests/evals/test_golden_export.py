@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 import typer
-import yaml
 from typer.testing import CliRunner
 
 from agent.config import get_settings
 from evals.cli import register
-from tests.agent.datasets.exports import tickets, write_export
+from tests.agent.datasets.exports import tickets, write_export, write_taxonomy
 from tests.conftest import Servers
 
 runner = CliRunner()
@@ -40,22 +39,7 @@ def test_build_golden_reads_an_export_with_a_persons_cases(cli_env: Path) -> Non
         fh.write("900,What is the weather in Lisbon?,,Closed,,Email,human_triage,\n")
     labels = list(dict.fromkeys(t.label for t in rows))
     taxonomy = cli_env / "it.yaml"
-    taxonomy.write_text(
-        yaml.safe_dump(
-            {
-                "name": "it",
-                "version": "1",
-                "queues": [
-                    {"name": f"q{i}", "description": "d", "intents": [label]}
-                    for i, label in enumerate(labels)
-                ],
-                "priorities": [
-                    {"name": f"P{i}", "description": "d", "target_first_response": "1h"}
-                    for i in range(1, 5)
-                ],
-            }
-        )
-    )
+    write_taxonomy(taxonomy, labels)
     app = typer.Typer()
     register(app)
     args = ["eval", "build-golden", "--source", str(export), "--taxonomy", str(taxonomy)]

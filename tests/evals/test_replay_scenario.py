@@ -216,27 +216,12 @@ def test_data_checks_name_unknown_intents_and_queues() -> None:
 
 def test_a_helpdesk_export_as_the_dataset_file(tmp_path: Path) -> None:
     from evals.replay.pools import load_records
-    from tests.agent.datasets.exports import tickets, write_export
+    from tests.agent.datasets.exports import tickets, write_export, write_taxonomy
 
     rows = tickets("servicenow", per_queue=2, seed=1)
     write_export(tmp_path / "incidents.csv", "servicenow", rows)
     taxonomy = tmp_path / "it.yaml"
-    taxonomy.write_text(
-        yaml.safe_dump(
-            {
-                "name": "it",
-                "version": "1",
-                "queues": [
-                    {"name": f"q{i}", "description": "d", "intents": [label]}
-                    for i, label in enumerate(dict.fromkeys(t.label for t in rows))
-                ],
-                "priorities": [
-                    {"name": f"P{i}", "description": "d", "target_first_response": "1h"}
-                    for i in range(1, 5)
-                ],
-            }
-        )
-    )
+    write_taxonomy(taxonomy, list(dict.fromkeys(t.label for t in rows)))
     (tmp_path / "s.yaml").write_text(
         yaml.safe_dump(
             minimal(

@@ -177,3 +177,19 @@ def write_export(path: Path, preset: str, rows: list[Ticket]) -> Path:
     encoding = {"zendesk": "utf-8-sig", "servicenow": "cp1252"}.get(preset, "utf-8")
     path.write_bytes(text.encode(encoding))
     return path
+
+
+def write_taxonomy(path: Path, labels: list[str]) -> Path:
+    """A taxonomy with one queue ``q<i>`` per export label (as its intent) and P1-P4."""
+    import yaml
+
+    queues = [
+        {"name": f"q{i}", "description": "d", "intents": [label]} for i, label in enumerate(labels)
+    ]
+    priorities = [
+        {"name": f"P{i}", "description": "d", "target_first_response": "1h"} for i in range(1, 5)
+    ]
+    path.write_text(
+        yaml.safe_dump({"name": "it", "version": "1", "queues": queues, "priorities": priorities})
+    )
+    return path
