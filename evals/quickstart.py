@@ -404,7 +404,7 @@ def _tenant(run: _Run) -> dict[str, Any]:
     return {
         "name": name,
         "key_prefix": prefix,
-        "what": f"tenant {name} created, API key {prefix}… (printed below, once)",
+        "what": f"tenant {name} created with an API key ({prefix}…)",
     }
 
 

@@ -94,10 +94,16 @@ def quickstart(
     commands = serve_commands()
     report = write_report(out, result.state, commands)
     console.print(f"report: {report}", markup=False)
+    name = result.state["steps"]["tenant"]["name"]
     if result.api_key is not None:
-        name = result.state["steps"]["tenant"]["name"]
         console.print(
             f"API key of tenant {name} (store it now, it is not shown again):\n{result.api_key}",
+            markup=False,
+        )
+    else:
+        console.print(
+            f"the API key of tenant {name} was printed when it was created and is not shown "
+            "again; `ticketwatch tenants add NAME` makes another tenant",
             markup=False,
         )
     console.print("next, each in its own terminal:", markup=False)
