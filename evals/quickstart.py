@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from agent import migrate
 from agent.classify.abstention import RoutingTarget
@@ -36,9 +37,10 @@ from agent.datasets.mapping import ExportFormat
 from agent.datasets.records import LabelledTicket, read_labelled_file
 from agent.db import async_session_scope, make_async_engine
 from agent.embed import get_embedder
-from agent.embedded import resolve_database_url
+from agent.embedded import resolve_database_url, resolve_redis_url
 from agent.routing import DEFAULT_MIN_CONFIDENCE
 from agent.services.calibration import calibrate_version
+from agent.services.control import ControlPlane
 from agent.services.history_loader import load_history
 from agent.services.operators import Actor, move_label
 from agent.services.tenants import create_tenant
@@ -251,7 +253,7 @@ def _read(run: _Run, taxonomy: Taxonomy) -> list[LabelledTicket]:
     return records
 
 
-def _sessions(run: _Run) -> Any:
+def _sessions(run: _Run) -> AsyncEngine:
     return make_async_engine(run.url, run.settings, application_name="ticketwatch-quickstart")
 
 
@@ -332,6 +334,12 @@ def _version(run: _Run, taxonomy: Taxonomy) -> dict[str, Any]:
                     actor=run.actor,
                     action="version.promote",
                 )
+            # Serving processes reload their labels (as `versions promote` tells them).
+            redis = Redis.from_url(resolve_redis_url(run.settings), socket_timeout=2)
+            try:
+                await ControlPlane(async_sessionmaker(engine), redis).changed()
+            finally:
+                await redis.aclose()
         finally:
             await engine.dispose()
 
