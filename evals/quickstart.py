@@ -268,7 +268,7 @@ def _golden(run: _Run, taxonomy: Taxonomy, rows: list[LabelledTicket]) -> dict[s
                     session,
                     data_dir=run.settings.data_dir,
                     name=run.options.name,
-                    version=taxonomy.version,
+                    version=run.options.version,
                     cases=cases,
                     taxonomy=taxonomy,
                     source=f"{run.options.path} ({run.options.golden_share:g} of each queue, "

@@ -65,6 +65,19 @@ def _authenticates(url: str, key: str) -> str | None:
     return asyncio.run(body())
 
 
+def _production(conn: psycopg.Connection) -> tuple[str, ...] | None:
+    return conn.execute(
+        "SELECT v.semver FROM version_labels l JOIN agent_versions v "
+        "ON v.id = l.agent_version_id WHERE l.label = 'production'"
+    ).fetchone()
+
+
+def _history_ids(conn: psycopg.Connection, source: str) -> set[str]:
+    return {
+        r[0] for r in conn.execute("SELECT external_id FROM tickets WHERE source = %s", (source,))
+    }
+
+
 def test_quickstart_from_an_export_to_a_promoted_evaluated_version(
     cli_env: str, servers: Servers, tmp_path: Path
 ) -> None:
@@ -80,17 +93,8 @@ def test_quickstart_from_an_export_to_a_promoted_evaluated_version(
     assert len(taxonomy.queues) == len(QUEUES)
 
     with psycopg.connect(cli_env) as conn:
-        production = conn.execute(
-            "SELECT v.semver FROM version_labels l JOIN agent_versions v "
-            "ON v.id = l.agent_version_id WHERE l.label = 'production'"
-        ).fetchone()
-        history_ids = {
-            r[0]
-            for r in conn.execute(
-                "SELECT external_id FROM tickets WHERE source = %s",
-                (state["steps"]["history"]["source"],),
-            )
-        }
+        production = _production(conn)
+        history_ids = _history_ids(conn, state["steps"]["history"]["source"])
         golden_file = conn.execute("SELECT file_name FROM golden_sets").fetchone()
     assert production == ("1.0.0",)
     assert golden_file is not None
@@ -128,10 +132,28 @@ def test_quickstart_from_an_export_to_a_promoted_evaluated_version(
         assert conn.execute("SELECT count(*) FROM agent_versions").fetchone() == (1,)
         assert conn.execute("SELECT count(*) FROM tenants").fetchone() == (1,)
 
-    export.write_bytes(export.read_bytes() + b"INC9;2026-11-01 10:00;x;y;4 - Low;Closed;z\r\n")
+    row = b"INC9;2026-11-01 10:00;VPN drops;y;4 - Low;Closed;Network / VPN\r\n"
+    export.write_bytes(export.read_bytes() + row)
     changed = runner.invoke(cli(), ["quickstart", str(export), *ARGS, "--out", str(out)])
     assert changed.exit_code == 2
     assert "records another export" in changed.output and "--restart" in changed.output
+
+    given = ("--taxonomy", str(out / "taxonomy.yaml"), "--version", "1.1.0", "--tenant", "b")
+    restart = [*ARGS, "--out", str(out), "--restart", *given]
+    restarted = runner.invoke(cli(), ["quickstart", str(export), *restart])
+    assert restarted.exit_code == 0, restarted.output
+    assert "skipped" not in restarted.stdout and "given" in restarted.stdout
+    state = json.loads((out / "quickstart.json").read_text())
+    with psycopg.connect(cli_env) as conn:
+        assert _production(conn) == ("1.1.0",)
+        history_ids = _history_ids(conn, state["steps"]["history"]["source"])
+        golden_file = conn.execute(
+            "SELECT file_name FROM golden_sets WHERE version = '1.1.0'"
+        ).fetchone()
+    assert golden_file is not None
+    cases = read_golden(golden_dir(servers.data_dir) / golden_file[0])
+    assert len(history_ids) + len(cases) == total + 1
+    assert not {c.tag("id") for c in cases} & history_ids
 
 
 def test_a_bad_row_stops_quickstart_before_anything_is_written(
