@@ -301,8 +301,8 @@ def _history(run: _Run, rows: list[LabelledTicket]) -> dict[str, Any]:
     return {
         "source": source,
         "tickets": len(rows),
-        "what": f"history {source}: {report.inserted} loaded, {report.skipped} already "
-        f"present, {report.seconds:.1f}s",
+        "what": f"{report.inserted} tickets loaded as history (source {source}), "
+        f"{report.skipped} already present, {report.seconds:.1f}s",
     }
 
 
