@@ -5,22 +5,20 @@ skips every step; a changed export and a bad row are clear errors."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 import typer
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from typer.testing import CliRunner
 
+from agent.api.app import create_app
 from agent.config import get_settings
 from agent.datasets.records import LabelledTicket
-from agent.db import sqlalchemy_url
-from agent.services.tenants import TenantAuthenticator
 from agent.taxonomy import load_taxonomy
 from evals.cli import register
 from evals.golden.cases import read_golden
@@ -29,6 +27,7 @@ from evals.quickstart import STEPS, split_golden
 from evals.quickstart_report import render_report
 from tests.agent.datasets.exports import QUEUES, tickets, write_export
 from tests.conftest import Servers
+from tests.live import ServerThread, settings_for
 
 runner = CliRunner()
 PER_QUEUE = 40
@@ -53,16 +52,24 @@ def cli_env(servers: Servers, fresh_db_url: str, monkeypatch: pytest.MonkeyPatch
     get_settings.cache_clear()
 
 
-def _authenticates(url: str, key: str) -> str | None:
-    async def body() -> str | None:
-        engine = create_async_engine(sqlalchemy_url(url))
-        try:
-            ref = await TenantAuthenticator(async_sessionmaker(engine)).authenticate(key)
-            return ref.name if ref else None
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(body())
+def _post_ticket(servers: Servers, database_url: str, key: str) -> httpx.Response:
+    """A billing ticket through the real API served on the quickstart's database."""
+    settings = settings_for(
+        database_url=database_url, redis_url=servers.redis_url, data_dir=servers.data_dir
+    )
+    with ServerThread(create_app(settings, plugins=False)) as server:
+        with httpx.Client(
+            base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {key}"}
+        ) as client:
+            return client.post(
+                "/v1/tickets",
+                json={
+                    "source": "tests",
+                    "external_id": "qs-1",
+                    "body": "Invoice 42 charged twice: our finance team sees a duplicate "
+                    "charge on the invoice; please refund it.",
+                },
+            )
 
 
 def _production(conn: psycopg.Connection) -> tuple[str, ...] | None:
@@ -117,7 +124,11 @@ def test_quickstart_from_an_export_to_a_promoted_evaluated_version(
 
     key = re.search(r"\btw_[A-Za-z0-9_-]{20,}", result.stdout)
     assert key is not None, result.stdout
-    assert _authenticates(cli_env, key.group(0)) == "incidents"
+    assert _post_ticket(servers, cli_env, "tw_not-a-key").status_code == 401
+    served = _post_ticket(servers, cli_env, key.group(0))
+    assert served.status_code == 201, served.text
+    # The generated billing tickets share this wording: the knn routes it, not a person.
+    assert served.json()["routed_to"] == "billing_payments", served.json()
     for path in out.iterdir():  # the key is printed once and stored nowhere
         assert key.group(0) not in path.read_text()
     for command in ("ticketwatch serve", "ticketwatch worker", "ticketwatch beat"):
