@@ -207,6 +207,11 @@ def _taxonomy_and_records(run: _Run) -> tuple[Taxonomy, list[LabelledTicket]]:
     options, path = run.options, run.options.out / "taxonomy.yaml"
     earlier = run.done("taxonomy")
     if earlier is not None:
+        if options.taxonomy is not None and str(options.taxonomy) != earlier["path"]:
+            raise QuickstartError(
+                f"this quickstart's taxonomy is {earlier['path']}, not {options.taxonomy}: "
+                "leave --taxonomy out, or pass --restart (with a new --version)"
+            )
         taxonomy = load_taxonomy(earlier["path"])
         run.say(f"taxonomy: done already ({earlier['what']}), skipped")
         run.result.skipped.append("taxonomy")

@@ -155,6 +155,19 @@ def test_quickstart_from_an_export_to_a_promoted_evaluated_version(
     assert restarted.exit_code == 0, restarted.output
     assert "skipped" not in restarted.stdout and "given" in restarted.stdout
     state = json.loads((out / "quickstart.json").read_text())
+    other = runner.invoke(
+        cli(),
+        [
+            "quickstart",
+            str(export),
+            *ARGS,
+            "--out",
+            str(out),
+            "--taxonomy",
+            str(tmp_path / "incidents.csv"),
+        ],
+    )
+    assert other.exit_code == 2 and "leave --taxonomy out" in other.output
     with psycopg.connect(cli_env) as conn:
         assert _production(conn) == ("1.1.0",)
         history_ids = _history_ids(conn, state["steps"]["history"]["source"])
