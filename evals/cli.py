@@ -165,9 +165,11 @@ def demo(
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the root app."""
     from evals.eval_cli import eval_app
+    from evals.quickstart_cli import quickstart
     from evals.replay.cli import replay
 
     app.add_typer(bench_app, name="bench")
     app.add_typer(eval_app, name="eval")
     app.command()(demo)
     app.command()(replay)
+    app.command()(quickstart)
