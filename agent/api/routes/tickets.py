@@ -19,8 +19,8 @@ from agent.api.schemas import (
     TicketOut,
 )
 from agent.metrics import DUPLICATES
-from agent.repositories import decisions, history, tickets
 from agent.services.router import Routed, Submission
+from agent.services.tickets import ticket_record
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
@@ -78,12 +78,10 @@ async def submit_ticket(
 async def read_ticket(ticket_id: uuid.UUID, runtime: RuntimeDep, tenant: TenantDep) -> TicketOut:
     """A ticket with its final decision, its outcome, and one trace span per graph node."""
     async with runtime.sessions() as session:
-        ticket = await tickets.get(session, ticket_id)
-        if ticket is None or ticket.tenant_id != tenant.id:
-            raise HTTPException(404, "no such ticket")
-        decision = await decisions.final_for(session, ticket_id)
-        outcome = await history.for_ticket(session, ticket_id)
-        spans = await decisions.spans_for(session, ticket_id)
+        record = await ticket_record(session, ticket_id=ticket_id, tenant_id=tenant.id)
+    if record is None:
+        raise HTTPException(404, "no such ticket")
+    ticket, decision, outcome = record.ticket, record.decision, record.outcome
     return TicketOut(
         id=ticket.id,
         source=ticket.source,
@@ -97,5 +95,5 @@ async def read_ticket(ticket_id: uuid.UUID, runtime: RuntimeDep, tenant: TenantD
         has_embedding=ticket.embedding is not None,
         decision=DecisionOut.model_validate(decision) if decision else None,
         outcome=OutcomeOut.model_validate(outcome) if outcome else None,
-        spans=[SpanOut.model_validate(s) for s in spans],
+        spans=[SpanOut.model_validate(s) for s in record.spans],
     )

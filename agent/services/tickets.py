@@ -1,0 +1,35 @@
+"""A stored ticket as a tenant reads it back: with its final decision, outcome and trace."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent.models import Decision, Outcome, Ticket, TraceSpan
+from agent.repositories import decisions, history, tickets
+
+
+@dataclass(frozen=True)
+class TicketRecord:
+    ticket: Ticket
+    decision: Decision | None
+    outcome: Outcome | None
+    spans: list[TraceSpan]
+
+
+async def ticket_record(
+    session: AsyncSession, *, ticket_id: uuid.UUID, tenant_id: uuid.UUID | None
+) -> TicketRecord | None:
+    """The ticket with its final decision, outcome and spans; ``None`` when there is no such
+    ticket or it belongs to another tenant (the caller cannot tell the two apart)."""
+    ticket = await tickets.get(session, ticket_id)
+    if ticket is None or ticket.tenant_id != tenant_id:
+        return None
+    return TicketRecord(
+        ticket=ticket,
+        decision=await decisions.final_for(session, ticket_id),
+        outcome=await history.for_ticket(session, ticket_id),
+        spans=await decisions.spans_for(session, ticket_id),
+    )
