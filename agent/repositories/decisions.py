@@ -21,14 +21,23 @@ from agent.models.tickets import DECISION_COLUMNS
 
 FINAL_ROW = f"SELECT {', '.join(DECISION_COLUMNS)} FROM decisions WHERE ticket_id = %s AND is_final"
 
-_SPANS = """
+# A span as the recorder sends it (one JSON object per graph node), with its SQL type: declared
+# once, for the trace_spans INSERT and the JSON record it is read from.
+SPAN_FIELDS = (
+    ("span_id", "text"),
+    ("name", "text"),
+    ("started_at", "timestamptz"),
+    ("duration_ms", "float8"),
+    ("input", "jsonb"),
+    ("output", "jsonb"),
+    ("error", "text"),
+    ("attributes", "jsonb"),
+)
+_SPANS = f"""
 s AS (
-  INSERT INTO trace_spans (ticket_id, decision_id, trace_id, span_id, name, started_at,
-                           duration_ms, input, output, error, attributes)
-  SELECT %(ticket_id)s, d.id, %(trace_id)s, x.span_id, x.name, x.started_at, x.duration_ms,
-         x.input, x.output, x.error, x.attributes
-  FROM d, jsonb_to_recordset(%(spans)s) AS x(span_id text, name text, started_at timestamptz,
-       duration_ms float8, input jsonb, output jsonb, error text, attributes jsonb)
+  INSERT INTO trace_spans (ticket_id, decision_id, trace_id, {", ".join(n for n, _ in SPAN_FIELDS)})
+  SELECT %(ticket_id)s, d.id, %(trace_id)s, {", ".join(f"x.{n}" for n, _ in SPAN_FIELDS)}
+  FROM d, jsonb_to_recordset(%(spans)s) AS x({", ".join(f"{n} {t}" for n, t in SPAN_FIELDS)})
 )"""
 _EMBEDDING = """
 e AS (

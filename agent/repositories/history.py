@@ -193,35 +193,33 @@ def analyze(conn: psycopg.Connection) -> None:
     conn.execute("ANALYZE outcomes")
 
 
-# A staged row: id, source, external_id, body, channel, customer_id, received_at, embedding,
-# embedding model, queue, priority.
-STAGE_TYPES = [
-    "uuid",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "timestamptz",
-    "vector",
-    "text",
-    "text",
-    "text",
-]
+# A staged row's columns and types: declared once, for the staging table and the binary COPY.
+STAGE = (
+    ("id", "uuid"),
+    ("source", "text"),
+    ("external_id", "text"),
+    ("body", "text"),
+    ("channel", "text"),
+    ("customer_id", "text"),
+    ("received_at", "timestamptz"),
+    ("embedding", "vector"),
+    ("model", "text"),
+    ("queue", "text"),
+    ("priority", "text"),
+)
+CREATE_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS history_stage "
+    f"({', '.join(f'{name} {kind}' for name, kind in STAGE)}) ON COMMIT DELETE ROWS"
+)
 
 
 def insert_chunk(conn: psycopg.Connection, rows: Sequence[tuple[object, ...]]) -> None:
-    """Copy ``rows`` (see ``STAGE_TYPES``) into a staging table and insert the tickets and
+    """Copy ``rows`` (see ``STAGE``) into a staging table and insert the tickets and
     outcomes that are not there yet, in one transaction block (the caller commits)."""
     with conn.transaction():
-        conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS history_stage (id uuid, source text, "
-            "external_id text, body text, channel text, customer_id text, "
-            "received_at timestamptz, embedding vector, model text, queue text, "
-            "priority text) ON COMMIT DELETE ROWS"
-        )
+        conn.execute(CREATE_STAGE)
         with conn.cursor().copy("COPY history_stage FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(STAGE_TYPES)
+            copy.set_types([kind for _, kind in STAGE])
             for row in rows:
                 copy.write_row(row)
         conn.execute(
