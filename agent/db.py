@@ -1,12 +1,19 @@
-"""Engines and sessions. The boundary (request, task, CLI command) owns the transaction."""
+"""Engines, sessions and the per-ticket pool. The boundary (request, task, CLI command) owns
+the transaction: the scopes below commit it, nothing else in the agent does."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from functools import lru_cache
 from typing import Any
 
+import orjson
+import psycopg
+from pgvector.psycopg import register_vector_async
+from psycopg.types.json import set_json_dumps
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -18,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.config import Settings, get_settings
 from agent.embedded import resolve_database_url
+from agent.repositories.history import configure_search
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -90,3 +98,40 @@ async def async_session_scope(
         except BaseException:
             await session.rollback()
             raise
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except orjson.JSONEncodeError:
+        # orjson refuses integers beyond 64 bits; JSON (and jsonb) has no such limit, and a
+        # ticket's metadata may carry them. The standard library writes them exactly.
+        return json.dumps(value, default=str, ensure_ascii=False)
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    await register_vector_async(conn)
+    await configure_search(conn)
+
+
+def make_pool(
+    url: str, *, size: int, statement_timeout_ms: int, wait_timeout_s: float
+) -> AsyncConnectionPool:
+    """The per-ticket path's pool: autocommit psycopg connections with pgvector registered and
+    server-side prepared statements (open it before use). Waiting longer than
+    ``wait_timeout_s`` for a connection raises ``PoolTimeout`` (a 503)."""
+    set_json_dumps(_dumps)
+    return AsyncConnectionPool(
+        url,
+        min_size=min(4, size),
+        max_size=size,
+        open=False,
+        configure=_configure,
+        timeout=wait_timeout_s,
+        kwargs={
+            "autocommit": True,
+            "application_name": "ticketwatch-api",
+            "options": f"-c statement_timeout={statement_timeout_ms}",
+            "prepare_threshold": 2,
+        },
+    )

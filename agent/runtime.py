@@ -10,12 +10,11 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agent.config import Settings
-from agent.db import make_async_engine
+from agent.db import make_async_engine, make_pool
 from agent.embed import EmbeddingBatcher, get_embedder
 from agent.embedded import resolve_database_url, resolve_redis_url
 from agent.graph.context import AgentContext
 from agent.graph.graph import routing_graph
-from agent.repositories.hot import make_pool
 from agent.services.budgets import TenantBudgets
 from agent.services.classifiers import ClassifierRegistry, ReviewSampling
 from agent.services.control import ControlPlane

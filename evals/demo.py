@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-import psycopg
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -39,6 +38,7 @@ from agent.services.operators import Actor, move_label, set_kill_switch
 from agent.services.tenants import create_tenant
 from agent.services.versions import create_version
 from agent.taxonomy import load_taxonomy
+from evals import repository
 from evals.bench.harness import free_port, process
 from evals.demo_drift import print_outcome, replay_drift
 
@@ -50,13 +50,8 @@ def step(title: str) -> None:
     console.rule(f"[bold]{title}")
 
 
-def _count(url: str, sql: str) -> int:
-    with psycopg.connect(url) as conn:
-        return int(conn.execute(sql).fetchone()[0])  # type: ignore[index]
-
-
 def ensure_history(url: str, settings: Settings) -> None:
-    have = _count(url, "SELECT count(*) FROM outcomes")
+    have = repository.history_size(url)
     records = labelled_records("train", load_taxonomy("banking77"))
     if have >= len(records):
         console.print(f"history: {have} outcomes already loaded")

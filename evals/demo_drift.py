@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
 from rich.console import Console
 
 from agent.config import Settings
+from evals import repository
 from evals.bench.harness import drop_database
 from evals.replay.environment import ReplayEnv
 from evals.replay.kinds.new_product import NewProduct
@@ -97,13 +96,7 @@ def _first_novel_launch_ticket(url: str, result: ReplayResult) -> dict[str, Any]
         for t in result.stream.tickets
         if t.intent in launched and t.phase != REFERENCE
     ]
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        novel = conn.execute(
-            "SELECT t.body, t.received_at, d.reason FROM decisions d "
-            "JOIN tickets t ON t.id = d.ticket_id WHERE d.is_final AND d.mode = 'novel' "
-            "AND t.external_id = ANY(%s) ORDER BY t.received_at LIMIT 1",
-            (ids,),
-        ).fetchone()
+    novel = repository.first_novel_ticket(url, ids)
     if novel is None:
         return None
     detected = [d.detected_window for d in result.score_of(COMPOSITE).detections]
@@ -112,10 +105,7 @@ def _first_novel_launch_ticket(url: str, result: ReplayResult) -> dict[str, Any]
 
 
 def _latest_alert(url: str) -> dict[str, Any] | None:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(
-            "SELECT severity, explanation FROM alerts ORDER BY opened_at DESC LIMIT 1"
-        ).fetchone()
+    return repository.latest_alert(url)
 
 
 def print_outcome(outcome: DriftOutcome, console: Console) -> None:

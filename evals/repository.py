@@ -1,4 +1,6 @@
-"""All of the evals' SQL: golden sets, eval runs, history fingerprints, reviewed overrides."""
+"""All of the evals' SQL: golden sets, eval runs, history fingerprints, reviewed overrides, and
+the demo's reads (sync psycopg: the demo drives a server it started, not a session of its own).
+Creating and dropping the benchmarks' scratch databases is the bench harness's own bootstrap."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import psycopg
+from psycopg.rows import dict_row
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -110,3 +114,29 @@ async def latest_overrides(
     if reasons:
         stmt = stmt.where(latest.c.reason_category.in_(reasons))
     return list((await session.execute(stmt)).all())
+
+
+def history_size(database_url: str) -> int:
+    """The number of stored outcomes (the demo loads history only into an empty one)."""
+    with psycopg.connect(database_url) as conn:
+        return int(conn.execute("SELECT count(*) FROM outcomes").fetchone()[0])  # type: ignore[index]
+
+
+def first_novel_ticket(database_url: str, external_ids: list[str]) -> dict[str, Any] | None:
+    """The earliest received of these tickets whose final decision was ``novel``: its body,
+    ``received_at`` and ``reason``."""
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        return conn.execute(
+            "SELECT t.body, t.received_at, d.reason FROM decisions d "
+            "JOIN tickets t ON t.id = d.ticket_id WHERE d.is_final AND d.mode = 'novel' "
+            "AND t.external_id = ANY(%s) ORDER BY t.received_at LIMIT 1",
+            (external_ids,),
+        ).fetchone()
+
+
+def latest_alert(database_url: str) -> dict[str, Any] | None:
+    """The most recently opened alert's severity and explanation."""
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        return conn.execute(
+            "SELECT severity, explanation FROM alerts ORDER BY opened_at DESC LIMIT 1"
+        ).fetchone()

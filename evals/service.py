@@ -9,12 +9,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent.config import Settings
-from agent.db import async_session_scope, make_async_engine
+from agent.db import async_session_scope, make_async_engine, make_pool
 from agent.embed import get_embedder
 from agent.embedded import resolve_database_url
 from agent.graph.state import ResolvedVersion
 from agent.models import AgentVersion, EvalRun, GoldenSet
-from agent.repositories.hot import make_pool
 from agent.services.classifiers import ClassifierRegistry
 from agent.services.neighbours import PgNeighbourStore
 from agent.taxonomy import HUMAN_TRIAGE

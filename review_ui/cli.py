@@ -11,9 +11,8 @@ from rich.table import Table
 
 from agent.commands.common import cli_actor, cli_session, console, run
 from agent.models.tenancy import ROLES
-from agent.repositories import users as user_repo
 from agent.services.operators import Actor
-from review_ui.services.users import create_user, set_user_disabled
+from review_ui.services.users import create_user, list_users, set_user_disabled
 
 users_app = typer.Typer(
     help="Accounts of the review UI (roles: reviewer < operator < admin).", no_args_is_help=True
@@ -65,7 +64,7 @@ def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
                     "active": u.disabled_at is None,
                     "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None,
                 }
-                for u in await user_repo.list_all(session)
+                for u in await list_users(session)
             ]
 
     rows = run(body)

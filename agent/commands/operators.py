@@ -10,10 +10,8 @@ import typer
 from rich.table import Table
 
 from agent.commands.common import cli_actor, cli_session, console, run
-from agent.repositories import catalog, operations
-from agent.repositories import tenants as tenant_repo
 from agent.services import operators
-from agent.services.tenants import create_tenant
+from agent.services.tenants import create_tenant, list_tenants
 
 switch_app = typer.Typer(
     help="Kill switches: route every new ticket (or a segment) to humans.", no_args_is_help=True
@@ -80,7 +78,7 @@ def switch_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
                     "actor": s.actor,
                     "updated_at": s.updated_at.isoformat(),
                 }
-                for s in await operations.all_switches(session)
+                for s in await operators.kill_switches(session)
             ]
 
     rows = run(body)
@@ -107,8 +105,9 @@ def versions_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
 
     async def body() -> list[dict[str, object]]:
         async with cli_session() as session:
+            versions, version_labels = await operators.versions_with_labels(session)
             labels: dict[uuid.UUID, list[str]] = {}
-            for lab in await catalog.labels(session):
+            for lab in version_labels:
                 labels.setdefault(lab.agent_version_id, []).append(
                     f"{lab.label}" + (f" {lab.canary_percent}%" if lab.label == "canary" else "")
                 )
@@ -122,7 +121,7 @@ def versions_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
                     "created_at": v.created_at.isoformat(),
                     "rationale": v.rationale,
                 }
-                for v in await catalog.list_versions(session)
+                for v in versions
             ]
 
     rows = run(body)
@@ -222,7 +221,7 @@ def tenants_list() -> None:
         async with cli_session() as session:
             return [
                 (t.name, t.api_key_prefix, t.rate_limit_per_minute, t.disabled_at is None)
-                for t in await tenant_repo.list_all(session)
+                for t in await list_tenants(session)
             ]
 
     table = Table("tenant", "key prefix", "rate limit/min", "active")

@@ -26,6 +26,16 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSONB, uuid.UUID: UUID(as_uuid=True)}
 
 
+def column_names(model: type[Base], *, without: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The table's column names in declaration order, less ``without``: the one column list
+    that raw-SQL statements (the per-ticket path on psycopg) build their INSERT and SELECT
+    from, so a column added to the model is not forgotten in a hand-written twin."""
+    unknown = set(without) - {c.name for c in model.__table__.columns}
+    if unknown:
+        raise ValueError(f"{model.__tablename__} has no column {sorted(unknown)}")
+    return tuple(c.name for c in model.__table__.columns if c.name not in without)
+
+
 def uuid_pk() -> Mapped[uuid.UUID]:
     return mapped_column(primary_key=True, default=uuid.uuid4)
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from agent.models.base import EMBEDDING_DIM, Base, created_at, tstz, uuid_pk
+from agent.models.base import EMBEDDING_DIM, Base, column_names, created_at, tstz, uuid_pk
 
 OUTCOME_SOURCES = ("history", "helpdesk", "override")
 OVERRIDE_REASONS = (
@@ -122,6 +122,13 @@ class Decision(Base):
     sampled_for_review: Mapped[bool] = mapped_column(default=False)
     inclusion_prob: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = created_at()
+
+
+# A ticket as the per-ticket path reads it: every column but the vector (never read back there).
+TICKET_COLUMNS = column_names(Ticket, without=("embedding", "embedding_model"))
+# What a submission writes: the same less what the database sets.
+TICKET_INSERT_COLUMNS = tuple(c for c in TICKET_COLUMNS if c != "created_at")
+DECISION_COLUMNS = column_names(Decision)
 
 
 class TraceSpan(Base):

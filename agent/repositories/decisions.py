@@ -1,36 +1,114 @@
-"""Decisions and their trace spans."""
+"""Decisions and their trace spans.
+
+A graph run's record (decision, spans and the ticket's embedding in one statement) and the
+final-decision lookup run on psycopg's autocommit pool with ``DECISION_COLUMNS`` from
+:mod:`agent.models.tickets`; the reads of the UI and the API take an ORM session.
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from sqlalchemy import insert, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.models import Decision, TraceSpan
+from agent.models.tickets import DECISION_COLUMNS
+
+FINAL_ROW = f"SELECT {', '.join(DECISION_COLUMNS)} FROM decisions WHERE ticket_id = %s AND is_final"
+
+# A span as the recorder sends it (one JSON object per graph node), with its SQL type: declared
+# once, for the trace_spans INSERT and the JSON record it is read from.
+SPAN_FIELDS = (
+    ("span_id", "text"),
+    ("name", "text"),
+    ("started_at", "timestamptz"),
+    ("duration_ms", "float8"),
+    ("input", "jsonb"),
+    ("output", "jsonb"),
+    ("error", "text"),
+    ("attributes", "jsonb"),
+)
+_SPANS = f"""
+s AS (
+  INSERT INTO trace_spans (ticket_id, decision_id, trace_id, {", ".join(n for n, _ in SPAN_FIELDS)})
+  SELECT %(ticket_id)s, d.id, %(trace_id)s, {", ".join(f"x.{n}" for n, _ in SPAN_FIELDS)}
+  FROM d, jsonb_to_recordset(%(spans)s) AS x({", ".join(f"{n} {t}" for n, t in SPAN_FIELDS)})
+)"""
+_EMBEDDING = """
+e AS (
+  UPDATE tickets SET embedding = %(embedding)s, embedding_model = %(embedding_model)s
+  WHERE id = %(ticket_id)s
+)"""
 
 
-async def insert_final(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
-    """Insert a final decision unless the ticket has one; the new id, or ``None``."""
-    stmt = (
-        pg_insert(Decision)
-        .values(**values, is_final=True)
-        .on_conflict_do_nothing(index_elements=["ticket_id"], index_where=text("is_final"))
-        .returning(Decision.id)
+def _record_sql(with_embedding: bool) -> str:
+    cols = [c for c in DECISION_COLUMNS if c not in ("is_final", "is_shadow", "created_at")]
+    insert = (
+        f"d AS (INSERT INTO decisions ({', '.join(cols)}, is_final, is_shadow) VALUES "
+        f"({', '.join(f'%({c})s' for c in cols)}, true, false) "
+        "ON CONFLICT (ticket_id) WHERE is_final DO NOTHING RETURNING id)"
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    ctes = [insert, _SPANS] + ([_EMBEDDING] if with_embedding else [])
+    return "WITH " + ",\n".join(ctes) + "\nSELECT id FROM d"
+
+
+RECORD = {True: _record_sql(True), False: _record_sql(False)}
+
+MONTH_SPEND = """
+SELECT coalesce(sum(d.cost_usd), 0) FROM decisions d JOIN tickets t ON t.id = d.ticket_id
+WHERE t.tenant_id = %s AND d.created_at >= date_trunc('month', now() AT TIME ZONE 'UTC')
+  AT TIME ZONE 'UTC'"""
+
+
+async def final_row(
+    conn: psycopg.AsyncConnection[Any], ticket_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """The ticket's final decision as ``DECISION_COLUMNS`` keyed by name, or ``None``."""
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(FINAL_ROW, (ticket_id,))
+    return await cur.fetchone()
+
+
+async def record(
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    decision: dict[str, Any],
+    spans: list[dict[str, Any]],
+    trace_id: str,
+    embedding: Any | None,
+    embedding_model: str,
+) -> uuid.UUID | None:
+    """Decision, spans and the ticket's embedding in one atomic statement. ``None`` when the
+    ticket already had a final decision (then nothing of this run is written but the
+    embedding)."""
+    params = {
+        **decision,
+        "queue_probs": Jsonb(decision["queue_probs"]),
+        "priority_probs": Jsonb(decision["priority_probs"]),
+        "spans": Jsonb(spans),
+        "trace_id": trace_id,
+        "embedding": embedding,
+        "embedding_model": embedding_model,
+    }
+    cur = await conn.execute(RECORD[embedding is not None], params)
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def month_spend_usd(conn: psycopg.AsyncConnection[Any], tenant_id: uuid.UUID) -> float:
+    """The model cost of the tenant's decisions this calendar month (UTC)."""
+    row = await (await conn.execute(MONTH_SPEND, (tenant_id,))).fetchone()
+    return float(row[0]) if row else 0.0
 
 
 async def final_for(session: AsyncSession, ticket_id: uuid.UUID) -> Decision | None:
     stmt = select(Decision).where(Decision.ticket_id == ticket_id, Decision.is_final)
     return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def insert_spans(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(TraceSpan), rows)
 
 
 async def spans_for(session: AsyncSession, ticket_id: uuid.UUID) -> list[TraceSpan]:

@@ -1,12 +1,22 @@
-"""Outcomes: the history of final routes that the agent retrieves and the monitor compares."""
+"""Outcomes: the history of final routes that the agent retrieves and the monitor compares.
+
+Three access paths: ORM sessions (the API, the UI, the monitor); the per-ticket retrieval on
+psycopg's autocommit pool (:func:`nearest_rows`); and sync psycopg connections for the bulk
+work of ``history load`` and of fitting a version (:func:`connect`). None of them commits: the
+bulk loader commits each chunk itself (``agent/services/history_loader.py``).
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+import psycopg
+from pgvector.psycopg import register_vector
 from sqlalchemy import Row, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +26,29 @@ from agent.models import Outcome, Ticket
 # Search breadth of the HNSW index scan (recall vs latency); iterative scans keep filtered
 # queries (the ticket itself excluded) from returning fewer than k rows.
 EF_SEARCH = 64
+
+NEAREST = """
+SELECT o.ticket_id, o.queue, o.priority, t.subject, t.body, o.embedding <=> %(q)s AS distance
+FROM outcomes o JOIN tickets t ON t.id = o.ticket_id
+WHERE o.embedding IS NOT NULL AND o.ticket_id <> %(exclude)s
+ORDER BY o.embedding <=> %(q)s
+LIMIT %(k)s"""
+
+
+async def configure_search(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Session settings for the pool's connections (once per connection instead of SET LOCAL
+    per query): the HNSW scan breadth and iterative scans."""
+    await conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
+    await conn.execute("SET hnsw.iterative_scan = relaxed_order")
+
+
+async def nearest_rows(
+    conn: psycopg.AsyncConnection[Any], *, embedding: Any, k: int, exclude: uuid.UUID
+) -> list[tuple[Any, ...]]:
+    """The per-ticket path's :func:`nearest`, on a pool connection set up by
+    :func:`configure_search`: ``(ticket_id, queue, priority, subject, body, distance)``."""
+    cur = await conn.execute(NEAREST, {"q": embedding, "k": k, "exclude": exclude})
+    return await cur.fetchall()
 
 
 async def nearest(
@@ -74,3 +107,135 @@ async def upsert(
 
 async def for_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> Outcome | None:
     return await session.get(Outcome, ticket_id)
+
+
+# --- bulk work on a sync connection: fitting a version, loading history ---------------------
+
+HNSW_INDEXES = {
+    "ix_tickets_embedding_hnsw": "tickets",
+    "ix_outcomes_embedding_hnsw": "outcomes",
+}
+# The held-out sample's order: keyed on the ticket's identity, not its random id, so the same
+# history loaded again gives the same sample, so the same fit.
+_SAMPLE_ORDER = "ORDER BY md5(t.source || ':' || t.external_id || %s), o.ticket_id"
+
+
+@contextmanager
+def connect(database_url: str, *, ef_search: int | None = None) -> Iterator[psycopg.Connection]:
+    """A sync connection with pgvector registered (and a wider HNSW scan when asked)."""
+    with psycopg.connect(database_url) as conn:
+        register_vector(conn)
+        if ef_search is not None:
+            conn.execute(f"SET hnsw.ef_search = {int(ef_search)}")
+        yield conn
+
+
+def held_out_sample(conn: psycopg.Connection, *, n: int, seed: int) -> list[tuple[Any, ...]]:
+    """``n`` outcomes with embeddings in the seeded sample order:
+    ``(ticket_id, queue, priority, embedding, body)``."""
+    return conn.execute(
+        "SELECT o.ticket_id, o.queue, o.priority, o.embedding, t.body FROM outcomes o "
+        "JOIN tickets t ON t.id = o.ticket_id "
+        "WHERE o.embedding IS NOT NULL " + _SAMPLE_ORDER + " LIMIT %s",
+        (str(seed), n),
+    ).fetchall()
+
+
+def nearest_others(
+    conn: psycopg.Connection, *, embedding: Any, exclude: Any, limit: int
+) -> list[tuple[Any, ...]]:
+    """The ``limit`` outcomes nearest to ``embedding`` other than ticket ``exclude``:
+    ``(ticket_id, queue, priority, distance)``."""
+    return conn.execute(
+        "SELECT ticket_id, queue, priority, embedding <=> %s AS d FROM outcomes "
+        "WHERE ticket_id <> %s AND embedding IS NOT NULL ORDER BY embedding <=> %s "
+        "LIMIT %s",
+        (embedding, exclude, embedding, limit),
+    ).fetchall()
+
+
+def labelled_embeddings(conn: psycopg.Connection, *, seed: int) -> list[tuple[Any, ...]]:
+    """Every outcome with an embedding in the held-out sample's seeded order:
+    ``(queue, priority, embedding)``."""
+    return conn.execute(
+        "SELECT o.queue, o.priority, o.embedding FROM outcomes o "
+        "JOIN tickets t ON t.id = o.ticket_id WHERE o.embedding IS NOT NULL " + _SAMPLE_ORDER,
+        (str(seed),),
+    ).fetchall()
+
+
+def external_ids_of(conn: psycopg.Connection, source: str) -> set[str]:
+    """The source's ids already loaded as history. History has no tenant: a tenant's own ticket
+    with the same pair is another ticket and does not count."""
+    rows = conn.execute(
+        "SELECT external_id FROM tickets WHERE tenant_id IS NULL AND source = %s", (source,)
+    )
+    return {r[0] for r in rows}
+
+
+def size(conn: psycopg.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM outcomes").fetchone()[0])  # type: ignore[index]
+
+
+def drop_hnsw_indexes(conn: psycopg.Connection) -> None:
+    for name in HNSW_INDEXES:
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+def ensure_hnsw_indexes(conn: psycopg.Connection) -> None:
+    """(Re)build the HNSW indexes if missing (after a bulk load, or one that was interrupted)."""
+    conn.execute("SET maintenance_work_mem = '512MB'")
+    for name, table in HNSW_INDEXES.items():
+        conn.execute(
+            f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING hnsw "
+            "(embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
+        )
+
+
+def analyze(conn: psycopg.Connection) -> None:
+    conn.execute("ANALYZE tickets")
+    conn.execute("ANALYZE outcomes")
+
+
+# A staged row's columns and types: declared once, for the staging table and the binary COPY.
+STAGE = (
+    ("id", "uuid"),
+    ("source", "text"),
+    ("external_id", "text"),
+    ("body", "text"),
+    ("channel", "text"),
+    ("customer_id", "text"),
+    ("received_at", "timestamptz"),
+    ("embedding", "vector"),
+    ("model", "text"),
+    ("queue", "text"),
+    ("priority", "text"),
+)
+CREATE_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS history_stage "
+    f"({', '.join(f'{name} {kind}' for name, kind in STAGE)}) ON COMMIT DELETE ROWS"
+)
+
+
+def insert_chunk(conn: psycopg.Connection, rows: Sequence[tuple[object, ...]]) -> None:
+    """Copy ``rows`` (see ``STAGE``) into a staging table and insert the tickets and
+    outcomes that are not there yet, in one transaction block (the caller commits)."""
+    with conn.transaction():
+        conn.execute(CREATE_STAGE)
+        with conn.cursor().copy("COPY history_stage FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([kind for _, kind in STAGE])
+            for row in rows:
+                copy.write_row(row)
+        conn.execute(
+            "INSERT INTO tickets (id, source, external_id, subject, body, channel, customer_id, "
+            "metadata, received_at, embedding, embedding_model) "
+            "SELECT id, source, external_id, '', body, channel, customer_id, '{}', received_at, "
+            "embedding, model FROM history_stage "
+            "ON CONFLICT (tenant_id, source, external_id) DO NOTHING"
+        )
+        conn.execute(
+            "INSERT INTO outcomes (ticket_id, queue, priority, source, recorded_at, recorded_by, "
+            "embedding) SELECT s.id, s.queue, s.priority, 'history', s.received_at, "
+            "'load-history', s.embedding FROM history_stage s JOIN tickets t ON t.id = s.id "
+            "ON CONFLICT (ticket_id) DO NOTHING"
+        )

@@ -1,4 +1,4 @@
-"""Kill switches, the audit log, and alert status changes."""
+"""Kill switches, review boosts, the audit log, alert status changes and budget alerts."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import psycopg
+from psycopg.types.json import Jsonb
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -147,3 +149,44 @@ async def set_alert_status(
     elif status == "resolved":
         values.update(resolved_by=actor, resolved_at=func.now())
     await session.execute(update(Alert).where(Alert.id == alert_id).values(**values))
+
+
+# A budget alert's window: the budget is monthly, so 30 days (the alerts table's window column
+# is the period an alert's evidence covers).
+BUDGET_WINDOW_S = 30 * 86400
+
+OPEN_BUDGET_ALERT = f"""
+INSERT INTO alerts (id, rule, segment, window_size_s, status, severity, score, threshold,
+                    last_window_end, clean_windows, evidence, explanation, actions)
+SELECT %(id)s, %(rule)s::varchar, %(segment)s::varchar, {BUDGET_WINDOW_S}, 'open',
+       %(severity)s::varchar, %(score)s::float8, %(threshold)s::float8,
+       now(), 0, %(evidence)s, '{{}}', '{{}}'
+WHERE NOT EXISTS (
+    SELECT 1 FROM alerts WHERE rule = %(rule)s::varchar AND segment = %(segment)s::varchar
+      AND opened_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"""
+
+
+async def open_budget_alert(
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    rule: str,
+    segment: str,
+    severity: str,
+    score: float,
+    threshold: float | None,
+    evidence: dict[str, Any],
+) -> None:
+    """Open an alert unless this rule and segment have one opened this calendar month (UTC);
+    one autocommitted statement on the per-ticket pool."""
+    await conn.execute(
+        OPEN_BUDGET_ALERT,
+        {
+            "id": uuid.uuid4(),
+            "rule": rule,
+            "segment": segment,
+            "severity": severity,
+            "score": score,
+            "threshold": threshold,
+            "evidence": Jsonb(evidence),
+        },
+    )

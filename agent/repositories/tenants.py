@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+import psycopg
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,3 +29,12 @@ async def add(session: AsyncSession, tenant: Tenant) -> Tenant:
 
 async def list_all(session: AsyncSession) -> list[Tenant]:
     return list((await session.execute(select(Tenant).order_by(Tenant.name))).scalars())
+
+
+async def monthly_budget_usd(
+    conn: psycopg.AsyncConnection[Any], tenant_id: uuid.UUID
+) -> float | None:
+    """The tenant's monthly model budget on the per-ticket pool (None: no cap, or no tenant)."""
+    cur = await conn.execute("SELECT monthly_budget_usd FROM tenants WHERE id = %s", (tenant_id,))
+    row = await cur.fetchone()
+    return float(row[0]) if row and row[0] is not None else None

@@ -14,30 +14,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from agent.budgets import UNLIMITED, BudgetLevel, BudgetStatus, level_for
+from agent.repositories import decisions, operations, tenants
 
 log = logging.getLogger(__name__)
-
-
-ALERT_SQL = """
-INSERT INTO alerts (id, rule, segment, window_size_s, status, severity, score, threshold,
-                    last_window_end, clean_windows, evidence, explanation, actions)
-SELECT %(id)s, %(rule)s::varchar, %(segment)s::varchar, 2592000, 'open', %(severity)s::varchar,
-       %(score)s::float8, %(threshold)s::float8,
-       now(), 0, %(evidence)s, '{}', '{}'
-WHERE NOT EXISTS (
-    SELECT 1 FROM alerts WHERE rule = %(rule)s::varchar AND segment = %(segment)s::varchar
-      AND opened_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"""
-
-SPEND_SQL = """
-SELECT coalesce(sum(d.cost_usd), 0) FROM decisions d JOIN tickets t ON t.id = d.ticket_id
-WHERE t.tenant_id = %s AND d.created_at >= date_trunc('month', now() AT TIME ZONE 'UTC')
-  AT TIME ZONE 'UTC'"""
 
 
 class TenantBudgets:
@@ -83,24 +67,19 @@ class TenantBudgets:
         severity = "warning" if status.level is BudgetLevel.WARN else "critical"
         rule = f"budget_{status.level.value}"
         async with self._pool.connection() as conn:
-            await conn.execute(
-                ALERT_SQL,
-                {
-                    "id": uuid.uuid4(),
-                    "rule": rule,
-                    "segment": f"tenant:{tenant_id}",
-                    "severity": severity,
-                    "score": status.spent_usd,
-                    "threshold": status.budget_usd,
-                    "evidence": Jsonb(
-                        {
-                            "spent_usd": status.spent_usd,
-                            "budget_usd": status.budget_usd,
-                            "level": status.level.value,
-                            "summary": f"tenant has spent {status.spent_usd:.4f} of "
-                            f"{status.budget_usd:.4f} USD this month",
-                        }
-                    ),
+            await operations.open_budget_alert(
+                conn,
+                rule=rule,
+                segment=f"tenant:{tenant_id}",
+                severity=severity,
+                score=status.spent_usd,
+                threshold=status.budget_usd,
+                evidence={
+                    "spent_usd": status.spent_usd,
+                    "budget_usd": status.budget_usd,
+                    "level": status.level.value,
+                    "summary": f"tenant has spent {status.spent_usd:.4f} of "
+                    f"{status.budget_usd:.4f} USD this month",
                 },
             )
         log.warning(
@@ -131,12 +110,7 @@ class TenantBudgets:
         if hit is not None and time.monotonic() - hit[0] < 30:
             return hit[1]
         async with self._pool.connection() as conn:
-            row = await (
-                await conn.execute(
-                    "SELECT monthly_budget_usd FROM tenants WHERE id = %s", (uuid.UUID(tenant_id),)
-                )
-            ).fetchone()
-        budget = float(row[0]) if row and row[0] is not None else None
+            budget = await tenants.monthly_budget_usd(conn, uuid.UUID(tenant_id))
         self._budgets[tenant_id] = (time.monotonic(), budget)
         return budget
 
@@ -159,8 +133,7 @@ class TenantBudgets:
 
     async def _from_postgres(self, tenant_id: str) -> float:
         async with self._pool.connection() as conn:
-            row = await (await conn.execute(SPEND_SQL, (uuid.UUID(tenant_id),))).fetchone()
-        return float(row[0]) if row else 0.0
+            return await decisions.month_spend_usd(conn, uuid.UUID(tenant_id))
 
     async def _seed(self, tenant_id: str, key: str) -> float:
         """Set the month's counter from Postgres unless another process just did."""

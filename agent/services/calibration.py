@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import psycopg
-from pgvector.psycopg import register_vector
 
 from agent.classify.abstention import (
     AbstentionFit,
@@ -33,6 +31,7 @@ from agent.classify.novelty import (
     LearnedScore,
 )
 from agent.classify.novelty import leave_one_out as without_copies
+from agent.repositories import history
 from agent.taxonomy import Taxonomy
 
 # Held-out tickets a version is fitted on: the gate's realized escalation rate scatters around
@@ -43,8 +42,9 @@ CALIBRATION_TICKETS = 4000
 FIT_TICKETS = 2000
 # The score a version's novelty gate uses unless told otherwise (docs/abstention.md).
 VERSION_SCORE = LEARNED
-# Same order as the held-out sample: keyed on the ticket's identity, not its random id.
-_SAMPLE_ORDER = "ORDER BY md5(t.source || ':' || t.external_id || %s), o.ticket_id"
+# The HNSW scan breadth for the held-out tickets' neighbours (wider than serving's: a fit reads
+# a few thousand tickets once, and recall matters more than latency).
+HELD_OUT_EF_SEARCH = 100
 # Neighbours fetched beyond k, so that k remain once a held-out ticket's own copies are dropped.
 SPARE_NEIGHBOURS = 10
 
@@ -52,25 +52,14 @@ SPARE_NEIGHBOURS = 10
 def held_out_history(database_url: str, *, n: int, k: int, seed: int = 0) -> list[HeldOut]:
     """``n`` history tickets (a seeded random sample, the same for the same history) with their
     k nearest other outcomes (exact copies of the ticket's text left out too) and its text."""
-    with psycopg.connect(database_url) as conn:
-        register_vector(conn)
-        conn.execute("SET hnsw.ef_search = 100")
-        sample = conn.execute(
-            "SELECT o.ticket_id, o.queue, o.priority, o.embedding, t.body FROM outcomes o "
-            "JOIN tickets t ON t.id = o.ticket_id "
-            # keyed on the ticket's identity, not its random id: the same history loaded
-            # again gives the same sample, so the same fit
-            "WHERE o.embedding IS NOT NULL " + _SAMPLE_ORDER + " LIMIT %s",
-            (str(seed), n),
-        ).fetchall()
+    with history.connect(database_url, ef_search=HELD_OUT_EF_SEARCH) as conn:
         cases = []
-        for ticket_id, queue, priority, embedding, body in sample:
-            rows = conn.execute(
-                "SELECT ticket_id, queue, priority, embedding <=> %s AS d FROM outcomes "
-                "WHERE ticket_id <> %s AND embedding IS NOT NULL ORDER BY embedding <=> %s "
-                "LIMIT %s",
-                (embedding, ticket_id, embedding, k + SPARE_NEIGHBOURS),
-            ).fetchall()
+        for ticket_id, queue, priority, embedding, body in history.held_out_sample(
+            conn, n=n, seed=seed
+        ):
+            rows = history.nearest_others(
+                conn, embedding=embedding, exclude=ticket_id, limit=k + SPARE_NEIGHBOURS
+            )
             near = [Neighbour(str(r[0]), "", r[1], r[2], float(r[3])) for r in rows]
             neighbours = without_copies(near)[:k]
             cases.append(HeldOut(queue=queue, priority=priority, neighbours=neighbours, text=body))
@@ -80,13 +69,8 @@ def held_out_history(database_url: str, *, n: int, k: int, seed: int = 0) -> lis
 def load_history(database_url: str, *, seed: int = 0) -> History:
     """Every stored outcome with an embedding, in the held-out sample's seeded order: the first
     ``n`` rows are the calibration sample of ``held_out_history(n=n)``, the rest are not."""
-    with psycopg.connect(database_url) as conn:
-        register_vector(conn)
-        rows = conn.execute(
-            "SELECT o.queue, o.priority, o.embedding FROM outcomes o "
-            "JOIN tickets t ON t.id = o.ticket_id WHERE o.embedding IS NOT NULL " + _SAMPLE_ORDER,
-            (str(seed),),
-        ).fetchall()
+    with history.connect(database_url) as conn:
+        rows = history.labelled_embeddings(conn, seed=seed)
     vectors = [r[2].to_numpy() if hasattr(r[2], "to_numpy") else r[2] for r in rows]
     emb = np.asarray(vectors, dtype=np.float32).reshape(len(rows), -1 if rows else 0)
     emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
@@ -102,9 +86,10 @@ def learned_score(
 ) -> tuple[LearnedScore | None, str | None]:
     """The learned novelty score, fitted on up to ``FIT_TICKETS`` history tickets outside the
     ``n``-ticket calibration sample (None, and why, when history is too small to simulate)."""
-    history = load_history(database_url, seed=seed)
-    fit_rows = np.arange(min(n, len(history.queues)), min(n + FIT_TICKETS, len(history.queues)))
-    return learned_score_for(history, fit_rows, k=k, tau=tau, seed=seed)
+    labelled = load_history(database_url, seed=seed)
+    size = len(labelled.queues)
+    fit_rows = np.arange(min(n, size), min(n + FIT_TICKETS, size))
+    return learned_score_for(labelled, fit_rows, k=k, tau=tau, seed=seed)
 
 
 def calibrate_knn(

@@ -4,6 +4,11 @@ The bulk path copies rows into staging tables and inserts them in chunks, each c
 (so an interrupted load resumes where it stopped: rows already present are skipped and not
 embedded again). On a first load into an empty history the HNSW indexes are dropped first and
 built once at the end, which is several times faster than maintaining them row by row.
+
+The SQL is the history repository's (:mod:`agent.repositories.history`). This is the one service
+that commits (its allowed exception to "services never commit", enforced by
+``tests/test_layers.py``): a load of a hundred thousand tickets is not one unit of work, so it
+commits each chunk, the index drop before it and the index build and ``ANALYZE`` after it.
 """
 
 from __future__ import annotations
@@ -17,17 +22,13 @@ from datetime import UTC, datetime
 
 import numpy as np
 import psycopg
-from pgvector.psycopg import register_vector
 
 from agent.datasets.records import LabelledTicket
 from agent.embed import Embedder
+from agent.repositories import history
 
 log = logging.getLogger(__name__)
 
-HNSW_INDEXES = {
-    "ix_tickets_embedding_hnsw": "tickets",
-    "ix_outcomes_embedding_hnsw": "outcomes",
-}
 BULK_THRESHOLD = 2_000  # rows: below this, keep the indexes and insert through them
 
 
@@ -45,77 +46,6 @@ def external_ids(records: Sequence[LabelledTicket], source: str) -> list[str]:
     return [r.external_id or f"{source}:{i}" for i, r in enumerate(records)]
 
 
-def _existing(conn: psycopg.Connection, source: str) -> set[str]:
-    """The source's ids already loaded. History has no tenant: a tenant's own ticket with the
-    same pair is another ticket and does not count."""
-    rows = conn.execute(
-        "SELECT external_id FROM tickets WHERE tenant_id IS NULL AND source = %s", (source,)
-    )
-    return {r[0] for r in rows}
-
-
-def _history_size(conn: psycopg.Connection) -> int:
-    return int(conn.execute("SELECT count(*) FROM outcomes").fetchone()[0])  # type: ignore[index]
-
-
-def _drop_indexes(conn: psycopg.Connection) -> None:
-    for name in HNSW_INDEXES:
-        conn.execute(f"DROP INDEX IF EXISTS {name}")
-    conn.commit()
-
-
-def ensure_indexes(conn: psycopg.Connection) -> None:
-    """(Re)build the HNSW indexes if missing (after a bulk load, or one that was interrupted)."""
-    conn.execute("SET maintenance_work_mem = '512MB'")
-    for name, table in HNSW_INDEXES.items():
-        conn.execute(
-            f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING hnsw "
-            "(embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
-        )
-    conn.commit()
-
-
-def _insert_chunk(conn: psycopg.Connection, rows: Sequence[tuple[object, ...]]) -> None:
-    with conn.transaction():
-        conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS history_stage (id uuid, source text, "
-            "external_id text, body text, channel text, customer_id text, "
-            "received_at timestamptz, embedding vector, model text, queue text, "
-            "priority text) ON COMMIT DELETE ROWS"
-        )
-        with conn.cursor().copy("COPY history_stage FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(
-                [
-                    "uuid",
-                    "text",
-                    "text",
-                    "text",
-                    "text",
-                    "text",
-                    "timestamptz",
-                    "vector",
-                    "text",
-                    "text",
-                    "text",
-                ]
-            )
-            for row in rows:
-                copy.write_row(row)
-        conn.execute(
-            "INSERT INTO tickets (id, source, external_id, subject, body, channel, customer_id, "
-            "metadata, received_at, embedding, embedding_model) "
-            "SELECT id, source, external_id, '', body, channel, customer_id, '{}', received_at, "
-            "embedding, model FROM history_stage "
-            "ON CONFLICT (tenant_id, source, external_id) DO NOTHING"
-        )
-        conn.execute(
-            "INSERT INTO outcomes (ticket_id, queue, priority, source, recorded_at, recorded_by, "
-            "embedding) SELECT s.id, s.queue, s.priority, 'history', s.received_at, "
-            "'load-history', s.embedding FROM history_stage s JOIN tickets t ON t.id = s.id "
-            "ON CONFLICT (ticket_id) DO NOTHING"
-        )
-
-
 def load_history(
     database_url: str,
     records: Sequence[LabelledTicket],
@@ -129,16 +59,16 @@ def load_history(
     t0 = time.perf_counter()
     ids = external_ids(records, source)
     now = datetime.now(UTC)
-    with psycopg.connect(database_url) as conn:
-        register_vector(conn)
-        existing = _existing(conn, source)
+    with history.connect(database_url) as conn:
+        existing = history.external_ids_of(conn, source)
         todo = [i for i, eid in enumerate(ids) if eid not in existing]
         if progress:
             progress(len(records) - len(todo))
-        bulk = len(todo) >= BULK_THRESHOLD and _history_size(conn) < len(todo)
+        bulk = len(todo) >= BULK_THRESHOLD and history.size(conn) < len(todo)
         if bulk:
             log.info("bulk load of %d rows: building the HNSW indexes once at the end", len(todo))
-            _drop_indexes(conn)
+            history.drop_hnsw_indexes(conn)
+            conn.commit()
         try:
             for start in range(0, len(todo), chunk):
                 part = [records[i] for i in todo[start : start + chunk]]
@@ -159,16 +89,16 @@ def load_history(
                     )
                     for i, r, v in zip(todo[start : start + chunk], part, vectors, strict=True)
                 ]
-                _insert_chunk(conn, rows)
+                history.insert_chunk(conn, rows)
                 conn.commit()  # each chunk is durable: an interrupted load resumes after it
                 if progress:
                     progress(len(part))
         finally:
             if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
                 conn.rollback()  # a chunk that failed left its transaction aborted
-            ensure_indexes(conn)  # also mends an earlier bulk load that was interrupted
-            conn.execute("ANALYZE tickets")
-            conn.execute("ANALYZE outcomes")
+            history.ensure_hnsw_indexes(conn)  # also mends an interrupted earlier bulk load
+            conn.commit()
+            history.analyze(conn)
             conn.commit()
     return LoadReport(
         total=len(records),

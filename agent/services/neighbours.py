@@ -8,7 +8,7 @@ import numpy as np
 from psycopg_pool import AsyncConnectionPool
 
 from agent.classify.base import Neighbour
-from agent.repositories import hot
+from agent.repositories import history
 
 
 def ticket_text(subject: str, body: str) -> str:
@@ -24,7 +24,7 @@ class PgNeighbourStore:
         self, *, embedding: np.ndarray, k: int, exclude_ticket_id: str
     ) -> list[Neighbour]:
         async with self._pool.connection() as conn:
-            rows = await hot.nearest_outcomes(
+            rows = await history.nearest_rows(
                 conn, embedding=embedding, k=k, exclude=uuid.UUID(exclude_ticket_id)
             )
         return [

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent import switches
-from agent.models import AgentVersion
+from agent.models import AgentVersion, Alert, Switch, VersionLabel
 from agent.repositories import catalog, operations
 
 
@@ -54,6 +54,18 @@ async def set_kill_switch(
     await audit(
         session, actor, "kill_switch.on" if enabled else "kill_switch.off", key, reason=reason
     )
+
+
+async def kill_switches(session: AsyncSession) -> list[Switch]:
+    """Every kill switch ever set, on or off, by key."""
+    return await operations.all_switches(session)
+
+
+async def versions_with_labels(
+    session: AsyncSession,
+) -> tuple[list[AgentVersion], list[VersionLabel]]:
+    """Every agent version (newest first) and every label pointing at one."""
+    return await catalog.list_versions(session), await catalog.labels(session)
 
 
 async def version_or_error(session: AsyncSession, semver: str) -> AgentVersion:
@@ -189,3 +201,15 @@ async def _move_alert(
         previous_status=alert.status,
         note=note,
     )
+
+
+async def get_alert(session: AsyncSession, *, alert_id: uuid.UUID) -> Alert | None:
+    return await operations.get_alert(session, alert_id)
+
+
+async def record_alert_actions(
+    session: AsyncSession, *, alert_id: uuid.UUID, actions: dict[str, Any]
+) -> None:
+    """What the monitor did about an alert (kept on the alert; each action is audited where it
+    was done)."""
+    await operations.set_alert_actions(session, alert_id, actions)

@@ -13,7 +13,7 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from agent.graph.state import Recorded, RouteState, SpanRecord
-from agent.repositories import hot
+from agent.repositories import decisions
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class PostgresRecorder:
             output={"decision_id": str(values["id"])},
         )
         async with self._pool.connection() as conn:
-            written = await hot.record_decision(
+            written = await decisions.record(
                 conn,
                 decision=values,
                 spans=[span_json(s) for s in [*spans, record_span]],
@@ -98,7 +98,7 @@ class PostgresRecorder:
             if written is not None:
                 row = {**values, "is_final": True, "is_shadow": False, "created_at": started}
                 return Recorded(row, record_span)
-            existing = await hot.final_decision(conn, ticket_id)
+            existing = await decisions.final_row(conn, ticket_id)
         assert existing is not None
         log.info("ticket %s already had a final decision; kept it", ticket_id)
         return Recorded(existing, record_span)

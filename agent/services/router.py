@@ -23,7 +23,7 @@ from agent.graph.state import RouteState, TicketInput
 from agent.graph.tracing import new_trace_id
 from agent.metrics import observe_decision
 from agent.models import Decision, Ticket
-from agent.repositories import hot, tickets
+from agent.repositories import decisions, tickets
 from agent.services.budgets import TenantBudgets
 from agent.services.neighbours import ticket_text
 from agent.tracing import NoExport, TraceExport
@@ -98,9 +98,11 @@ class TicketRouter:
             "received_at": sub.received_at or datetime.now(UTC),
         }
         async with self._pool.connection() as conn:
-            if await hot.insert_ticket(conn, values):
+            if await tickets.insert_new(conn, values):
                 return _ticket(values), True
-            existing = await hot.ticket_by_external_id(conn, tenant_id, sub.source, sub.external_id)
+            existing = await tickets.row_by_external_id(
+                conn, tenant_id, sub.source, sub.external_id
+            )
         assert existing is not None
         return _ticket(existing), False
 
@@ -163,7 +165,7 @@ class TicketRouter:
 
     async def final_decision(self, ticket_id: uuid.UUID) -> Decision | None:
         async with self._pool.connection() as conn:
-            row = await hot.final_decision(conn, ticket_id)
+            row = await decisions.final_row(conn, ticket_id)
         return Decision(**row) if row else None
 
     async def reconcile(self, *, older_than_s: float = 30.0, limit: int = 100) -> int:

@@ -33,6 +33,10 @@ class TenantRef:
     rate_limit_per_minute: int
 
 
+async def list_tenants(session: AsyncSession) -> list[Tenant]:
+    return await tenants.list_all(session)
+
+
 async def create_tenant(
     session: AsyncSession,
     *,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -13,12 +13,10 @@ from rich.table import Table
 
 from agent.config import get_settings
 from agent.db import session_scope
-from agent.repositories import catalog
 from agent.services.operators import Actor
-from monitor.stats.windows import as_utc, format_duration, parse_duration
-from monitor.storage import alerts, references, repository
-from monitor.storage.references import BaselineError
-from monitor.storage.repository import VersionInfo
+from monitor.services import references
+from monitor.services.references import BaselineError
+from monitor.stats.windows import as_utc, parse_duration
 
 console = Console(stderr=True)
 
@@ -52,37 +50,22 @@ def rebaseline(
     actor = Actor(f"cli:{getpass.getuser()}", "operator")
     try:
         with session_scope() as session:
-            info = _version(session, version)
-            row = references.rebaseline(
+            done = references.rebaseline(
                 session,
                 settings=settings,
-                version=info,
+                semver=version,
                 start=begin,
                 end=finish,
                 actor=actor,
                 note=note,
             )
-            reference_id, n = row.id, row.n_tickets
     except BaselineError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from exc
     console.print(
-        f"reference {reference_id}: {n} decisions of {info.semver} received "
+        f"reference {done.reference_id}: {done.n_tickets} decisions of {done.semver} received "
         f"{begin.isoformat()} – {finish.isoformat()}; calibrations are recomputed on next use"
     )
-
-
-def _version(session: Any, semver: str | None) -> VersionInfo:
-    production = repository.production_version(session)
-    if semver is None or (production and production.semver == semver):
-        if production is None:
-            raise BaselineError("no version is labelled production")
-        return production
-    version = catalog.version_with_semver(session, semver)
-    if version is None:
-        raise BaselineError(f"no agent version {semver!r}")
-    assert production is not None, "a version's queues come from the production taxonomy"
-    return VersionInfo(version.id, semver, production.queues)
 
 
 def status(
@@ -90,7 +73,7 @@ def status(
 ) -> None:
     """References, cached calibrations, latest windows and open alerts."""
     with session_scope() as session:
-        state = _status(session)
+        state = references.status(session)
     if as_json:
         typer.echo(json.dumps(state, indent=2, default=str))
         return
@@ -122,43 +105,6 @@ def status(
             a["opened_at"],
         )
     console.print(alert_table if state["open_alerts"] else "no open alert")
-
-
-def _status(session: Any) -> dict[str, Any]:
-    refs = []
-    for r in repository.active_references(session):
-        version = repository.semver_of(session, r.agent_version_id) if r.agent_version_id else None
-        start = r.starts_at.isoformat() if r.starts_at else "…"
-        refs.append(
-            {
-                "id": str(r.id),
-                "kind": r.kind,
-                "version": version,
-                "period": f"{start} – {r.ends_at.isoformat()}",
-                "n_tickets": r.n_tickets,
-                "calibrations": repository.count_calibrations(session, r.id),
-                "created_by": r.created_by,
-                "note": r.note,
-            }
-        )
-    windows = [
-        {"window": format_duration(size), "latest_end": end.isoformat(), "segments": n}
-        for size, end, n in repository.latest_windows(session)
-    ]
-    open_alerts = [
-        {
-            "id": str(a.id),
-            "segment": a.segment,
-            "window": format_duration(a.window_size_s),
-            "severity": a.severity,
-            "status": a.status,
-            "score": a.score,
-            "opened_at": a.opened_at.isoformat(),
-            "actions": a.actions,
-        }
-        for a in alerts.alerts(session)
-    ]
-    return {"references": refs, "windows": windows, "open_alerts": open_alerts}
 
 
 def register(app: typer.Typer) -> None:

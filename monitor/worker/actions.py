@@ -23,7 +23,6 @@ from agent.config import Settings
 from agent.db import make_async_engine
 from agent.embedded import resolve_database_url, resolve_redis_url
 from agent.models import Alert
-from agent.repositories import operations
 from agent.services import operators
 from agent.services.control import ControlPlane
 from agent.services.operators import Actor
@@ -95,7 +94,7 @@ async def act(
 ) -> dict[str, Any]:
     """Carry out an alert event's actions; the alert's ``actions`` afterwards."""
     async with sessions() as session, session.begin():
-        alert = await operations.get_alert(session, alert_id)
+        alert = await operators.get_alert(session, alert_id=alert_id)
         if alert is None:
             raise LookupError(f"no alert {alert_id}")
         done = dict(alert.actions or {})
@@ -107,7 +106,7 @@ async def act(
         for kind, why in skipped.items():
             done.setdefault(kind, {"skipped": why})
         if steps or skipped:
-            await operations.set_alert_actions(session, alert.id, done)
+            await operators.record_alert_actions(session, alert_id=alert.id, actions=done)
     if steps:
         await ControlPlane(sessions, redis).changed()
     return done
@@ -140,7 +139,7 @@ async def _carry_out(session: AsyncSession, step: Step, alert: Alert, done: dict
 
 async def _still_ours(session: AsyncSession, key: str) -> bool:
     """Whether the switch is on and the monitor was the last to set it."""
-    switch = next((s for s in await operations.all_switches(session) if s.key == key), None)
+    switch = next((s for s in await operators.kill_switches(session) if s.key == key), None)
     return switch is not None and switch.enabled and switch.actor == MONITOR.name
 
 

@@ -20,8 +20,8 @@ import httpx
 from sqlalchemy.orm import Session
 
 from agent.config import Settings
+from monitor.services import deliveries
 from monitor.services.alert_lifecycle import delivery_id, webhook_payload
-from monitor.storage import alerts
 
 SIGNATURE_HEADER = "X-Ticketwatch-Signature"
 TIMESTAMP_HEADER = "X-Ticketwatch-Timestamp"
@@ -55,9 +55,7 @@ class Message:
 
 def message(session: Session, *, settings: Settings, alert_id: uuid.UUID, event: str) -> Message:
     """The signed request for an alert event (the alert as it stands now)."""
-    alert = alerts.get_alert(session, alert_id)
-    if alert is None:
-        raise LookupError(f"no alert {alert_id}")
+    alert = deliveries.alert_to_send(session, alert_id=alert_id)
     assert settings.monitor_webhook_url is not None
     body = json.dumps(webhook_payload(alert, event), sort_keys=True).encode()
     timestamp = str(int(time.time()))
@@ -93,7 +91,7 @@ def record(
     attempt: Attempt,
     number: int,
 ) -> None:
-    alerts.record_delivery(
+    deliveries.record_attempt(
         session,
         alert_id=alert_id,
         event=event,

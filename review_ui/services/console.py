@@ -72,6 +72,15 @@ async def version_rows(session: AsyncSession, since: datetime) -> list[VersionRo
     return out
 
 
+async def audit_page(
+    session: AsyncSession, *, before_id: int | None, limit: int, action_prefix: str | None
+) -> list[AuditEntry]:
+    """Audit entries newest first, older than ``before_id``, optionally of one action kind."""
+    return await reads.audit_page(
+        session, before_id=before_id, limit=limit, action_prefix=action_prefix
+    )
+
+
 def switch_key(kind: str, value: str) -> str:
     """``global`` or ``kind:value`` from the console's form."""
     if kind == switches.GLOBAL_SWITCH:

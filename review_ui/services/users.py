@@ -46,6 +46,11 @@ class UserRef:
         return cls(user.id, user.username, user.role)
 
 
+async def list_users(session: AsyncSession) -> list[User]:
+    """Every account, for admins."""
+    return await users.list_all(session)
+
+
 async def create_user(
     session: AsyncSession, *, username: str, role: str, password: str, actor: Actor
 ) -> User:

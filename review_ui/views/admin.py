@@ -8,10 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from agent.models.tenancy import ROLES
-from agent.repositories import users as user_repo
 from agent.services.operators import OperatorError
 from review_ui.deps import Admin, form_fields, unit_of_work, verify_csrf
-from review_ui.services.users import create_user, set_user_disabled
+from review_ui.services.users import create_user, list_users, set_user_disabled
 from review_ui.templating import flash, render
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -21,7 +20,7 @@ Form = Annotated[dict[str, str], Depends(form_fields)]
 @router.get("/users", response_class=HTMLResponse)
 async def users_page(request: Request, user: Admin) -> Response:
     async with unit_of_work(request) as session:
-        rows = await user_repo.list_all(session)
+        rows = await list_users(session)
     return render(request, "users.html", {"users": rows, "roles": ROLES})
 
 

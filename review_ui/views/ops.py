@@ -12,7 +12,6 @@ from agent import switches
 from agent.models import Alert
 from agent.services.operators import OperatorError
 from review_ui.deps import Operator, UiError, form_fields, runtime_of, unit_of_work, verify_csrf
-from review_ui.repositories import console as console_reads
 from review_ui.services import console
 from review_ui.templating import flash, render
 from review_ui.views.auth import safe_next
@@ -122,7 +121,7 @@ async def audit_log(
 ) -> Response:
     size = runtime_of(request).settings.review_page_size
     async with unit_of_work(request) as session:
-        entries = await console_reads.audit_page(
+        entries = await console.audit_page(
             session, before_id=before, limit=size + 1, action_prefix=action or None
         )
     more = len(entries) > size

@@ -10,13 +10,10 @@ from typing import Annotated, cast
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.repositories import decisions
 from review_ui.deps import Reviewer, UiError, form_fields, unit_of_work, verify_csrf
-from review_ui.repositories import queue as queue_reads
+from review_ui.services import queue as queue_service
 from review_ui.services import review as review_service
-from review_ui.services.estimates import review_estimates
 from review_ui.services.tickets import ticket_page
 from review_ui.templating import flash, render
 
@@ -24,28 +21,30 @@ router = APIRouter(prefix="/review", dependencies=[Depends(verify_csrf)], includ
 ESTIMATE_DAYS = 7
 
 
-def encode_cursor(row: queue_reads.Cursor) -> str:
+def encode_cursor(row: queue_service.Cursor) -> str:
     raw = f"{int(row.needs_review)}|{row.created_at.isoformat()}|{row.decision_id}"
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
-def decode_cursor(value: str | None) -> queue_reads.Cursor | None:
+def decode_cursor(value: str | None) -> queue_service.Cursor | None:
     if not value:
         return None
     try:
         flag, created, decision = base64.urlsafe_b64decode(value.encode()).decode().split("|")
-        return queue_reads.Cursor(flag == "1", datetime.fromisoformat(created), uuid.UUID(decision))
+        return queue_service.Cursor(
+            flag == "1", datetime.fromisoformat(created), uuid.UUID(decision)
+        )
     except ValueError:
         raise UiError(400, "Bad page link", "That page link is malformed.") from None
 
 
-def filters_from(request: Request) -> queue_reads.QueueFilters:
+def filters_from(request: Request) -> queue_service.QueueFilters:
     q = request.query_params
     status = q.get("status", "open")
     if status not in ("open", "reviewed", "all"):
         status = "open"
-    return queue_reads.QueueFilters(
-        status=cast(queue_reads.Status, status),
+    return queue_service.QueueFilters(
+        status=cast(queue_service.Status, status),
         **{
             k: q.get(k) or None
             for k in ("queue", "priority", "mode", "channel", "source", "version")
@@ -58,19 +57,21 @@ async def review_queue(request: Request, user: Reviewer, after: str | None = Non
     filters = filters_from(request)
     page_size = request.app.state.runtime.settings.review_page_size
     cursor = decode_cursor(after)
+    until = datetime.now(UTC)
     async with unit_of_work(request) as session:
-        rows = await queue_reads.page(session, filters, after=cursor, limit=page_size + 1)
-        flagged, sampled = await queue_reads.counts(session, filters)
-        options = await queue_reads.filter_options(session)
-        until = datetime.now(UTC)
-        estimates = await review_estimates(
-            session, since=until - timedelta(days=ESTIMATE_DAYS), until=until
+        queue = await queue_service.queue_page(
+            session,
+            filters=filters,
+            after=cursor,
+            limit=page_size + 1,
+            estimates_since=until - timedelta(days=ESTIMATE_DAYS),
+            estimates_until=until,
         )
-    more = len(rows) > page_size
-    rows = rows[:page_size]
+    more = len(queue.rows) > page_size
+    rows = queue.rows[:page_size]
     next_url = None
     if more:
-        last = queue_reads.Cursor(rows[-1].needs_review, rows[-1].created_at, rows[-1].id)
+        last = queue_service.Cursor(rows[-1].needs_review, rows[-1].created_at, rows[-1].id)
         url = request.url.include_query_params(after=encode_cursor(last))
         next_url = f"{url.path}?{url.query}"
     return render(
@@ -79,11 +80,11 @@ async def review_queue(request: Request, user: Reviewer, after: str | None = Non
         {
             "rows": rows,
             "filters": filters,
-            "options": options,
-            "counts": {"flagged": flagged, "sampled": sampled},
+            "options": queue.options,
+            "counts": {"flagged": queue.flagged, "sampled": queue.sampled},
             "next_url": next_url,
             "paged": cursor is not None,
-            "estimates": estimates,
+            "estimates": queue.estimates,
             "estimate_days": ESTIMATE_DAYS,
         },
     )
@@ -93,11 +94,7 @@ async def review_queue(request: Request, user: Reviewer, after: str | None = Non
 async def ticket(request: Request, ticket_id: uuid.UUID, user: Reviewer) -> Response:
     async with unit_of_work(request) as session:
         page = await ticket_page(session, ticket_id)
-        next_id = (
-            await queue_reads.next_open_after(session, page.decision)
-            if page and page.decision
-            else None
-        )
+        next_id = await queue_service.next_open(session, decision=page.decision) if page else None
     if page is None:
         raise UiError(404, "No such ticket", "There is no ticket with that id.")
     return render(request, "ticket.html", {"page": page, "next_id": next_id})
@@ -120,7 +117,7 @@ async def _review(
                     reason=form.get("reason", ""),
                     note=form.get("note", ""),
                 )
-            next_id = await _next(session, ticket_id)
+            next_id = await queue_service.next_open(session, ticket_id=ticket_id)
     except review_service.ReviewError as exc:
         flash(request, str(exc), "error")
         return RedirectResponse(f"/review/tickets/{ticket_id}", status_code=303)
@@ -132,11 +129,6 @@ async def _review(
     )
     target = f"/review/tickets/{next_id}" if next_id and form.get("then") == "next" else "/review"
     return RedirectResponse(target, status_code=303)
-
-
-async def _next(session: AsyncSession, ticket_id: uuid.UUID) -> uuid.UUID | None:
-    decision = await decisions.final_for(session, ticket_id)
-    return await queue_reads.next_open_after(session, decision) if decision else None
 
 
 @router.post("/tickets/{ticket_id}/override")

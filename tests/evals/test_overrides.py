@@ -167,7 +167,7 @@ def _history_ticket(url: str) -> tuple[str, str]:
 def test_a_case_from_a_ticket_in_history_does_not_retrieve_itself(
     eval_agent: EvalAgent, eval_embedder
 ) -> None:  # type: ignore[no-untyped-def]
-    from agent.repositories.hot import make_pool
+    from agent.db import make_pool
 
     ticket_id, text = _history_ticket(eval_agent.database_url)
     tagged = GoldenCase(text, "card_orders", "P3", (f"ticket:{ticket_id}",))

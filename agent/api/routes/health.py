@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
 
 from agent.api.deps import RuntimeDep
 from agent.metrics import exposition, set_switches
+from agent.services.health import ping_database
 from agent.switches import GLOBAL_SWITCH
 
 router = APIRouter(tags=["health"])
@@ -41,8 +41,7 @@ async def _check(name: str, probe: Any) -> dict[str, Any]:
 
 async def _checks(runtime: RuntimeDep) -> list[dict[str, Any]]:
     async def database() -> None:
-        async with runtime.sessions() as session:
-            await session.execute(text("SELECT 1"))
+        await ping_database(sessions=runtime.sessions)
 
     async def redis() -> None:
         await runtime.redis.ping()

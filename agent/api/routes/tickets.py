@@ -19,9 +19,8 @@ from agent.api.schemas import (
     TicketOut,
 )
 from agent.metrics import DUPLICATES
-from agent.repositories import decisions, history, tickets
 from agent.services.router import Routed, Submission
-from agent.services.tenant_scope import visible_outputs
+from agent.services.tickets import ticket_record
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
@@ -80,13 +79,10 @@ async def read_ticket(ticket_id: uuid.UUID, runtime: RuntimeDep, tenant: TenantD
     """A ticket with its final decision, its outcome, and one trace span per graph node (the
     caller's own tickets only; neighbours of other tenants appear without their ids)."""
     async with runtime.sessions() as session:
-        ticket = await tickets.get(session, ticket_id)
-        if ticket is None or ticket.tenant_id != tenant.id:
-            raise HTTPException(404, "no such ticket")
-        decision = await decisions.final_for(session, ticket_id)
-        outcome = await history.for_ticket(session, ticket_id)
-        spans = await decisions.spans_for(session, ticket_id)
-        outputs = await visible_outputs(session, tenant_id=tenant.id, spans=spans)
+        record = await ticket_record(session, ticket_id=ticket_id, tenant_id=tenant.id)
+    if record is None:
+        raise HTTPException(404, "no such ticket")
+    ticket, decision, outcome = record.ticket, record.decision, record.outcome
     return TicketOut(
         id=ticket.id,
         source=ticket.source,
@@ -102,6 +98,6 @@ async def read_ticket(ticket_id: uuid.UUID, runtime: RuntimeDep, tenant: TenantD
         outcome=OutcomeOut.model_validate(outcome) if outcome else None,
         spans=[
             SpanOut.model_validate(s).model_copy(update={"output": o})
-            for s, o in zip(spans, outputs, strict=True)
+            for s, o in zip(record.spans, record.outputs, strict=True)
         ],
     )

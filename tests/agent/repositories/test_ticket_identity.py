@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from agent.repositories import hot
+from agent.repositories import tickets
 from tests.dbutil import add_tenant
 
 
@@ -32,10 +32,10 @@ async def test_each_tenant_and_no_tenant_own_a_pair_once(fresh_db_url):
     firsts = {owner: _values(owner, "42") for owner in (a, b, None)}
     async with await psycopg.AsyncConnection.connect(fresh_db_url, autocommit=True) as conn:
         for owner, values in firsts.items():
-            assert await hot.insert_ticket(conn, values), owner  # new for each owner
+            assert await tickets.insert_new(conn, values), owner  # new for each owner
         for owner in firsts:
-            assert not await hot.insert_ticket(conn, _values(owner, "42")), owner  # duplicate
-            found = await hot.ticket_by_external_id(conn, owner, "desk", "42")
+            assert not await tickets.insert_new(conn, _values(owner, "42")), owner  # duplicate
+            found = await tickets.row_by_external_id(conn, owner, "desk", "42")
             assert found is not None and found["id"] == firsts[owner]["id"]
             assert found["tenant_id"] == owner
-        assert await hot.ticket_by_external_id(conn, a, "desk", "43") is None
+        assert await tickets.row_by_external_id(conn, a, "desk", "43") is None
