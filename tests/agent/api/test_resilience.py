@@ -87,6 +87,10 @@ def test_kill_switch_works_when_redis_is_down(live_api, servers, switch_off_afte
         flip_without_redis(live_api.database_url, "global", True)
         time.sleep(1.2)  # without Redis, processes re-read Postgres at most every second
         assert submit(c)["mode"] == "kill_switch"
+        ready = c.get("/ready")  # routing works without Redis: ready, but degraded
+        assert ready.status_code == 200 and ready.json()["status"] == "degraded"
+        checks = {check["name"]: check["ok"] for check in ready.json()["checks"]}
+        assert checks == {"database": True, "redis": False, "classifier": True}
 
 
 def flip_without_redis(url: str, key: str, on: bool) -> None:
