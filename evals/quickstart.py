@@ -26,21 +26,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-
 from agent import migrate
 from agent.classify.abstention import RoutingTarget
 from agent.classify.novelty import DEFAULT_ALPHA
+from agent.commands.common import cli_session
 from agent.config import Settings
 from agent.datasets.mapping import ExportFormat
 from agent.datasets.records import LabelledTicket, read_labelled_file
-from agent.db import async_session_scope, make_async_engine
 from agent.embed import get_embedder
-from agent.embedded import resolve_database_url, resolve_redis_url
+from agent.embedded import resolve_database_url
 from agent.routing import DEFAULT_MIN_CONFIDENCE
 from agent.services.calibration import calibrate_version
-from agent.services.control import ControlPlane
 from agent.services.history_loader import load_history
 from agent.services.operators import Actor, move_label
 from agent.services.tenants import create_tenant
@@ -258,31 +254,32 @@ def _read(run: _Run, taxonomy: Taxonomy) -> list[LabelledTicket]:
     return records
 
 
-def _sessions(run: _Run) -> AsyncEngine:
-    return make_async_engine(run.url, run.settings, application_name="ticketwatch-quickstart")
+def _session(run: _Run, *, notify_control: bool = False) -> Any:
+    """One committed unit of work on the quickstart's database (see ``cli_session``)."""
+    return cli_session(
+        settings=run.settings,
+        notify_control=notify_control,
+        application_name="ticketwatch-quickstart",
+    )
 
 
 def _golden(run: _Run, taxonomy: Taxonomy, rows: list[LabelledTicket]) -> dict[str, Any]:
     cases = [from_labelled(r) for r in rows]
 
     async def body() -> dict[str, Any]:
-        engine = _sessions(run)
-        try:
-            async with async_session_scope(async_sessionmaker(engine)) as session:
-                built = await build_golden_set(
-                    session,
-                    data_dir=run.settings.data_dir,
-                    name=run.options.name,
-                    version=run.options.version,
-                    cases=cases,
-                    taxonomy=taxonomy,
-                    source=f"{run.options.path} ({run.options.golden_share:g} of each queue, "
-                    f"seed {run.options.seed})",
-                    created_by=run.actor.name,
-                )
-                return {"name": built.row.name, "version": built.row.version}
-        finally:
-            await engine.dispose()
+        async with _session(run) as session:
+            built = await build_golden_set(
+                session,
+                data_dir=run.settings.data_dir,
+                name=run.options.name,
+                version=run.options.version,
+                cases=cases,
+                taxonomy=taxonomy,
+                source=f"{run.options.path} ({run.options.golden_share:g} of each queue, "
+                f"seed {run.options.seed})",
+                created_by=run.actor.name,
+            )
+            return {"name": built.row.name, "version": built.row.version}
 
     ref = asyncio.run(body())
     return {
@@ -319,34 +316,25 @@ def _version(run: _Run, taxonomy: Taxonomy) -> dict[str, Any]:
     semver = run.options.version
 
     async def body() -> None:
-        engine = _sessions(run)
-        try:
-            async with async_session_scope(async_sessionmaker(engine)) as session:
-                await create_version(
-                    session,
-                    semver=semver,
-                    classifier="knn",
-                    taxonomy=taxonomy,
-                    actor=run.actor,
-                    params=fitted.params.to_params(),
-                    thresholds=fitted.thresholds(DEFAULT_MIN_CONFIDENCE),
-                    rationale=f"ticketwatch quickstart {run.options.path.name}",
-                )
-                await move_label(
-                    session,
-                    label="production",
-                    semver=semver,
-                    actor=run.actor,
-                    action="version.promote",
-                )
-            # Serving processes reload their labels (as `versions promote` tells them).
-            redis = Redis.from_url(resolve_redis_url(run.settings), socket_timeout=2)
-            try:
-                await ControlPlane(async_sessionmaker(engine), redis).changed()
-            finally:
-                await redis.aclose()
-        finally:
-            await engine.dispose()
+        # Serving processes reload their labels (as `versions promote` tells them).
+        async with _session(run, notify_control=True) as session:
+            await create_version(
+                session,
+                semver=semver,
+                classifier="knn",
+                taxonomy=taxonomy,
+                actor=run.actor,
+                params=fitted.params.to_params(),
+                thresholds=fitted.thresholds(DEFAULT_MIN_CONFIDENCE),
+                rationale=f"ticketwatch quickstart {run.options.path.name}",
+            )
+            await move_label(
+                session,
+                label="production",
+                semver=semver,
+                actor=run.actor,
+                action="version.promote",
+            )
 
     asyncio.run(body())
     gate = fitted.abstention.gate
@@ -404,13 +392,9 @@ def _tenant(run: _Run) -> dict[str, Any]:
     name = run.options.tenant or run.options.name
 
     async def body() -> tuple[str, str]:
-        engine = _sessions(run)
-        try:
-            async with async_session_scope(async_sessionmaker(engine)) as session:
-                tenant, key = await create_tenant(session, name=name, actor=run.actor)
-                return tenant.api_key_prefix, key
-        finally:
-            await engine.dispose()
+        async with _session(run) as session:
+            tenant, key = await create_tenant(session, name=name, actor=run.actor)
+            return tenant.api_key_prefix, key
 
     prefix, key = asyncio.run(body())
     run.result.api_key = key

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agent.config import get_settings
+from agent.config import Settings, get_settings
 from agent.db import make_async_engine
 from agent.embedded import resolve_database_url, resolve_redis_url
 from agent.services.control import ControlPlane
@@ -29,11 +29,16 @@ def cli_actor() -> Actor:
 
 
 @asynccontextmanager
-async def cli_session(*, notify_control: bool = False) -> AsyncIterator[AsyncSession]:
+async def cli_session(
+    *,
+    notify_control: bool = False,
+    settings: Settings | None = None,
+    application_name: str = "ticketwatch-cli",
+) -> AsyncIterator[AsyncSession]:
     """One committed unit of work; ``notify_control`` tells serving processes to reload."""
-    settings = get_settings()
+    settings = settings or get_settings()
     engine = make_async_engine(
-        resolve_database_url(settings), settings, application_name="ticketwatch-cli"
+        resolve_database_url(settings), settings, application_name=application_name
     )
     try:
         async with async_sessionmaker(engine, expire_on_commit=False)() as session:
