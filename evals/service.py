@@ -18,6 +18,7 @@ from agent.services.classifiers import ClassifierRegistry
 from agent.services.neighbours import PgNeighbourStore
 from agent.taxonomy import HUMAN_TRIAGE
 from evals import repository, scoring
+from evals.cross_taxonomy import TaxonomyView, map_runs
 from evals.errors import EvalSetupError
 from evals.golden.cases import GoldenCase
 from evals.golden.store import find_golden_set, load_cases
@@ -45,16 +46,29 @@ class _Plan:
     golden: GoldenSet
     cases: list[GoldenCase]
     context: dict[str, Any]
+    view: ViewedCases | None = None
+
+
+@dataclass(frozen=True)
+class ViewedCases:
+    """Score on another taxonomy (:mod:`evals.cross_taxonomy`): these cases, labelled on it."""
+
+    view: TaxonomyView
+    cases: list[GoldenCase]
 
 
 async def _plan(
-    session: AsyncSession, settings: Settings, version_ref: str, golden_ref: str | None
+    session: AsyncSession,
+    settings: Settings,
+    version_ref: str,
+    golden_ref: str | None,
+    view: ViewedCases | None = None,
 ) -> _Plan:
     golden = await find_golden_set(session, golden_ref)
     version = await find_version(session, version_ref)
-    cases = load_cases(golden, settings.data_dir)
+    cases = load_cases(golden, settings.data_dir) if view is None else view.cases
     graph_version = await resolved(session, version)
-    taxonomy = graph_version.taxonomy
+    taxonomy = graph_version.taxonomy if view is None else view.view.new
     foreign = sorted({c.queue for c in cases} - {*taxonomy.queue_names, HUMAN_TRIAGE})
     if foreign:
         raise EvalSetupError(
@@ -66,8 +80,9 @@ async def _plan(
         "scoring": SCORING_VERSION,
         "embedding_model": settings.embedding_model,
         "history": await repository.history_fingerprint(session),
+        **({"taxonomy_view": view.view.context} if view is not None else {}),
     }
-    return _Plan(version, graph_version, golden, cases, context)
+    return _Plan(version, graph_version, golden, cases, context, view)
 
 
 async def _score(
@@ -95,16 +110,21 @@ async def _score(
         )
     finally:
         await pool.close()
+    runs, taxonomy = output.runs, version.taxonomy
+    if plan.view is not None:
+        taxonomy = plan.view.view.new
+        if version.taxonomy.content_hash != taxonomy.content_hash:
+            runs = map_runs(runs, plan.cases, plan.view.view.mapping)
     metrics = scoring.score_run(
-        plan.cases, output.runs, k=k, taxonomy=version.taxonomy, ece_bins=settings.eval_ece_bins
+        plan.cases, runs, k=k, taxonomy=taxonomy, ece_bins=settings.eval_ece_bins
     )
     metrics["embed_ms_per_case"] = output.embed_seconds * 1000 / max(len(plan.cases), 1)
     metrics["wall_seconds"] = output.embed_seconds + output.route_seconds
     metrics["concurrency"] = settings.eval_concurrency  # graph latency is measured under it
     return {
         "metrics": metrics,
-        "per_segment": scoring.segment_scores(plan.cases, output.runs),
-        "predictions": scoring.predictions(output.runs),
+        "per_segment": scoring.segment_scores(plan.cases, runs),
+        "predictions": scoring.predictions(runs),
     }
 
 
@@ -117,11 +137,13 @@ async def evaluate(
     created_by: str,
     reuse: bool = False,
     progress: Progress | None = None,
+    view: ViewedCases | None = None,
 ) -> ScoredRun:
     """Score a version (semver or label) on a golden set, k runs per case, and store it.
 
     With ``reuse``, an earlier run of the same version on the same set under the same
     context (embedding model, history, scoring) is returned instead of running again.
+    With ``view``, its cases are scored on its taxonomy (the gate across taxonomies).
     """
     if k < 1:
         raise EvalSetupError("k must be at least 1")
@@ -130,7 +152,7 @@ async def evaluate(
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     try:
         async with async_session_scope(sessions) as session:
-            plan = await _plan(session, settings, version_ref, golden_ref)
+            plan = await _plan(session, settings, version_ref, golden_ref, view)
             if reuse:
                 earlier = await repository.latest_run(
                     session,

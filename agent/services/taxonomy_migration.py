@@ -178,3 +178,13 @@ async def _migration_row(
     )
     report.recorded_migration = True
     return row.id
+
+
+async def mapping_between(
+    session: AsyncSession, *, old_id: uuid.UUID, new_id: uuid.UUID
+) -> TaxonomyMapping | None:
+    """The mapping history was last migrated by from taxonomy ``old_id`` into ``new_id``."""
+    found = [
+        m for m in await relabels.migrations_into(session, new_id) if m.from_taxonomy_id == old_id
+    ]
+    return TaxonomyMapping.from_json(found[-1].mapping) if found else None
