@@ -146,3 +146,43 @@ async def insert_relabelled(
 async def count_under(session: AsyncSession, taxonomy_id: uuid.UUID) -> int:
     stmt = select(func.count()).where(RelabelledOutcome.taxonomy_id == taxonomy_id)
     return int((await session.execute(stmt)).scalar_one())
+
+
+# A route recorded under a migrated taxonomy (a helpdesk outcome after the migration): its
+# versions read it there; recorded again, it is replaced, as in ``outcomes``.
+RECORD_UNDER = """
+INSERT INTO relabelled_outcomes (taxonomy_id, ticket_id, queue, priority, rule, source,
+    recorded_at, embedding)
+SELECT x.id, t.id, :queue, :priority, 'recorded', :source,
+    coalesce(CAST(:recorded_at AS timestamptz), now()), t.embedding
+FROM taxonomies x JOIN tickets t ON t.id = :ticket_id
+WHERE x.content_hash = :taxonomy_hash
+    AND EXISTS (SELECT 1 FROM taxonomy_migrations m WHERE m.to_taxonomy_id = x.id)
+ON CONFLICT (taxonomy_id, ticket_id) DO UPDATE SET queue = excluded.queue,
+    priority = excluded.priority, rule = excluded.rule, source = excluded.source,
+    recorded_at = excluded.recorded_at, from_queue = NULL, from_priority = NULL,
+    migration_id = NULL"""
+
+
+async def record_under(
+    session: AsyncSession,
+    *,
+    taxonomy_hash: str,
+    ticket_id: uuid.UUID,
+    queue: str,
+    priority: str,
+    source: str,
+    recorded_at: datetime | None,
+) -> None:
+    """Record a ticket's route under a taxonomy, if history was migrated into it (else no-op)."""
+    await session.execute(
+        text(RECORD_UNDER),
+        {
+            "taxonomy_hash": taxonomy_hash,
+            "ticket_id": ticket_id,
+            "queue": queue,
+            "priority": priority,
+            "source": source,
+            "recorded_at": recorded_at,
+        },
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -19,10 +20,15 @@ from agent.config import get_settings
 from agent.datasets.records import LabelledTicket
 from agent.db import make_pool
 from agent.embed import Embedder
+from agent.models import Ticket
 from agent.services.calibration import held_out_history
 from agent.services.history_loader import load_history
 from agent.services.neighbours import PgNeighbourStore
+from agent.services.operators import Actor
+from agent.services.outcomes import record_helpdesk_outcome
+from agent.services.tenants import create_tenant
 from agent.taxonomy import PRIORITIES, PriorityDef, QueueDef, Taxonomy
+from tests.asyncdb import session_for
 from tests.conftest import Servers
 
 runner = CliRunner()
@@ -239,3 +245,45 @@ def test_history_is_migrated_into_a_taxonomy_from_one_source_only(history_db, fi
     )
     assert result.exit_code == 1
     assert "already migrated into bank@2 from another taxonomy" in result.output
+
+
+async def _helpdesk_outcome(url: str, embedding: list[float], external_id: str, tax: Taxonomy):
+    async with session_for(url) as session:
+        tenant, _ = await create_tenant(
+            session, name=f"acme-{external_id}", actor=Actor("tests", "admin")
+        )
+        ticket = Ticket(
+            tenant_id=tenant.id,
+            source="acme",
+            external_id=external_id,
+            body="a wire from abroad via swift",
+            received_at=datetime.now(UTC),
+            embedding=embedding,
+            embedding_model="tests",
+        )
+        session.add(ticket)
+        await session.flush()
+        queue = "international_transfers" if tax is NEW else "transfers"
+        await record_helpdesk_outcome(
+            session,
+            tenant_id=tenant.id,
+            queue=queue,
+            priority="P2",
+            taxonomy=tax,
+            ticket_id=ticket.id,
+        )
+
+
+def test_an_outcome_recorded_after_the_migration_is_read_by_versions_on_the_new_taxonomy(
+    history_db, files, embedder
+):
+    migrate(files)
+    vector = embedder.embed(["a wire from abroad via swift"])[0].tolist()
+    asyncio.run(_helpdesk_outcome(history_db, vector, "new-1", NEW))
+    asyncio.run(_helpdesk_outcome(history_db, vector, "old-1", OLD))  # OLD: not migrated into
+    found = rows(
+        history_db,
+        "SELECT t.external_id, r.queue, r.rule, r.source FROM relabelled_outcomes r "
+        "JOIN tickets t ON t.id = r.ticket_id WHERE t.source = 'acme'",
+    )
+    assert found == [("new-1", "international_transfers", "recorded", "helpdesk")]
