@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agent.taxonomy_mapping import MappingError, TaxonomyMapping, load_mapping
-from tests.agent.test_taxonomy_migrate import MAPPING, NEW, OLD
+from tests.agent.test_taxonomy_migrate import MAPPING, NEW, OLD, taxonomy
 
 
 def mapping_from(tmp_path: Path, text: str) -> TaxonomyMapping:
@@ -66,3 +66,20 @@ def test_bad_mappings_are_refused_naming_the_line(tmp_path: Path, text: str, exp
     message = error(tmp_path, text)
     assert expected in message
     assert message.startswith(str(tmp_path / "mapping.yaml"))
+
+
+def test_the_documented_example_loads_and_splits_as_it_says(tmp_path: Path) -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "own-data.md").read_text()
+    section = doc.split("## 4. Changing the taxonomy")[1]
+    example = section.split("```yaml\n")[1].split("```")[0]
+    old = taxonomy(
+        "it", "1", ("card_arrival", "card_delivery", "cheque_books", "fees", "transfers")
+    )
+    new = taxonomy("it", "2", ("cards", "charges", "international_transfers", "domestic_transfers"))
+    path = tmp_path / "mapping.yaml"
+    path.write_text(example)
+    m = load_mapping(path, old=old, new=new)
+    assert m.relabel("transfers", "P3", "my IBAN is DE12...").queue == "international_transfers"
+    assert m.relabel("transfers", "P4", "where is my money").queue == "domestic_transfers"
+    assert m.relabel("transfers", "P4", "x").priority == "P3"
+    assert m.kind("cheque_books") == "dropped" and m.kind("card_delivery") == "merge"
