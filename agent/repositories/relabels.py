@@ -186,3 +186,27 @@ async def record_under(
             "recorded_at": recorded_at,
         },
     )
+
+
+RELABELLED_HNSW = "ix_relabelled_outcomes_embedding_hnsw"
+
+
+async def table_size(session: AsyncSession) -> int:
+    stmt = select(func.count()).select_from(RelabelledOutcome)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def drop_index(session: AsyncSession) -> None:
+    """Drop the HNSW index (in the caller's transaction: it comes back if that rolls back)."""
+    await session.execute(text(f"DROP INDEX IF EXISTS {RELABELLED_HNSW}"))
+
+
+async def build_index(session: AsyncSession) -> None:
+    """(Re)build the HNSW index once after a bulk insert (faster than row by row)."""
+    await session.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+    await session.execute(
+        text(
+            f"CREATE INDEX IF NOT EXISTS {RELABELLED_HNSW} ON relabelled_outcomes USING hnsw "
+            "(embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
+        )
+    )

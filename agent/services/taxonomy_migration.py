@@ -24,6 +24,10 @@ from agent.taxonomy import Taxonomy
 from agent.taxonomy_mapping import DROPPED, NEEDS_LABEL, TaxonomyMapping, rule_counts
 
 BATCH = 2000
+# Rows from which a migration into a (mostly) empty table drops the HNSW index and builds it
+# once at the end, in its transaction: several times faster than row by row. Meanwhile the
+# table is locked, so versions on migrated taxonomies wait (the first migration has none).
+BULK_ROWS = 2000
 
 
 @dataclass
@@ -126,6 +130,9 @@ async def migrate_taxonomy(
     migration = await _migration_row(session, old_id, new_id, mapping, report, bool(rows), actor)
     if migration is None:
         return report
+    bulk = len(rows) >= BULK_ROWS and await relabels.table_size(session) < len(rows)
+    if bulk:
+        await relabels.drop_index(session)
     for start in range(0, len(rows), batch):
         part = rows[start : start + batch]
         report.written += await relabels.insert_relabelled(
@@ -133,6 +140,8 @@ async def migrate_taxonomy(
         )
         if progress:
             progress(len(part), len(rows))
+    if bulk:
+        await relabels.build_index(session)
     await audit(
         session,
         actor,

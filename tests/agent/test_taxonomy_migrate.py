@@ -21,6 +21,7 @@ from agent.datasets.records import LabelledTicket
 from agent.db import make_pool
 from agent.embed import Embedder
 from agent.models import Ticket
+from agent.services import taxonomy_migration
 from agent.services.calibration import held_out_history
 from agent.services.history_loader import load_history
 from agent.services.neighbours import PgNeighbourStore
@@ -287,3 +288,14 @@ def test_an_outcome_recorded_after_the_migration_is_read_by_versions_on_the_new_
         "JOIN tickets t ON t.id = r.ticket_id WHERE t.source = 'acme'",
     )
     assert found == [("new-1", "international_transfers", "recorded", "helpdesk")]
+
+
+def test_a_bulk_migration_builds_the_hnsw_index_once_and_keeps_it(history_db, files, monkeypatch):
+    monkeypatch.setattr(taxonomy_migration, "BULK_ROWS", 10)
+    migrate(files)
+    assert len(relabelled(history_db)) == 26
+    index = rows(
+        history_db,
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_relabelled_outcomes_embedding_hnsw'",
+    )
+    assert len(index) == 1 and "hnsw" in str(index[0][0])
