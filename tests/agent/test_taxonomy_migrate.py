@@ -5,6 +5,7 @@ taxonomy keep seeing the old labels."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -188,6 +189,9 @@ def test_running_twice_writes_nothing_new_and_a_refined_split_adds_only_the_rest
 def test_a_dry_run_reports_and_writes_nothing(history_db, files):
     out = migrate(files, "--dry-run")
     assert "would write 26 new rows" in out
+    report = json.loads(migrate(files, "--dry-run", "--json"))
+    assert (report["written"], report["dry_run"]) == (26, True)
+    assert report["needs_label"] == {"transfers": 2} and report["dropped"] == {"legacy": 3}
     assert rows(history_db, "SELECT count(*) FROM relabelled_outcomes") == [(0,)]
     assert rows(history_db, "SELECT count(*) FROM taxonomy_migrations") == [(0,)]
 
