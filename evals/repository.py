@@ -5,6 +5,7 @@ Creating and dropping the benchmarks' scratch databases is the bench harness's o
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,14 +57,17 @@ async def latest_run(
     agent_version_id: uuid.UUID,
     golden_set_id: uuid.UUID,
     context: dict[str, Any],
+    absent: Sequence[str] = (),
 ) -> EvalRun | None:
-    """The newest run of this version on this golden set under the same context."""
+    """The newest run of this version on this golden set under the same context (and none of
+    the ``absent`` keys in its context)."""
     stmt = (
         select(EvalRun)
         .where(
             EvalRun.agent_version_id == agent_version_id,
             EvalRun.golden_set_id == golden_set_id,
             EvalRun.context.contains(context),
+            *(~EvalRun.context.has_key(key) for key in absent),
         )
         .order_by(EvalRun.finished_at.desc())
         .limit(1)

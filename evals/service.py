@@ -29,6 +29,7 @@ from evals.versions import find_version, resolved
 # 2: golden cases whose right route is a person (human_triage); escalation and the curve.
 SCORING_VERSION = 2
 POOL_WAIT_S = 120.0
+VIEW_KEY = "taxonomy_view"  # in a run's context: scored on another taxonomy's labels
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ async def _plan(
         "scoring": SCORING_VERSION,
         "embedding_model": settings.embedding_model,
         "history": await repository.history_fingerprint(session),
-        **({"taxonomy_view": view.view.context} if view is not None else {}),
+        **({VIEW_KEY: view.view.context} if view is not None else {}),
     }
     return _Plan(version, graph_version, golden, cases, context, view)
 
@@ -159,6 +160,8 @@ async def evaluate(
                     agent_version_id=plan.version.id,
                     golden_set_id=plan.golden.id,
                     context=plan.context,
+                    # a run scored on another taxonomy's labels is not a plain run
+                    absent=() if view is not None else (VIEW_KEY,),
                 )
                 if earlier is not None:
                     return ScoredRun(earlier, plan.version, plan.golden, reused=True)

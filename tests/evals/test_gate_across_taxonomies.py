@@ -22,6 +22,7 @@ from evals.gate import GatePolicy
 from evals.gate_service import GateOutcome, run_gate
 from evals.golden.cases import GoldenCase
 from evals.harness.runner import CaseRun
+from evals.service import evaluate
 from tests.asyncdb import session_for
 from tests.evals.conftest import GOLDEN_PER_QUEUE, EvalAgent
 
@@ -119,6 +120,17 @@ def test_the_gate_scores_both_on_the_new_labels_leaving_out_split_cases(
     base, cand = outcome.baseline.run.metrics, outcome.candidate.run.metrics
     assert cand["queue"]["accuracy"] >= base["queue"]["accuracy"] * 0.97
     assert outcome.result.passed
+    # a plain run of production is not served the run scored on the new labels
+    plain = asyncio.run(
+        evaluate(
+            eval_agent.settings,
+            version_ref="production",
+            golden_ref="banking77-test@tests",
+            created_by="tests",
+            reuse=True,
+        )
+    )
+    assert plain.run.n_cases == len(eval_agent.cases) and "taxonomy_view" not in plain.run.context
 
 
 def test_versions_on_unlinked_taxonomies_are_not_compared(
