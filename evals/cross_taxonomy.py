@@ -31,6 +31,22 @@ class TaxonomyView:
     mapping: TaxonomyMapping
     golden_on_old: bool
     excluded: dict[str, int] = field(default_factory=dict)  # old queue -> cases left out
+    # New queues whose every golden case was left out: no class of macro-F1 (it would be 0
+    # on both sides, however well they route).
+    unscored: tuple[str, ...] = ()
+
+    def scored_taxonomy(self) -> Taxonomy:
+        """The new taxonomy less its unscored queues: the classes the runs are scored on."""
+        if not self.unscored:
+            return self.new
+        data = self.new.model_dump(mode="json")
+        data["queues"] = [q for q in data["queues"] if q["name"] not in self.unscored]
+        data["default_priority"] = {
+            q: p for q, p in data["default_priority"].items() if q not in self.unscored
+        }
+        intents = {i for q in data["queues"] for i in q["intents"]}
+        data["intent_priority"] = {i: p for i, p in data["intent_priority"].items() if i in intents}
+        return Taxonomy.model_validate(data)
 
     @property
     def context(self) -> dict[str, Any]:
@@ -52,6 +68,8 @@ class TaxonomyView:
                 f"{sum(self.excluded.values())} cases left out: their queue on {old} was split "
                 f"or dropped ({shown})"
             )
+        if self.unscored:
+            lines.append(f"no golden case left for {', '.join(self.unscored)}: not scored")
         return lines
 
 
@@ -83,7 +101,9 @@ def view_for(
             excluded[case.queue] += 1
         else:
             kept.append(mapped)
-    return TaxonomyView(old, new, mapping, True, dict(excluded)), kept
+    targets = {t for q in excluded for t in mapping.rules[q].targets()}
+    unscored = tuple(sorted(targets - {c.queue for c in kept}))
+    return TaxonomyView(old, new, mapping, True, dict(excluded), unscored), kept
 
 
 def map_case(case: GoldenCase, mapping: TaxonomyMapping) -> GoldenCase | None:

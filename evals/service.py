@@ -113,8 +113,8 @@ async def _score(
         await pool.close()
     runs, taxonomy = output.runs, version.taxonomy
     if plan.view is not None:
-        taxonomy = plan.view.view.new
-        if version.taxonomy.content_hash != taxonomy.content_hash:
+        taxonomy = plan.view.view.scored_taxonomy()
+        if version.taxonomy.content_hash != plan.view.view.new.content_hash:
             runs = map_runs(runs, plan.cases, plan.view.view.mapping)
     metrics = scoring.score_run(
         plan.cases, runs, k=k, taxonomy=taxonomy, ece_bins=settings.eval_ece_bins

@@ -107,6 +107,11 @@ def test_the_gate_scores_both_on_the_new_labels_leaving_out_split_cases(
     assert outcome.result.excluded == {SPLIT: GOLDEN_PER_QUEUE}
     assert outcome.candidate.run.n_cases == outcome.baseline.run.n_cases == kept
     assert any(f"{GOLDEN_PER_QUEUE} cases left out" in n for n in outcome.result.notes)
+    # the split's queues have no case left: not classes of macro-F1 (0 for both sides)
+    assert any("transfers_in, transfers_out: not scored" in n for n in outcome.result.notes)
+    per_class = outcome.candidate.run.metrics["queue"]["per_class"]
+    assert "transfers_in" not in per_class and "cards" in per_class
+    assert outcome.baseline.run.metrics["queue"]["macro_f1"] > 0.85
     # production's answers were mapped: no old-only queue is left among them
     answered = Counter(p[1] for p in outcome.baseline.run.predictions)
     assert not set(answered) & {*MERGED, "fees_and_charges", SPLIT}
