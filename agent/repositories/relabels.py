@@ -161,7 +161,7 @@ WHERE x.content_hash = :taxonomy_hash
 ON CONFLICT (taxonomy_id, ticket_id) DO UPDATE SET queue = excluded.queue,
     priority = excluded.priority, rule = excluded.rule, source = excluded.source,
     recorded_at = excluded.recorded_at, from_queue = NULL, from_priority = NULL,
-    migration_id = NULL"""
+    migration_id = NULL, relabelled_at = now()"""
 
 
 async def record_under(

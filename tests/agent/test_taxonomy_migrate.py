@@ -30,6 +30,7 @@ from agent.services.operators import Actor
 from agent.services.outcomes import record_helpdesk_outcome
 from agent.services.tenants import create_tenant
 from agent.taxonomy import PRIORITIES, PriorityDef, QueueDef, Taxonomy
+from evals.repository import history_fingerprint
 from tests.asyncdb import session_for
 from tests.conftest import Servers
 
@@ -303,3 +304,17 @@ def test_a_bulk_migration_builds_the_hnsw_index_once_and_keeps_it(history_db, fi
         "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_relabelled_outcomes_embedding_hnsw'",
     )
     assert len(index) == 1 and "hnsw" in str(index[0][0])
+
+
+async def _fingerprint(url: str) -> dict[str, object]:
+    async with session_for(url) as session:
+        return await history_fingerprint(session)
+
+
+def test_stored_eval_runs_are_not_reused_across_a_migration(history_db, files):
+    """The history fingerprint in an eval run's context counts the relabelled rows too."""
+    before = asyncio.run(_fingerprint(history_db))
+    migrate(files)
+    after = asyncio.run(_fingerprint(history_db))
+    assert "relabelled" not in before and after["relabelled"] == 26
+    assert after["outcomes"] == before["outcomes"]
