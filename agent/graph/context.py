@@ -27,8 +27,11 @@ class TextEmbedder(Protocol):
 
 class NeighbourStore(Protocol):
     async def nearest(
-        self, *, embedding: np.ndarray, k: int, exclude_ticket_id: str
-    ) -> list[Neighbour]: ...
+        self, *, embedding: np.ndarray, k: int, exclude_ticket_id: str, taxonomy: str | None = None
+    ) -> list[Neighbour]:
+        """The k nearest outcomes as labelled under ``taxonomy`` (a content hash): relabelled
+        ones once history was migrated into it, the recorded ones otherwise."""
+        ...
 
 
 class ClassifierFactory(Protocol):

@@ -80,6 +80,12 @@ def _gate(state: RouteState) -> NoveltyGate | None:
     return NoveltyGate.from_thresholds(version.thresholds.get("novelty")) if version else None
 
 
+def _taxonomy_hash(state: RouteState) -> str | None:
+    """Whose labels the neighbours carry: the version's taxonomy (``taxonomy migrate``)."""
+    version = state.get("version")
+    return version.taxonomy.content_hash if version else None
+
+
 def _k(state: RouteState) -> int:
     version = state.get("version")
     k = int(version.params.get("k", DEFAULT_K)) if version else DEFAULT_K
@@ -111,6 +117,7 @@ async def retrieve(state: RouteState, runtime: Runtime[AgentContext]) -> dict[st
         embedding=embedding,
         k=_k(state),
         exclude_ticket_id=state["ticket"].ticket_id,
+        taxonomy=_taxonomy_hash(state),
     )
     return {"neighbours": neighbours}
 

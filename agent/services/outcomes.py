@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.repositories import decisions, history, tickets
+from agent.repositories import decisions, history, relabels, tickets
 from agent.taxonomy import Taxonomy
 
 
@@ -61,5 +61,15 @@ async def record_helpdesk_outcome(
         recorded_by=f"tenant:{tenant_id}",
         recorded_at=recorded_at,
     )
+    if taxonomy is not None:  # history migrated into it: its versions read the route there too
+        await relabels.record_under(
+            session,
+            taxonomy_hash=taxonomy.content_hash,
+            ticket_id=ticket.id,
+            queue=queue,
+            priority=priority,
+            source="helpdesk",
+            recorded_at=recorded_at,
+        )
     decision = await decisions.final_for(session, ticket.id)
     return OutcomeResult(ticket.id, queue, priority, decision.routed_to if decision else None)
