@@ -7,7 +7,7 @@ import uuid
 import psycopg
 
 from review_ui.security.headers import HEADERS
-from tests.review_ui.conftest import PASSWORDS, csrf_of
+from tests.live_ui import PASSWORDS, csrf_of
 
 
 def sign_in(client, username: str, password: str, *, next_path: str = "/review"):
