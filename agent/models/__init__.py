@@ -6,7 +6,7 @@ from agent.models.evals import EvalRun, GoldenSet
 from agent.models.monitoring import AlertDelivery, MonitorCalibration, MonitorReference
 from agent.models.operations import Alert, AuditEntry, ReviewBoost, SignalValue, Switch
 from agent.models.reviews import VERDICTS, Review
-from agent.models.tenancy import Tenant, User
+from agent.models.tenancy import BudgetReservation, Tenant, User
 from agent.models.tickets import Decision, Outcome, Override, Ticket, TraceSpan
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "AlertDelivery",
     "AuditEntry",
     "Base",
+    "BudgetReservation",
     "Decision",
     "EvalRun",
     "GoldenSet",
