@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agent.models.base import Base, created_at, tstz, uuid_pk
@@ -47,6 +47,20 @@ class BudgetReservation(Base):
     amount_usd: Mapped[Decimal] = mapped_column(Numeric(12, 6))
     created_at: Mapped[datetime] = created_at()
     expires_at: Mapped[datetime] = tstz()
+
+
+class TenantSpend(Base):
+    """A tenant's model cost in one calendar month (UTC): what its budget is checked against.
+    A trigger on ``decisions`` adds each decision's ``cost_usd`` as it is inserted (migration
+    ``c3d7b0d9e012``), so it is the sum of the month's decisions without summing them."""
+
+    __tablename__ = "tenant_spend"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    spent_usd: Mapped[Decimal] = mapped_column(Numeric(14, 6))
 
 
 class User(Base):

@@ -64,10 +64,12 @@ def _record_sql(with_embedding: bool) -> str:
 
 RECORD = {True: _record_sql(True), False: _record_sql(False)}
 
+# The tenant's spend this calendar month (UTC): one row of the ledger that a trigger on
+# decisions keeps (migration c3d7b0d9e012), equal to the sum of the month's decisions' cost.
 MONTH_SPEND = """
-SELECT coalesce(sum(d.cost_usd), 0) AS usd FROM decisions d JOIN tickets t ON t.id = d.ticket_id
-WHERE t.tenant_id = %(tenant_id)s
-  AND d.created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"""
+SELECT coalesce(sum(spent_usd), 0) AS usd FROM tenant_spend
+WHERE tenant_id = %(tenant_id)s
+  AND month = (date_trunc('month', now() AT TIME ZONE 'UTC'))::date"""
 
 
 async def final_row(

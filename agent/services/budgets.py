@@ -1,9 +1,10 @@
 """Monthly model-cost budgets per tenant (DESIGN §3): at 80% an alert, at 95% the cheaper
 fallback model, at 100% human routing.
 
-Postgres is the truth (the month's ``decisions.cost_usd`` of the tenant's tickets); Redis keeps a
-running total per tenant and month that every process adds to, seeded from Postgres on first
-use, which sets the level. Without Redis the total is read from Postgres (at most every few
+Postgres is the truth: ``tenant_spend``, the month's ``decisions.cost_usd`` of the tenant's
+tickets, added up by a trigger as each decision is written. Redis keeps a running total per
+tenant and month that every process adds to, seeded from Postgres on first use, which sets the
+level. Without Redis the total is read from Postgres (at most every few
 seconds per tenant).
 
 Before a model call, :meth:`TenantBudgets.reserve` holds the classifier's cost estimate (an

@@ -30,7 +30,8 @@ def tenant_and_ticket(url: str) -> tuple[str, str]:
         )
         conn.execute(
             "INSERT INTO tickets (id, tenant_id, source, external_id, subject, body, channel, "
-            "metadata, received_at) VALUES (%s, %s, 'tests', %s, '', 'my card', 'web', '{}', now())",
+            "metadata, received_at) "
+            "VALUES (%s, %s, 'tests', %s, '', 'my card', 'web', '{}', now())",
             (ticket, tenant, ticket.hex),
         )
     return str(tenant), str(ticket)
@@ -103,6 +104,12 @@ def test_recording_the_decision_settles_the_hold_with_the_actual_cost(fresh_db_u
                 reservation_id=uuid.UUID(hold.reservation_id),
             )
             assert await decisions.month_spend_usd(conn, uuid.UUID(tenant)) == 0.125
+            (summed,) = await (
+                await conn.execute(
+                    "SELECT sum(cost_usd)::float8 FROM decisions WHERE ticket_id = %s", (ticket,)
+                )
+            ).fetchone()  # type: ignore[misc]
+            assert summed == 0.125  # the ledger a trigger keeps is the sum of the decisions
         # 0.125 spent, nothing held: 0.875 fits, 0.9 does not
         assert not (
             await budgets.reserve(tenant_id=tenant, ticket_id=ticket, amount_usd=0.9)
