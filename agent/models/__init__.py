@@ -6,7 +6,7 @@ from agent.models.evals import EvalRun, GoldenSet
 from agent.models.monitoring import AlertDelivery, MonitorCalibration, MonitorReference
 from agent.models.operations import Alert, AuditEntry, ReviewBoost, SignalValue, Switch
 from agent.models.reviews import VERDICTS, Review
-from agent.models.tenancy import Tenant, User
+from agent.models.tenancy import BudgetReservation, Tenant, TenantSpend, User
 from agent.models.tickets import (
     Decision,
     Outcome,
@@ -23,6 +23,7 @@ __all__ = [
     "AlertDelivery",
     "AuditEntry",
     "Base",
+    "BudgetReservation",
     "Decision",
     "EvalRun",
     "GoldenSet",
@@ -38,6 +39,7 @@ __all__ = [
     "TaxonomyMigration",
     "TaxonomyRecord",
     "Tenant",
+    "TenantSpend",
     "Ticket",
     "TraceSpan",
     "User",

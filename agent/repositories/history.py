@@ -113,8 +113,10 @@ async def upsert(
     source: str,
     recorded_by: str | None,
     recorded_at: datetime | None = None,
+    unless_source: str | None = None,
 ) -> None:
-    """Record (or replace) a ticket's final route, copying the ticket's embedding."""
+    """Record (or replace) a ticket's final route, copying the ticket's embedding; an outcome
+    recorded by ``unless_source`` is kept instead of replaced."""
     embedding = select(Ticket.embedding).where(Ticket.id == ticket_id).scalar_subquery()
     values = {
         "ticket_id": ticket_id,
@@ -127,7 +129,9 @@ async def upsert(
     }
     stmt = insert(Outcome).values(**values)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["ticket_id"], set_={k: stmt.excluded[k] for k in values if k != "ticket_id"}
+        index_elements=["ticket_id"],
+        set_={k: stmt.excluded[k] for k in values if k != "ticket_id"},
+        where=Outcome.source != unless_source if unless_source else None,
     )
     await session.execute(stmt)
 
