@@ -291,6 +291,12 @@ class Settings(BaseSettings):
     login_window_s: int = Field(
         default=900, ge=1, description="Window of the login rate limit, in seconds."
     )
+    portal_max_submissions_per_ip: int = Field(
+        default=10, ge=1, description="Portal tickets one client address may submit per window."
+    )
+    portal_window_s: int = Field(
+        default=3600, ge=1, description="Window of the portal's per-address limit, in seconds."
+    )
     review_page_size: int = Field(
         default=50, ge=5, le=500, description="Rows per page of the review queue and audit log."
     )

@@ -24,6 +24,11 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 TICKETS = Counter(
     "ticketwatch_tickets_total", "Tickets routed, by route and mode.", ["routed_to", "mode"]
 )
+PORTAL_SUBMISSIONS = Counter(
+    "ticketwatch_portal_submissions_total",
+    "Portal form posts, by outcome: accepted, invalid, honeypot, rate_limited.",
+    ["outcome"],
+)
 DUPLICATES = Counter(
     "ticketwatch_duplicate_submissions_total", "Resubmissions answered with the first decision."
 )

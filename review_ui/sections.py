@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from review_ui.views import admin, auth, dashboards, ops, review
+from review_ui.views import admin, auth, dashboards, ops, portal, review
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -37,6 +37,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("ops", ("/ops",), ops.router),
     Section("dashboards", ("/dashboards",), dashboards.router),
     Section("admin", ("/admin",), admin.router),
+    # The public portal: no login, but a session cookie for its form's CSRF token.
+    Section("portal", ("/portal",), portal.router),
     Section("static", ("/ui/static",), None),
 )
 STATIC = next(s for s in SECTIONS if s.router is None)

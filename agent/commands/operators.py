@@ -11,6 +11,7 @@ from rich.table import Table
 
 from agent.commands.common import cli_actor, cli_session, console, run
 from agent.services import operators
+from agent.services.portal import set_portal
 from agent.services.tenants import create_tenant, list_tenants
 
 switch_app = typer.Typer(
@@ -228,6 +229,39 @@ def tenants_list() -> None:
     for name, prefix, limit, active in run(body):
         table.add_row(name, prefix + "…", str(limit), "yes" if active else "no")
     console.print(table)
+
+
+@tenants_app.command("portal")
+def tenants_portal(
+    name: str,
+    enable: Annotated[bool, typer.Option("--enable/--disable", help="Turn it on or off.")],
+    slug: Annotated[
+        str | None, typer.Option(help="URL name: /portal/<slug> (default: from the name).")
+    ] = None,
+    show_queue: Annotated[
+        bool | None,
+        typer.Option(
+            "--show-queue/--hide-queue",
+            help="Show the queue's display name on the portal (default: as before; off).",
+        ),
+    ] = None,
+) -> None:
+    """Turn a tenant's public ticket portal on or off (audited)."""
+
+    async def body() -> str:
+        async with cli_session() as session:
+            portal = await set_portal(
+                session,
+                name=name,
+                enabled=enable,
+                actor=cli_actor(),
+                slug=slug,
+                show_queue=show_queue,
+            )
+            return portal.slug
+
+    path = f"/portal/{run(body)}"
+    console.print(f"portal of [bold]{name}[/] is {'ON at ' + path if enable else 'off'}")
 
 
 review_app = typer.Typer(

@@ -6,18 +6,20 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agent.models.base import Base, created_at, tstz, uuid_pk
 
 ROLES = ("reviewer", "operator", "admin")
+SLUG_PATTERN = "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 
 
 class Tenant(Base):
     """An API client (an upstream helpdesk). Its API key is stored only as a SHA-256 hash."""
 
     __tablename__ = "tenants"
+    __table_args__ = (CheckConstraint(f"slug ~ '{SLUG_PATTERN}'", name="slug"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -27,6 +29,10 @@ class Tenant(Base):
     monthly_budget_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
     created_at: Mapped[datetime] = created_at()
     disabled_at: Mapped[datetime | None] = tstz(nullable=True)
+    # The public ticket portal (/portal/<slug>): off until an operator enables it.
+    slug: Mapped[str | None] = mapped_column(String(63), unique=True)
+    portal_enabled_at: Mapped[datetime | None] = tstz(nullable=True)
+    portal_show_queue: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class BudgetReservation(Base):

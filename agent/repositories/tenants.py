@@ -38,3 +38,8 @@ async def monthly_budget_usd(
     cur = await conn.execute("SELECT monthly_budget_usd FROM tenants WHERE id = %s", (tenant_id,))
     row = await cur.fetchone()
     return float(row[0]) if row and row[0] is not None else None
+
+
+async def by_slug(session: AsyncSession, slug: str) -> Tenant | None:
+    stmt = select(Tenant).where(Tenant.slug == slug)
+    return (await session.execute(stmt)).scalar_one_or_none()
