@@ -216,18 +216,24 @@ def tenants_add(
 
 @tenants_app.command("list")
 def tenants_list() -> None:
-    """Tenants with their key prefix and rate limit."""
+    """Tenants with their key prefix, rate limit and portal."""
 
-    async def body() -> list[tuple[str, str, int, bool]]:
+    async def body() -> list[tuple[str, str, int, bool, str]]:
         async with cli_session() as session:
             return [
-                (t.name, t.api_key_prefix, t.rate_limit_per_minute, t.disabled_at is None)
+                (
+                    t.name,
+                    t.api_key_prefix,
+                    t.rate_limit_per_minute,
+                    t.disabled_at is None,
+                    f"/portal/{t.slug}" if t.portal_enabled_at else "off",
+                )
                 for t in await list_tenants(session)
             ]
 
-    table = Table("tenant", "key prefix", "rate limit/min", "active")
-    for name, prefix, limit, active in run(body):
-        table.add_row(name, prefix + "…", str(limit), "yes" if active else "no")
+    table = Table("tenant", "key prefix", "rate limit/min", "active", "portal")
+    for name, prefix, limit, active, portal in run(body):
+        table.add_row(name, prefix + "…", str(limit), "yes" if active else "no", portal)
     console.print(table)
 
 

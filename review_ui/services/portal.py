@@ -78,7 +78,8 @@ def validate(form: dict[str, str]) -> tuple[PortalForm | None, dict[str, str]]:
     email = values["email"]
     if "email" not in errors and ("@" not in email or " " in email or email.startswith("@")):
         errors["email"] = "Email address must look like name@example.com."
-    return (None, errors) if errors else (PortalForm(**values), {})
+    ordered = {name: errors[name] for name, *_ in FIELDS if name in errors}
+    return (None, ordered) if errors else (PortalForm(**values), {})
 
 
 def new_reference() -> str:

@@ -63,3 +63,25 @@ def test_tenants_list_shows_the_added_tenant_and_its_key_prefix(cli):
     key = added.strip().splitlines()[-1].strip()
     listed = _ok(cli, "tenants", "list")
     assert "acme" in listed and key[:10] in listed and "120" in listed
+
+
+def test_tenants_portal_turns_a_portal_on_and_off_and_is_audited(cli, fresh_db_url):
+    _ok(cli, "tenants", "add", "Acme Bank")
+    assert "off" in _ok(cli, "tenants", "list")
+    assert "ON at /portal/acme-bank" in _ok(cli, "tenants", "portal", "Acme Bank", "--enable")
+    assert "/portal/acme-bank" in _ok(cli, "tenants", "list")
+    refused = cli.invoke(cli_app, ["tenants", "portal", "Acme Bank", "--enable", "--slug", "Bad!"])
+    assert refused.exit_code != 0 and "invalid slug" in refused.output
+    _ok(cli, "tenants", "portal", "Acme Bank", "--disable")
+    assert "/portal/" not in _ok(cli, "tenants", "list")
+    engine = create_engine(sqlalchemy_url(fresh_db_url))
+    with engine.connect() as conn:
+        actions = conn.exec_driver_sql(
+            "SELECT action, details->>'slug' FROM audit_log "
+            "WHERE action LIKE 'tenant.portal%%' ORDER BY id"
+        ).all()
+    engine.dispose()
+    assert [tuple(a) for a in actions] == [
+        ("tenant.portal_on", "acme-bank"),
+        ("tenant.portal_off", "acme-bank"),
+    ]
