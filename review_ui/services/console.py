@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent import switches
-from agent.models import AgentVersion, Alert, AuditEntry, Switch
+from agent.models import AgentVersion, Alert, AuditEntry, Switch, Tenant
 from agent.repositories import catalog, operations
 from agent.services import operators
+from agent.services.tenants import list_tenants
 from review_ui.repositories import console as reads
 
 
@@ -32,6 +33,7 @@ class ConsoleState:
     versions: list[VersionRow]
     alerts: list[Alert]
     routed_24h: tuple[int, int, int]
+    tenants: list[Tenant]
 
     @property
     def global_on(self) -> Switch | None:
@@ -54,6 +56,7 @@ async def console_state(session: AsyncSession) -> ConsoleState:
         versions=await version_rows(session, since),
         alerts=await reads.alerts(session, statuses=("open", "acknowledged"), limit=50),
         routed_24h=tuple(await reads.human_routed_share(session, since)),
+        tenants=await list_tenants(session),
     )
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from agent import switches
 from agent.models import Alert
 from agent.services.operators import OperatorError
+from agent.services.portal import set_portal
 from review_ui.deps import Operator, UiError, form_fields, runtime_of, unit_of_work, verify_csrf
 from review_ui.services import console
 from review_ui.templating import flash, render
@@ -83,6 +84,28 @@ async def versions(request: Request, user: Operator, form: Form) -> Response:
     }[action]
     flash(request, done)
     return RedirectResponse("/ops#versions", status_code=303)
+
+
+@router.post("/portals")
+async def portals(request: Request, user: Operator, form: Form) -> Response:
+    """Turn a tenant's public ticket portal on or off (audited)."""
+    name, enabled = form.get("tenant", ""), form.get("action") == "on"
+    try:
+        async with unit_of_work(request) as session:
+            portal = await set_portal(
+                session,
+                name=name,
+                enabled=enabled,
+                actor=user.actor,
+                slug=form.get("slug", "").strip() or None,
+                show_queue=form.get("show_queue") == "yes",
+            )
+    except OperatorError as exc:
+        flash(request, str(exc), "error")
+        return RedirectResponse("/ops#portals", status_code=303)
+    state = f"on at /portal/{portal.slug}" if enabled else "off"
+    flash(request, f"The portal of {name} is {state}.")
+    return RedirectResponse("/ops#portals", status_code=303)
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)

@@ -10,6 +10,7 @@ import time
 import uuid
 
 import httpx
+import psycopg
 import pytest
 
 from agent.services.operators import Actor
@@ -213,3 +214,26 @@ def test_posts_are_limited_per_client_address(portal):
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
     other, token = _visitor(portal)  # another address is not affected
     assert other.post(f"/portal/{SLUG}", data={"csrf_token": token}).status_code == 422
+
+
+def test_an_operator_turns_a_portal_on_and_off_from_the_console(live_ui):
+    oscar, token = live_ui.login("oscar")
+    rita, rita_token = live_ui.login("rita")
+    form = {"csrf_token": rita_token, "tenant": "ui-tests", "action": "on", "slug": "ui-console"}
+    assert rita.post("/ops/portals", data=form).status_code == 403
+    assert oscar.post("/ops/portals", data={**form, "csrf_token": ""}).status_code == 403
+    assert oscar.post("/ops/portals", data={**form, "csrf_token": token}).status_code == 303
+    assert "/portal/ui-console" in oscar.get("/ops").text
+    assert httpx.get(f"{live_ui.url}/portal/ui-console").status_code == 200
+    off = {"csrf_token": token, "tenant": "ui-tests", "action": "off"}
+    assert oscar.post("/ops/portals", data=off).status_code == 303
+    assert httpx.get(f"{live_ui.url}/portal/ui-console").status_code == 404
+    with psycopg.connect(live_ui.database_url) as conn:
+        rows = conn.execute(
+            "SELECT actor, action, details->>'slug' FROM audit_log "
+            "WHERE action LIKE 'tenant.portal%%' AND actor = 'oscar' ORDER BY id"
+        ).fetchall()
+    assert rows[-2:] == [
+        ("oscar", "tenant.portal_on", "ui-console"),
+        ("oscar", "tenant.portal_off", "ui-console"),
+    ]
