@@ -292,7 +292,7 @@ class Settings(BaseSettings):
         default=900, ge=1, description="Window of the login rate limit, in seconds."
     )
     portal_max_submissions_per_ip: int = Field(
-        default=10, ge=1, description="Portal tickets one client address may submit per window."
+        default=10, ge=1, description="Portal form posts one client address may make per window."
     )
     portal_window_s: int = Field(
         default=3600, ge=1, description="Window of the portal's per-address limit, in seconds."
