@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadData, URLSafeSerializer
 
 SALT = "ticketwatch.portal-status"
 
@@ -24,6 +24,6 @@ class StatusTokens:
         try:
             ticket_hex, tenant_hex = self._serializer.loads(token)
             ticket_id, issued_for = uuid.UUID(ticket_hex), uuid.UUID(tenant_hex)
-        except (BadSignature, ValueError, TypeError):
+        except (BadData, ValueError, TypeError):
             return None
         return ticket_id if issued_for == tenant_id else None

@@ -15,8 +15,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.models import Decision, Outcome
-from agent.repositories import decisions, history, tickets
+from agent.models import Decision, Override
+from agent.repositories import decisions, history, reviews, tickets
 from agent.runtime import AgentRuntime
 from agent.services.portal import PortalTenant
 from agent.services.router import Submission
@@ -129,9 +129,10 @@ async def status(
         return None
     decision = await decisions.final_for(session, ticket_id)
     outcome = await history.for_ticket(session, ticket_id)
+    overrides = await reviews.overrides_for_ticket(session, ticket_id)
     taxonomy = await taxonomy_for(session, decision) if decision else None
     steps = [Step("Received", ticket.received_at)]
-    steps.append(_routed_step(decision, outcome, taxonomy, tenant))
+    steps.append(_routed_step(decision, overrides[-1] if overrides else None, taxonomy, tenant))
     resolved = outcome is not None and outcome.source == "helpdesk"
     steps.append(Step("Resolved", outcome.recorded_at if resolved and outcome else None))
     return PortalStatus(ticket.external_id, steps)
@@ -139,13 +140,14 @@ async def status(
 
 def _routed_step(
     decision: Decision | None,
-    outcome: Outcome | None,
+    override: Override | None,
     taxonomy: Taxonomy | None,
     tenant: PortalTenant,
 ) -> Step:
-    if outcome is not None and outcome.source == "override":
-        team = _team(taxonomy, outcome.queue, tenant) or "a team"
-        return Step(f"Routed to {team} by our support staff", outcome.recorded_at)
+    """The agent's route, or the last reviewer's where one overrode it."""
+    if override is not None:
+        team = _team(taxonomy, override.new_queue, tenant) or "a team"
+        return Step(f"Routed to {team} by our support staff", override.created_at)
     if decision is None:
         return Step("Being routed", None)
     if decision.routed_to == HUMAN_TRIAGE:

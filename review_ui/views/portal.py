@@ -85,12 +85,17 @@ async def portal_form(request: Request, slug: str) -> Response:
 async def portal_submit(
     request: Request, slug: str, form: Annotated[dict[str, str], Depends(form_fields)]
 ) -> Response:
+    """Guards first: the CSRF token (403, no database read), the portal (404), the client
+    address's limit (429, counted on every post that reaches an enabled portal)."""
     tenant = await _tenant(request, slug)
+    if not csrf_valid(request.session, form.get(CSRF_FORM_FIELD)):
+        PORTAL_SUBMISSIONS.labels("invalid").inc()
+        return _expired(request, tenant, form)
     if tenant is None:
         return _not_found(request)
-    refused = await _refusal(request, tenant, form)
-    if refused is not None:
-        return refused
+    limited = await _rate_limited(request, tenant)
+    if limited is not None:
+        return limited
     if form.get(portal.HONEYPOT):
         # A bot filled the hidden field: answer as if accepted, store and route nothing.
         PORTAL_SUBMISSIONS.labels("honeypot").inc()
@@ -98,8 +103,7 @@ async def portal_submit(
     valid, errors = portal.validate(form)
     if valid is None:
         PORTAL_SUBMISSIONS.labels("invalid").inc()
-        values = {name: form.get(name, "") for name, *_ in portal.FIELDS}
-        return _form(request, tenant, values=values, errors=errors, status=422)
+        return _form(request, tenant, values=_values(form), errors=errors, status=422)
     received = await portal.submit(runtime_of(request), tenant=tenant, form=valid)
     PORTAL_SUBMISSIONS.labels("accepted").inc()
     token = _tokens(request).token(ticket_id=received.ticket_id, tenant_id=tenant.id)
@@ -109,24 +113,28 @@ async def portal_submit(
     return render(request, "portal/received.html", context)
 
 
-async def _refusal(
-    request: Request, tenant: PortalTenant, form: dict[str, str]
-) -> HTMLResponse | None:
-    """The per-address limit (counted on every post, first), then the CSRF token."""
+def _values(form: dict[str, str]) -> dict[str, str]:
+    return {name: form.get(name, "") for name, *_ in portal.FIELDS}
+
+
+def _expired(request: Request, tenant: PortalTenant | None, form: dict[str, str]) -> Response:
+    """403 for a missing or wrong CSRF token: the form again, with the person's answers."""
+    message = "The form expired. Please check your answers and send it again."
+    if tenant is None:
+        return _error(request, 403, "Form expired", message, "Support")
+    return _form(request, tenant, values=_values(form), errors={"form": message}, status=403)
+
+
+async def _rate_limited(request: Request, tenant: PortalTenant) -> HTMLResponse | None:
     limiter = _limiter(request)
-    if not await limiter.allow(client_address(request)):
-        PORTAL_SUBMISSIONS.labels("rate_limited").inc()
-        minutes = max(1, limiter.retry_after_s() // 60)
-        message = f"Too many requests from your address. Try again in about {minutes} min."
-        response = _error(request, 429, "Too many requests", message, tenant.name)
-        response.headers["Retry-After"] = str(limiter.retry_after_s())
-        return response
-    if not csrf_valid(request.session, form.get(CSRF_FORM_FIELD)):
-        PORTAL_SUBMISSIONS.labels("invalid").inc()
-        values = {name: form.get(name, "") for name, *_ in portal.FIELDS}
-        errors = {"form": "The form expired. Please check your answers and send it again."}
-        return _form(request, tenant, values=values, errors=errors, status=403)
-    return None
+    if await limiter.allow(client_address(request)):
+        return None
+    PORTAL_SUBMISSIONS.labels("rate_limited").inc()
+    minutes = max(1, limiter.retry_after_s() // 60)
+    message = f"Too many requests from your address. Try again in about {minutes} min."
+    response = _error(request, 429, "Too many requests", message, tenant.name)
+    response.headers["Retry-After"] = str(limiter.retry_after_s())
+    return response
 
 
 @router.get("/{slug}/status/{token}", response_class=HTMLResponse)

@@ -18,7 +18,7 @@ from agent.services.portal import set_portal
 from agent.taxonomy import load_taxonomy
 from review_ui.security.headers import CONTENT_SECURITY_POLICY
 from tests.asyncdb import session_for
-from tests.review_ui.conftest import LiveUi, csrf_of
+from tests.live_ui import LiveUi, csrf_of
 
 SLUG = "ui-tests"
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -89,7 +89,8 @@ def _ticket(ui: LiveUi, reference: str) -> dict[str, object] | None:
 def test_a_portal_is_off_until_an_operator_enables_it(live_ui):
     client = live_ui.browser_client()
     assert client.get(f"/portal/{SLUG}").status_code == 404
-    assert client.post(f"/portal/{SLUG}", data={"name": "x"}).status_code == 404
+    token = csrf_of(client.get("/login").text)  # the session's token, from any form
+    assert client.post(f"/portal/{SLUG}", data={"csrf_token": token}).status_code == 404
     assert client.get("/portal/no-such-tenant").status_code == 404
 
 
@@ -135,7 +136,7 @@ def test_a_tampered_or_foreign_status_token_is_refused(portal):
     answer = client.post(f"/portal/{SLUG}", data=_fields(token))
     status_url = STATUS_LINK.search(answer.text).group(1)  # type: ignore[union-attr]
     head, tok = status_url.rsplit("/", 1)
-    flipped = tok[:-1] + ("A" if tok[-1] != "A" else "B")
+    flipped = tok[:5] + ("A" if tok[5] != "A" else "B") + tok[6:]  # inside the payload
     assert httpx.get(f"{head}/{flipped}").status_code == 404
     ticket_id = _ticket(portal, REFERENCE.search(answer.text).group(1))["id"]  # type: ignore[union-attr,index]
     assert httpx.get(f"{head}/{ticket_id}").status_code == 404  # the id is not a token

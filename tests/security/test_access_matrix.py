@@ -33,12 +33,18 @@ UI: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("GET", "/ops"): (SEE_OTHER, FORBIDDEN, OK, OK),
     ("POST", "/ops/switches"): (SEE_OTHER, FORBIDDEN, SEE_OTHER, SEE_OTHER),
     ("POST", "/ops/versions"): (SEE_OTHER, FORBIDDEN, SEE_OTHER, SEE_OTHER),
+    ("POST", "/ops/portals"): (SEE_OTHER, FORBIDDEN, SEE_OTHER, SEE_OTHER),
     ("GET", "/ops/alerts/{alert}"): (SEE_OTHER, FORBIDDEN, NOT_FOUND, NOT_FOUND),
     ("POST", "/ops/alerts/{alert}"): (SEE_OTHER, FORBIDDEN, SEE_OTHER, SEE_OTHER),
     ("GET", "/ops/audit"): (SEE_OTHER, FORBIDDEN, OK, OK),
     ("GET", "/admin/users"): (SEE_OTHER, FORBIDDEN, FORBIDDEN, OK),
     ("POST", "/admin/users"): (SEE_OTHER, FORBIDDEN, FORBIDDEN, SEE_OTHER),
     ("POST", "/admin/users/{username}/{action}"): (SEE_OTHER, FORBIDDEN, FORBIDDEN, SEE_OTHER),
+    # The public ticket portal needs no login; a portal that is off (the default) is 404 for
+    # everyone (tests/review_ui/test_portal.py covers an enabled one).
+    ("GET", "/portal/{slug}"): (NOT_FOUND,) * 4,
+    ("POST", "/portal/{slug}"): (NOT_FOUND,) * 4,
+    ("GET", "/portal/{slug}/status/{token}"): (NOT_FOUND,) * 4,
 }
 
 # Sign-in and sign-out have their own tests (tests/review_ui/test_auth.py): the login limit
@@ -122,7 +128,12 @@ def callers(live_ui: LiveUi) -> Iterator[Callers]:
 
 def _concrete(path: str, ticket: str) -> str:
     return path.format(
-        ticket=ticket, alert=uuid.uuid4(), username=f"nobody-{uuid.uuid4().hex[:6]}", action="x"
+        ticket=ticket,
+        alert=uuid.uuid4(),
+        username=f"nobody-{uuid.uuid4().hex[:6]}",
+        action="x",
+        slug="no-such-portal",
+        token="x",
     )
 
 
