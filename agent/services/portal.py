@@ -25,6 +25,7 @@ class PortalTenant:
     slug: str
     name: str
     show_queue: bool
+    rate_limit_per_minute: int = 6000
 
 
 def slug_of(name: str) -> str:
@@ -59,7 +60,9 @@ async def set_portal(
     await session.flush()
     action = "tenant.portal_on" if enabled else "tenant.portal_off"
     await audit(session, actor, action, name, slug=new_slug, show_queue=tenant.portal_show_queue)
-    return PortalTenant(tenant.id, new_slug, tenant.name, tenant.portal_show_queue)
+    return PortalTenant(
+        tenant.id, new_slug, tenant.name, tenant.portal_show_queue, tenant.rate_limit_per_minute
+    )
 
 
 async def portal_tenant(session: AsyncSession, slug: str) -> PortalTenant | None:
@@ -67,4 +70,10 @@ async def portal_tenant(session: AsyncSession, slug: str) -> PortalTenant | None
     tenant = await tenants.by_slug(session, slug)
     if tenant is None or tenant.portal_enabled_at is None or tenant.disabled_at is not None:
         return None
-    return PortalTenant(tenant.id, tenant.slug or slug, tenant.name, tenant.portal_show_queue)
+    return PortalTenant(
+        tenant.id,
+        tenant.slug or slug,
+        tenant.name,
+        tenant.portal_show_queue,
+        tenant.rate_limit_per_minute,
+    )

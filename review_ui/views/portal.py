@@ -12,7 +12,7 @@ from agent.metrics import PORTAL_SUBMISSIONS
 from agent.services.portal import PortalTenant, portal_tenant
 from review_ui.deps import client_address, form_fields, runtime_of
 from review_ui.security.csrf import CSRF_FORM_FIELD, csrf_valid
-from review_ui.security.portal_limit import SubmissionLimiter
+from review_ui.security.portal_limit import PREFIX, SubmissionLimiter
 from review_ui.security.secret import session_secret
 from review_ui.security.status_tokens import StatusTokens
 from review_ui.services import portal
@@ -29,17 +29,24 @@ def _tokens(request: Request) -> StatusTokens:
     return tokens
 
 
-def _limiter(request: Request) -> SubmissionLimiter:
-    limiter: SubmissionLimiter | None = getattr(request.app.state, "portal_limiter", None)
-    if limiter is None:
+def _limiters(request: Request) -> tuple[SubmissionLimiter, SubmissionLimiter]:
+    """Per client address, and per tenant per minute (the limit is the tenant's)."""
+    limiters: tuple[SubmissionLimiter, SubmissionLimiter] | None = getattr(
+        request.app.state, "portal_limiters", None
+    )
+    if limiters is None:
         runtime = runtime_of(request)
-        limiter = SubmissionLimiter(
+        per_address = SubmissionLimiter(
             runtime.redis,
             max_per_window=runtime.settings.portal_max_submissions_per_ip,
             window_s=runtime.settings.portal_window_s,
         )
-        request.app.state.portal_limiter = limiter
-    return limiter
+        per_tenant = SubmissionLimiter(
+            runtime.redis, max_per_window=1, window_s=60, prefix=f"{PREFIX}-tenant"
+        )
+        limiters = (per_address, per_tenant)
+        request.app.state.portal_limiters = limiters
+    return limiters
 
 
 async def _tenant(request: Request, slug: str) -> PortalTenant | None:
@@ -126,12 +133,16 @@ def _expired(request: Request, tenant: PortalTenant | None, form: dict[str, str]
 
 
 async def _rate_limited(request: Request, tenant: PortalTenant) -> HTMLResponse | None:
-    limiter = _limiter(request)
-    if await limiter.allow(client_address(request)):
+    per_address, per_tenant = _limiters(request)
+    if not await per_address.allow(client_address(request)):
+        limiter, whose = per_address, "from your address"
+    elif not await per_tenant.allow(str(tenant.id), limit=tenant.rate_limit_per_minute):
+        limiter, whose = per_tenant, "right now"
+    else:
         return None
     PORTAL_SUBMISSIONS.labels("rate_limited").inc()
     minutes = max(1, limiter.retry_after_s() // 60)
-    message = f"Too many requests from your address. Try again in about {minutes} min."
+    message = f"Too many requests {whose}. Try again in about {minutes} min."
     response = _error(request, 429, "Too many requests", message, tenant.name)
     response.headers["Retry-After"] = str(limiter.retry_after_s())
     return response

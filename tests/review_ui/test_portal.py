@@ -238,3 +238,26 @@ def test_an_operator_turns_a_portal_on_and_off_from_the_console(live_ui):
         ("oscar", "tenant.portal_on", "ui-console"),
         ("oscar", "tenant.portal_off", "ui-console"),
     ]
+
+
+def test_posts_from_many_addresses_are_limited_by_the_tenants_rate(portal):
+    def set_rate(per_minute: int) -> None:
+        with psycopg.connect(portal.database_url) as conn:
+            conn.execute(
+                "UPDATE tenants SET rate_limit_per_minute = %s WHERE name = 'ui-tests'",
+                (per_minute,),
+            )
+
+    set_rate(2)
+    try:
+        for _ in range(2):  # a second try only if the minute rolled over mid-way
+            minute = int(time.time() // 60)
+            codes = []
+            for _ in range(3):
+                client, token = _visitor(portal)  # a new address each time
+                codes.append(client.post(f"/portal/{SLUG}", data={"csrf_token": token}))
+            if int(time.time() // 60) == minute:
+                break
+    finally:
+        set_rate(6000)
+    assert codes[-1].status_code == 429 and "Too many requests right now" in codes[-1].text
