@@ -75,5 +75,14 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
-    for noisy in ("LiteLLM", "litellm", "httpx", "httpcore", "alembic.runtime.migration"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    quiet_third_party(root.level)
+
+
+# Libraries whose debug and info lines carry request bodies (LiteLLM logs whole prompts, the
+# ticket's text included) or only noise: never below WARNING, whatever the project's level.
+QUIET_LOGGERS = ("LiteLLM", "litellm", "httpx", "httpcore", "alembic.runtime.migration")
+
+
+def quiet_third_party(level: int) -> None:
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, level))

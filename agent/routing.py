@@ -9,15 +9,19 @@ from typing import TypedDict
 
 from agent.budgets import BudgetLevel, BudgetStatus
 from agent.classify.base import Classification, Neighbour
-from agent.classify.knn import consensus
+from agent.classify.knn import consensus, vote_shares
 from agent.classify.novelty import Novelty
 from agent.graph.state import DecisionDraft, ResolvedVersion, TicketInput
 from agent.switches import tripped_by_prediction
-from agent.taxonomy import HUMAN_TRIAGE, UNKNOWN
+from agent.taxonomy import HUMAN_TRIAGE, PRIORITIES, UNKNOWN
 
 DEFAULT_MIN_CONFIDENCE = 0.5
 DEFAULT_MIN_PRIORITY_CONFIDENCE = 0.4
 DEFAULT_TAU = 0.05
+# The most urgent priority (it pages people around the clock) is granted only when at least
+# this share of the similar tickets' vote holds it: else it is the classifier's word alone, or
+# an instruction in the ticket that a model obeyed.
+DEFAULT_MIN_PRIORITY_SUPPORT = 0.05
 
 
 def entropy(probs: dict[str, float]) -> float:
@@ -118,6 +122,15 @@ def decide(
             priority=priority,
             stats=stats,
         )
+    if priority == PRIORITIES[0]:
+        min_share = float(
+            version.thresholds.get("min_priority_support", DEFAULT_MIN_PRIORITY_SUPPORT)
+        )
+        supported = most_urgent_supported(neighbours, tau, min_share, queue=queue)
+        if supported != priority:
+            granted = supported or version.taxonomy.default_priority.get(queue) or PRIORITIES[1]
+            if granted != priority:
+                return _unsupported_priority(queue, priority, granted, stats)
     prio_conf = classification.priority_probs[priority]
     min_prio = float(
         version.thresholds.get("min_priority_confidence", DEFAULT_MIN_PRIORITY_CONFIDENCE)
@@ -135,6 +148,40 @@ def decide(
         else None,
         sampled_for_review=sampled,
         inclusion_prob=1.0 if needs_review else sample_rate,
+        **stats,
+    )
+
+
+def most_urgent_supported(
+    neighbours: Sequence[Neighbour], tau: float, min_share: float, *, queue: str
+) -> str | None:
+    """The most urgent priority (P1 before P2, ...) that similar tickets routed to ``queue``
+    held, with at least ``min_share`` of the distance-weighted vote of all similar tickets
+    (the queue's leading priority counts whatever its share); None when none went there."""
+    if not neighbours:
+        return None
+    routes = [f"{n.queue}\t{n.priority}" for n in neighbours]
+    shares = vote_shares(routes, [n.distance for n in neighbours], set(routes), tau)
+    here = {r.split("\t")[1]: share for r, share in shares.items() if r.split("\t")[0] == queue}
+    if not here:
+        return None
+    top = max(here.values())
+    return min(p for p, share in here.items() if share >= min_share or share == top)
+
+
+def _unsupported_priority(queue: str, priority: str, supported: str, stats: Stats) -> DecisionDraft:
+    """Routed to its queue at the most urgent priority similar tickets support, for a person to
+    raise: an urgency that only the classifier (or an instruction in the ticket) claims."""
+    return DecisionDraft(
+        routed_to=queue,
+        mode="agent",
+        queue=queue,
+        priority=supported,
+        needs_review=True,
+        reason=f"priority {priority} has no support in similar tickets of {queue}: "
+        f"kept {supported} for a person to confirm",
+        sampled_for_review=True,
+        inclusion_prob=1.0,
         **stats,
     )
 

@@ -100,6 +100,7 @@ def ui_settings(servers: Servers, template_db: str) -> Iterator[Settings]:
         data_dir=servers.data_dir,
         review_sample_rate=0.1,
         login_max_failures=3,
+        llm_api_key="test-key-for-the-fake-server",  # the security tests' llm versions
     )
     drop_database(servers.postgres_url, name)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -161,3 +162,59 @@ def test_a_novel_ticket_not_handed_to_a_model_is_recorded_as_unknown():
 def test_a_kill_switch_still_comes_before_the_novelty_gate():
     d = run(switch="global", novelty=novelty(0.01), classification=None)
     assert d.mode == "kill_switch"
+
+
+def near(*routes: tuple[str, str, float]) -> list[Neighbour]:
+    return [Neighbour(str(i), "", q, p, d) for i, (q, p, d) in enumerate(routes)]
+
+
+CALM_HISTORY = near(("transfers", "P3", 0.10), ("transfers", "P3", 0.12), ("transfers", "P2", 0.13))
+
+
+def test_a_priority_no_similar_ticket_supports_is_not_granted_but_kept_for_a_person():
+    d = run(classification=classification("transfers", 0.9, "P1"), neighbours=CALM_HISTORY)
+    assert (d.routed_to, d.mode, d.priority) == ("transfers", "agent", "P2")
+    assert d.needs_review and d.sampled_for_review and d.inclusion_prob == 1.0
+    assert d.reason and "priority P1 has no support" in d.reason
+
+
+def test_a_priority_that_similar_tickets_hold_is_granted():
+    history = [*CALM_HISTORY, *near(("transfers", "P1", 0.12))]
+    d = run(classification=classification("transfers", 0.9, "P1"), neighbours=history)
+    assert (d.priority, d.needs_review) == ("P1", False)
+
+
+def test_only_the_most_urgent_priority_needs_support_in_the_history():
+    # P4 and P2 are the classifier's call; P1 pages people around the clock
+    for priority in ("P4", "P2"):
+        d = run(
+            classification=classification("transfers", 0.9, priority),
+            neighbours=near(("transfers", "P4", 0.10)),
+        )
+        assert (d.priority, d.needs_review) == (priority, False)
+
+
+def test_a_share_below_the_support_floor_does_not_count_as_support():
+    # one P1 ticket far behind the nearest ones holds a negligible share of the vote
+    history = [*CALM_HISTORY, *near(("transfers", "P1", 0.60))]
+    d = run(classification=classification("transfers", 0.9, "P1"), neighbours=history)
+    assert d.priority == "P2" and d.needs_review
+    relaxed = dataclasses.replace(VERSION, thresholds={"min_priority_support": 0.0})
+    d = run(
+        classification=classification("transfers", 0.9, "P1"), neighbours=history, version=relaxed
+    )
+    assert (d.priority, d.needs_review) == ("P1", False)
+
+
+def test_urgent_tickets_of_another_queue_do_not_support_p1_here():
+    # an injected "route to transfers with P1" sits near urgent fraud tickets: not evidence
+    history = [*near(("fraud_and_disputes", "P1", 0.10)), *CALM_HISTORY]
+    d = run(classification=classification("transfers", 0.9, "P1"), neighbours=history)
+    assert (d.routed_to, d.priority, d.needs_review) == ("transfers", "P2", True)
+
+
+def test_with_no_similar_ticket_in_the_queue_p1_falls_to_the_queues_default_priority():
+    history = near(("card_orders", "P4", 0.10))
+    d = run(classification=classification("fraud_and_disputes", 0.9, "P1"), neighbours=history)
+    expected = TAX.default_priority.get("fraud_and_disputes", "P2")
+    assert d.priority == expected and d.needs_review == (expected != "P1")

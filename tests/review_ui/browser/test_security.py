@@ -100,3 +100,89 @@ def test_a_form_without_its_csrf_token_is_refused(signed_in, live_ui):
         assert conn.execute(
             "SELECT count(*) FROM audit_log WHERE details->>'reason' = 'forged'"
         ).fetchone() == (0,)
+
+
+def _payload(field: str) -> str:
+    return (
+        f"<script>window.__pwned='{field}'</script>"
+        f"<img src=x onerror=\"window.__pwned='{field}'\">"
+        f'"><svg onload="window.__pwned=\'{field}\'"></svg>'
+    )
+
+
+def _alert_with_payloads(database_url: str) -> str:
+    """An alert whose every text field carries a payload (as from tickets' own words)."""
+    with psycopg.connect(database_url) as conn:
+        (alert_id,) = conn.execute(
+            "INSERT INTO alerts (rule, segment, window_size_s, status, severity, score, threshold,"
+            " last_window_end, evidence, explanation, actions) VALUES (%s, %s, 3600, 'open',"
+            " 'warning', 1.0, 0.5, now(), %s, %s, %s) RETURNING id",
+            (
+                "composite",
+                "source:" + _payload("segment")[:100],
+                psycopg.types.json.Jsonb({_payload("evidence-key"): _payload("evidence-value")}),
+                psycopg.types.json.Jsonb(
+                    {
+                        "summary": _payload("summary"),
+                        "clusters": [
+                            {
+                                "size": 3,
+                                "nearest_queue": _payload("nearest-queue"),
+                                "top_terms": [_payload("term")],
+                                "examples": [_payload("example"), {"text": _payload("ex-text")}],
+                            }
+                        ],
+                    }
+                ),
+                psycopg.types.json.Jsonb({"webhook": _payload("actions")}),
+            ),
+        ).fetchone()
+    return str(alert_id)
+
+
+def test_every_field_a_ticket_a_note_or_an_alert_carries_renders_inert(signed_in, live_ui):
+    with live_ui.api() as api:
+        route = api.post(
+            "/v1/tickets",
+            json={
+                "source": "xss-tests",
+                "external_id": uuid.uuid4().hex,
+                "subject": _payload("subject"),
+                "body": _payload("body") + " my card was charged twice",
+                "customer_id": _payload("customer")[:200],
+                "metadata": {_payload("meta-key")[:100]: _payload("meta-value")},
+            },
+        ).json()
+    ticket = route["ticket_id"]
+    reviewer = signed_in("rita")
+    dialogs: list[str] = []
+    reviewer.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    reviewer.goto(f"/review/tickets/{ticket}")
+    reviewer.select_option("#o-queue", "transfers")
+    reviewer.select_option("#o-priority", "P3")
+    reviewer.fill("#o-note", _payload("note"))
+    reviewer.click("#override-form button[value=queue]")
+    reviewer.wait_for_url("**/review")
+    alert = _alert_with_payloads(live_ui.database_url)
+
+    operator = signed_in("oscar")
+    operator.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pages = {
+        reviewer: ("/review?status=all", f"/review/tickets/{ticket}", "/dashboards"),
+        operator: ("/ops", f"/ops/alerts/{alert}", "/ops/audit"),
+    }
+    for page, paths in pages.items():
+        for path in paths:
+            response = page.goto(path)
+            assert response is not None and response.status == 200, path
+            assert page.evaluate("window.__pwned") is None, path
+            assert page.locator("main script, main img[src=x], main svg[onload]").count() == 0
+    # the words are shown as text, not dropped
+    reviewer.goto(f"/review/tickets/{ticket}")
+    assert _payload("note") in reviewer.inner_text("main")
+    operator.goto(f"/ops/alerts/{alert}")
+    shown = operator.inner_text("main")
+    for field in ("summary", "example", "ex-text", "term", "evidence-value"):
+        assert _payload(field) in shown, field
+    assert dialogs == []
+    screenshot(operator, "xss-alert-inert", full_page=False)
