@@ -30,6 +30,7 @@ from agent.services.calibration import VersionCalibration, calibrate_version
 from agent.services.history_loader import load_history
 from agent.services.versions import create_version
 from agent.taxonomy import Taxonomy, load_taxonomy
+from agent.version_context import resolve_params, resolve_prompt
 
 TaxonomyOpt = Annotated[str, typer.Option(help="Taxonomy name (packaged) or YAML path.")]
 
@@ -107,6 +108,19 @@ def create_version_command(
     taxonomy: TaxonomyOpt = "banking77",
     model: Annotated[str | None, typer.Option(help=f"LiteLLM model string ({MODEL_KINDS})")] = None,
     fallback_model: Annotated[str | None, typer.Option()] = None,
+    prompt: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help=f"Prompt file (YAML: system, user, few_shot; docs/versions.md) for {MODEL_KINDS}."
+            " Unset: the built-in prompt.",
+        ),
+    ] = None,
+    embedding_model: Annotated[
+        str | None,
+        typer.Option(help="Embedding model pinned in the version (default: the deployment's)."),
+    ] = None,
     min_confidence: Annotated[
         float | None,
         typer.Option(min=0, max=1, help="Manual confidence threshold (default 0.5, no target)."),
@@ -135,6 +149,7 @@ def create_version_command(
     """Create an immutable agent version (the whole execution context), with its novelty gate
     and confidence threshold fitted on held-out history."""
     tax = load_taxonomy(taxonomy)
+    prompt_text = _prompt_text(prompt, classifier)
     try:
         target = RoutingTarget(target_accuracy, target_escalation, min_confidence)
     except ValueError as exc:
@@ -143,7 +158,9 @@ def create_version_command(
     params = KnnParams(k=k).to_params()
     thresholds: dict[str, Any] = {"min_confidence": min_confidence or DEFAULT_MIN_CONFIDENCE}
     if calibrate:
-        fitted = _calibrate(tax, target, k=k, alpha=alpha, classifier=classifier, model=model)
+        fitted = _calibrate(
+            tax, target, k=k, alpha=alpha, classifier=classifier, model=model, prompt=prompt_text
+        )
         params = fitted.params.to_params()
         thresholds = fitted.thresholds(min_confidence or DEFAULT_MIN_CONFIDENCE)
     if novel_to_model:
@@ -163,6 +180,8 @@ def create_version_command(
                 thresholds=thresholds,
                 model=model,
                 fallback_model=fallback_model,
+                prompt_template=prompt_text,
+                embedding_model=embedding_model or get_settings().embedding_model,
                 rationale=rationale,
             )
             if promote:
@@ -178,6 +197,19 @@ def create_version_command(
     console.print(f"version {semver} created" + (" and promoted to production" if promote else ""))
 
 
+def _prompt_text(path: Path | None, classifier: str) -> str:
+    """The prompt file's text, checked now (a bad file fails before any fitting)."""
+    if path is None:
+        return ""
+    text = path.read_text()
+    try:
+        resolve_prompt(get_kind(classifier), text)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {path}: {exc}")
+        raise typer.Exit(2) from exc
+    return text
+
+
 def _calibrate(
     tax: Taxonomy,
     target: RoutingTarget,
@@ -186,12 +218,13 @@ def _calibrate(
     alpha: float,
     classifier: str,
     model: str | None,
+    prompt: str = "",
 ) -> VersionCalibration:
     """Fit on held-out history and print what was fitted, and what is missing."""
     settings = get_settings()
     model_classifier = None
     if target.fitted and get_kind(classifier).model_backed and model:
-        model_classifier = candidate_classifier(settings, classifier, model, k, tax)
+        model_classifier = candidate_classifier(settings, classifier, model, k, tax, prompt)
     with console.status("fitting the knn vote, the novelty gate and the threshold on history…"):
         fitted = calibrate_version(
             resolve_database_url(settings),
@@ -221,7 +254,7 @@ def _calibrate(
 
 
 def candidate_classifier(
-    settings: Settings, classifier: str, model: str, k: int, tax: Taxonomy
+    settings: Settings, classifier: str, model: str, k: int, tax: Taxonomy, prompt: str = ""
 ) -> Classifier:
     """The model-backed classifier a new version would serve (to fit its threshold)."""
     from agent.classify.knn import KnnClassifier
@@ -234,8 +267,8 @@ def candidate_classifier(
         classifier=classifier,
         model=model,
         fallback_model=None,
-        prompt_template="",
-        params={"k": k},
+        prompt_template=resolve_prompt(get_kind(classifier), prompt),
+        params=resolve_params(get_kind(classifier), {"k": k}),
         thresholds={},
         taxonomy=tax,
     )
