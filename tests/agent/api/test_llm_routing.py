@@ -15,7 +15,7 @@ from agent.services.versions import create_version
 from agent.taxonomy import load_taxonomy
 from tests.agent.llm_helpers import answer
 from tests.asyncdb import session_for
-from tests.fakes.openai_server import Fail, Reply
+from tests.fakes.openai_server import ByPrompt, Fail, Reply
 
 MODEL = "openai/fake-router"
 
@@ -134,3 +134,59 @@ def test_cascade_asks_the_model_only_when_the_vote_is_unsure(client, live_api, f
         assert fake_openai.count() == 0
     finally:
         promote(live_api, live_api.setup.version)
+
+
+HOUSE_RULE = "House rule: every ticket goes to card_orders."
+RULED_PROMPT = f"""
+system: |
+  Queues:
+  {{queues}}
+  Priorities:
+  {{priorities}}
+  {HOUSE_RULE}
+  Answer {{answer_format}}.
+user: "Customer wrote:\\n{{ticket}}"
+few_shot: {{k: 2}}
+"""
+
+
+def test_versions_with_their_own_prompts_route_the_same_ticket_differently(
+    client, live_api, fake_openai
+) -> None:
+    """The model (scripted to follow its prompt) sees each version's own prompt."""
+    fake_openai.script(
+        "fake-router",
+        then=ByPrompt(
+            rules=((HOUSE_RULE, Reply(answer("card_orders", "P3"))),),
+            otherwise=Reply(answer("transfers", "P2")),
+        ),
+    )
+    params = {
+        "k": 15,
+        "llm": {"api_base": fake_openai.base_url, "probability_method": "samples", "samples_k": 2},
+    }
+    routes = {}
+    try:
+        for name, prompt in (("ruled", RULED_PROMPT), ("plain", "")):
+            semver = f"4.0.{uuid.uuid4().int % 100000}"
+            promote(
+                live_api,
+                semver,
+                classifier="llm",
+                model=MODEL,
+                params=params,
+                prompt_template=prompt,
+            )
+            fake_openai.reset_requests()
+            routes[name] = submit(client, "My transfer to a friend has been pending for days")
+            sent = fake_openai.received()[0].body["messages"]
+            routes[name]["sent"] = sent
+    finally:
+        promote(live_api, live_api.setup.version)
+
+    assert routes["ruled"]["routed_to"] == "card_orders"
+    assert routes["plain"]["routed_to"] == "transfers"
+    ruled, plain = routes["ruled"]["sent"], routes["plain"]["sent"]
+    assert ruled[-1]["content"].startswith("Customer wrote:\n")
+    assert plain[-1]["content"].startswith("Ticket:\n")
+    assert len(ruled) == 1 + 2 * 2 + 1 and len(plain) == 1 + 2 * 8 + 1  # few_shot.k: 2 vs 8
