@@ -31,6 +31,8 @@ def resolve_params(kind: ClassifierKind, params: dict[str, Any]) -> dict[str, An
     from agent.classify.llm_factory import LLMParams
 
     resolved = {**KnnParams().to_params(), **dict(kind.defaults), **params}
+    if not kind.model_backed and params.get("llm"):
+        raise ValueError(f"the {kind.name} classifier calls no model: it takes no llm params")
     if kind.model_backed:
         resolved.setdefault("novel_to_model", False)
         resolved["llm"] = {**LLMParams.defaults(), **params.get("llm", {})}
