@@ -69,6 +69,8 @@ def test_a_version_with_its_prompt_file_is_shown_diffed_and_moved_with_its_hash(
     shown = json.loads(invoke(cli, monkeypatch, here, "versions", "show", "1.1.0", "--json"))
     assert shown["content"]["prompt"]["few_shot"]["style"] == "inline"
     assert shown["content"]["params"]["llm"]["samples_k"] == 3
+    listed = json.loads(invoke(cli, monkeypatch, here, "versions", "list", "--json"))
+    assert {r["semver"]: r["content_hash"] for r in listed}["1.1.0"] == shown["content_hash"]
     text = invoke(cli, monkeypatch, here, "versions", "show", "1.1.0")
     assert shown["content_hash"] in text and "Customer wrote: {ticket}" in text
 
