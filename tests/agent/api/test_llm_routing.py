@@ -1,4 +1,5 @@
-"""The llm and cascade classifiers behind the real API, against a scripted model server."""
+"""The llm and cascade classifiers behind the real API, against a scripted model server; a
+version's own prompt and its pinned embedding model."""
 
 from __future__ import annotations
 
@@ -190,3 +191,25 @@ def test_versions_with_their_own_prompts_route_the_same_ticket_differently(
     assert ruled[-1]["content"].startswith("Customer wrote:\n")
     assert plain[-1]["content"].startswith("Ticket:\n")
     assert len(ruled) == 1 + 2 * 2 + 1 and len(plain) == 1 + 2 * 8 + 1  # few_shot.k: 2 vs 8
+
+
+def test_a_version_pinned_to_another_embedding_model_sends_tickets_to_humans(
+    client, live_api
+) -> None:
+    semver = f"5.0.{uuid.uuid4().int % 100000}"
+    promote(
+        live_api,
+        semver,
+        classifier="knn",
+        params={"k": 15},
+        embedding_model="openai/text-embedding-3-small",
+    )
+    try:
+        route = submit(client, "My card has not arrived yet")
+    finally:
+        promote(live_api, live_api.setup.version)
+
+    assert (route["routed_to"], route["mode"]) == ("human_triage", "fallback")
+    assert "embedding_mismatch" in route["reason"]
+    assert "openai/text-embedding-3-small" in route["reason"]
+    assert submit(client, "My card has not arrived yet")["mode"] != "fallback"
