@@ -23,6 +23,20 @@ class BudgetStatus:
 UNLIMITED = BudgetStatus(BudgetLevel.OK)
 
 
+@dataclass(frozen=True)
+class BudgetHold:
+    """The answer to a reservation: ``granted`` or not; ``reservation_id`` names the hold to
+    settle (None where nothing was held: no budget, or a call that costs nothing); ``status``
+    is the tenant's budget as the reservation saw it (exhausted when refused)."""
+
+    granted: bool
+    reservation_id: str | None = None
+    status: BudgetStatus = UNLIMITED
+
+
+NO_HOLD = BudgetHold(granted=True)
+
+
 def level_for(spent: float, budget: float | None, *, warn: float, degrade: float) -> BudgetLevel:
     """Pure: which level ``spent`` out of ``budget`` is at."""
     if budget is None:
@@ -41,3 +55,11 @@ class NoBudgets:
 
     async def status(self, tenant_id: str | None) -> BudgetStatus:
         return UNLIMITED
+
+    async def reserve(
+        self, *, tenant_id: str | None, ticket_id: str, amount_usd: float
+    ) -> BudgetHold:
+        return NO_HOLD
+
+    async def release(self, hold: BudgetHold) -> None:
+        return None

@@ -117,6 +117,12 @@ class Settings(BaseSettings):
         le=1,
         description="Share of the budget from which a version's cheaper fallback model serves.",
     )
+    budget_reservation_ttl_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a model call's budget hold counts when nothing settles it (the "
+        "process crashed); longer than a classification's model calls with their retries.",
+    )
 
     # --- logging -----------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(

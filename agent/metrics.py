@@ -54,6 +54,14 @@ KILL_SWITCH = Gauge(
     # set by whichever process answers the scrape, from the switches' shared state
     multiprocess_mode="mostrecent",
 )
+QUEUE_DEPTH = Gauge(
+    "ticketwatch_queue_depth",
+    "Work waiting, by queue: monitor_tasks (Celery tasks no worker has taken), review "
+    "(decisions flagged or sampled for review, not yet reviewed).",
+    ["queue"],
+    # read from Redis and Postgres by whichever process answers the scrape
+    multiprocess_mode="mostrecent",
+)
 RECONCILED = Counter(
     "ticketwatch_reconciled_tickets_total",
     "Tickets finished by the reconciler after an interruption.",
@@ -99,6 +107,10 @@ def observe_response(*, method: str, route: str, status: int) -> None:
 def set_switches(enabled: frozenset[str], known: frozenset[str]) -> None:
     for key in known | enabled:
         KILL_SWITCH.labels(key=key).set(1 if key in enabled else 0)
+
+
+def set_queue_depth(queue: str, depth: int) -> None:
+    QUEUE_DEPTH.labels(queue=queue).set(depth)
 
 
 def exposition() -> bytes:

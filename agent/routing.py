@@ -78,11 +78,7 @@ def decide(
     if switch:
         return human("kill_switch", f"kill switch '{switch}' is on")
     if budget is not None and budget.level is BudgetLevel.EXHAUSTED:
-        return human(
-            "budget",
-            f"the tenant's monthly model budget is spent "
-            f"({budget.spent_usd:.2f} of {budget.budget_usd:.2f} USD)",
-        )
+        return human("budget", _budget_reason(budget))
     if version is None:
         return human("no_version", failure or "no agent version is labelled production")
     if failure:
@@ -174,4 +170,14 @@ def _stats(c: Classification, neighbours: Sequence[Neighbour], tau: float) -> St
         entropy=entropy(c.queue_probs),
         knn_agreement=agreement,
         knn_consensus=knn_queue,
+    )
+
+
+def _budget_reason(budget: BudgetStatus) -> str:
+    spent, cap = budget.spent_usd, budget.budget_usd or 0.0
+    if spent >= cap:
+        return f"the tenant's monthly model budget is spent ({spent:.2f} of {cap:.2f} USD)"
+    return (
+        f"the tenant's monthly model budget cannot cover this model call ({spent:.4f} of "
+        f"{cap:.4f} USD spent or held by calls in flight)"
     )

@@ -72,6 +72,7 @@ class AgentRuntime:
             redis,
             warn=settings.budget_warn_fraction,
             degrade=settings.budget_degrade_fraction,
+            reservation_ttl_s=settings.budget_reservation_ttl_s,
         )
         context = AgentContext(
             switches=control,

@@ -51,6 +51,9 @@ class GateResult:
     rows: list[GateRow]
     small_segments: dict[str, int] = field(default_factory=dict)  # left out: too few cases
     skipped: dict[str, str] = field(default_factory=dict)  # "segment metric": why left out
+    # Across taxonomies (evals/cross_taxonomy.py): how the two were compared, cases left out.
+    notes: list[str] = field(default_factory=list)
+    excluded: dict[str, int] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:

@@ -187,6 +187,8 @@ def gate_json(candidate: ScoredRun, baseline: ScoredRun, result: GateResult) -> 
         "failures": [asdict(r) for r in result.failures],
         "small_segments": result.small_segments,
         "skipped": result.skipped,
+        "notes": result.notes,
+        "excluded_cases": result.excluded,
     }
 
 
@@ -222,6 +224,8 @@ def print_gate(
         f"rule: fail when more than {p.max_relative_drop:.0%} (relative) below the baseline, "
         f"overall or in a segment with at least {p.min_segment_cases} cases"
     )
+    for note in result.notes:
+        console.print(f"across taxonomies: {note}", highlight=False)
     if result.small_segments:
         small = ", ".join(f"{s} ({n})" for s, n in result.small_segments.items())
         console.print(f"segments too small to gate on their own: {small}")

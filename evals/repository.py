@@ -5,6 +5,7 @@ Creating and dropping the benchmarks' scratch databases is the bench harness's o
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from psycopg.rows import dict_row
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.models import EvalRun, GoldenSet, Outcome, Override, Ticket
+from agent.models import EvalRun, GoldenSet, Outcome, Override, RelabelledOutcome, Ticket
 
 
 async def golden_set(session: AsyncSession, name: str, version: str) -> GoldenSet | None:
@@ -56,14 +57,17 @@ async def latest_run(
     agent_version_id: uuid.UUID,
     golden_set_id: uuid.UUID,
     context: dict[str, Any],
+    absent: Sequence[str] = (),
 ) -> EvalRun | None:
-    """The newest run of this version on this golden set under the same context."""
+    """The newest run of this version on this golden set under the same context (and none of
+    the ``absent`` keys in its context)."""
     stmt = (
         select(EvalRun)
         .where(
             EvalRun.agent_version_id == agent_version_id,
             EvalRun.golden_set_id == golden_set_id,
             EvalRun.context.contains(context),
+            *(~EvalRun.context.has_key(key) for key in absent),
         )
         .order_by(EvalRun.finished_at.desc())
         .limit(1)
@@ -77,10 +81,19 @@ async def recent_runs(session: AsyncSession, *, limit: int) -> list[EvalRun]:
 
 
 async def history_fingerprint(session: AsyncSession) -> dict[str, Any]:
-    """How many outcomes the history holds and when the last was recorded."""
+    """How many outcomes the history holds and when the last was recorded; and, once history
+    was relabelled for a new taxonomy (``taxonomy migrate``), the same of the relabelled rows."""
     stmt = select(func.count(), func.max(Outcome.recorded_at)).select_from(Outcome)
     count, last = (await session.execute(stmt)).one()
-    return {"outcomes": int(count), "last_recorded_at": last.isoformat() if last else None}
+    found = {"outcomes": int(count), "last_recorded_at": last.isoformat() if last else None}
+    stmt = select(func.count(), func.max(RelabelledOutcome.relabelled_at)).select_from(
+        RelabelledOutcome
+    )
+    relabelled, last_relabelled = (await session.execute(stmt)).one()
+    if relabelled:
+        found["relabelled"] = int(relabelled)
+        found["last_relabelled_at"] = last_relabelled.isoformat()
+    return found
 
 
 async def latest_overrides(

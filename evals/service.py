@@ -18,6 +18,7 @@ from agent.services.classifiers import ClassifierRegistry
 from agent.services.neighbours import PgNeighbourStore
 from agent.taxonomy import HUMAN_TRIAGE
 from evals import repository, scoring
+from evals.cross_taxonomy import TaxonomyView, map_runs
 from evals.errors import EvalSetupError
 from evals.golden.cases import GoldenCase
 from evals.golden.store import find_golden_set, load_cases
@@ -28,6 +29,7 @@ from evals.versions import find_version, resolved
 # 2: golden cases whose right route is a person (human_triage); escalation and the curve.
 SCORING_VERSION = 2
 POOL_WAIT_S = 120.0
+VIEW_KEY = "taxonomy_view"  # in a run's context: scored on another taxonomy's labels
 
 
 @dataclass(frozen=True)
@@ -45,16 +47,29 @@ class _Plan:
     golden: GoldenSet
     cases: list[GoldenCase]
     context: dict[str, Any]
+    view: ViewedCases | None = None
+
+
+@dataclass(frozen=True)
+class ViewedCases:
+    """Score on another taxonomy (:mod:`evals.cross_taxonomy`): these cases, labelled on it."""
+
+    view: TaxonomyView
+    cases: list[GoldenCase]
 
 
 async def _plan(
-    session: AsyncSession, settings: Settings, version_ref: str, golden_ref: str | None
+    session: AsyncSession,
+    settings: Settings,
+    version_ref: str,
+    golden_ref: str | None,
+    view: ViewedCases | None = None,
 ) -> _Plan:
     golden = await find_golden_set(session, golden_ref)
     version = await find_version(session, version_ref)
-    cases = load_cases(golden, settings.data_dir)
+    cases = load_cases(golden, settings.data_dir) if view is None else view.cases
     graph_version = await resolved(session, version)
-    taxonomy = graph_version.taxonomy
+    taxonomy = graph_version.taxonomy if view is None else view.view.new
     foreign = sorted({c.queue for c in cases} - {*taxonomy.queue_names, HUMAN_TRIAGE})
     if foreign:
         raise EvalSetupError(
@@ -66,8 +81,9 @@ async def _plan(
         "scoring": SCORING_VERSION,
         "embedding_model": settings.embedding_model,
         "history": await repository.history_fingerprint(session),
+        **({VIEW_KEY: view.view.context} if view is not None else {}),
     }
-    return _Plan(version, graph_version, golden, cases, context)
+    return _Plan(version, graph_version, golden, cases, context, view)
 
 
 async def _score(
@@ -95,16 +111,21 @@ async def _score(
         )
     finally:
         await pool.close()
+    runs, taxonomy = output.runs, version.taxonomy
+    if plan.view is not None:
+        taxonomy = plan.view.view.scored_taxonomy()
+        if version.taxonomy.content_hash != plan.view.view.new.content_hash:
+            runs = map_runs(runs, plan.cases, plan.view.view.mapping)
     metrics = scoring.score_run(
-        plan.cases, output.runs, k=k, taxonomy=version.taxonomy, ece_bins=settings.eval_ece_bins
+        plan.cases, runs, k=k, taxonomy=taxonomy, ece_bins=settings.eval_ece_bins
     )
     metrics["embed_ms_per_case"] = output.embed_seconds * 1000 / max(len(plan.cases), 1)
     metrics["wall_seconds"] = output.embed_seconds + output.route_seconds
     metrics["concurrency"] = settings.eval_concurrency  # graph latency is measured under it
     return {
         "metrics": metrics,
-        "per_segment": scoring.segment_scores(plan.cases, output.runs),
-        "predictions": scoring.predictions(output.runs),
+        "per_segment": scoring.segment_scores(plan.cases, runs),
+        "predictions": scoring.predictions(runs),
     }
 
 
@@ -117,11 +138,13 @@ async def evaluate(
     created_by: str,
     reuse: bool = False,
     progress: Progress | None = None,
+    view: ViewedCases | None = None,
 ) -> ScoredRun:
     """Score a version (semver or label) on a golden set, k runs per case, and store it.
 
     With ``reuse``, an earlier run of the same version on the same set under the same
     context (embedding model, history, scoring) is returned instead of running again.
+    With ``view``, its cases are scored on its taxonomy (the gate across taxonomies).
     """
     if k < 1:
         raise EvalSetupError("k must be at least 1")
@@ -130,13 +153,15 @@ async def evaluate(
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     try:
         async with async_session_scope(sessions) as session:
-            plan = await _plan(session, settings, version_ref, golden_ref)
+            plan = await _plan(session, settings, version_ref, golden_ref, view)
             if reuse:
                 earlier = await repository.latest_run(
                     session,
                     agent_version_id=plan.version.id,
                     golden_set_id=plan.golden.id,
                     context=plan.context,
+                    # a run scored on another taxonomy's labels is not a plain run
+                    absent=() if view is not None else (VIEW_KEY,),
                 )
                 if earlier is not None:
                     return ScoredRun(earlier, plan.version, plan.golden, reused=True)

@@ -28,6 +28,9 @@ from agent.db import sqlalchemy_url
 from agent.embedded.manager import EmbeddedServices
 from tests.dbutil import create_database, drop_database, unique_name, with_database
 
+# The live API + review UI (one per run), shared by the UI and the security tests.
+pytest_plugins = ["tests.live_ui"]
+
 # Tests that start processes (servers, workers, a browser, the model server) get their own time
 # limit, shorter than the global one in pyproject.toml, so a hung child fails that test with its
 # log instead of stalling the run. An explicit @pytest.mark.timeout(...) wins.

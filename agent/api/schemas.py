@@ -284,6 +284,12 @@ class OutcomeRecorded(BaseModel):
     priority: str
     agent_routed_to: str | None = Field(description="Where the agent had routed it.")
     agreed: bool | None
+    reviewer_queue: str | None = Field(
+        default=None,
+        description="The queue a reviewer gave the ticket, if one reviewed it: kept beside "
+        "this outcome (the review counts for human disagreement, this outcome for history).",
+    )
+    reviewer_priority: str | None = None
 
 
 class ErrorField(BaseModel):

@@ -57,3 +57,14 @@ class Classifier(Protocol):
     async def classify(
         self, *, text: str, neighbours: list[Neighbour], taxonomy: Taxonomy
     ) -> Classification: ...
+
+
+def cost_estimate_usd(
+    classifier: Classifier, *, text: str, neighbours: list[Neighbour], taxonomy: Taxonomy
+) -> float:
+    """The most a classification may cost, known before it runs (the budget reserves it): the
+    classifier's ``estimate_cost_usd`` where it has one; 0 for one that calls no priced model."""
+    estimate = getattr(classifier, "estimate_cost_usd", None)
+    if estimate is None:
+        return 0.0
+    return float(estimate(text=text, neighbours=neighbours, taxonomy=taxonomy))

@@ -6,7 +6,7 @@ LLM is paid for only where the neighbourhood is mixed, sparse or far.
 
 from __future__ import annotations
 
-from agent.classify.base import Classification, Classifier, Neighbour
+from agent.classify.base import Classification, Classifier, Neighbour, cost_estimate_usd
 from agent.taxonomy import UNKNOWN, Taxonomy
 
 
@@ -17,6 +17,12 @@ class CascadeClassifier:
         self.knn = knn
         self.llm = llm
         self.threshold = threshold
+
+    def estimate_cost_usd(
+        self, *, text: str, neighbours: list[Neighbour], taxonomy: Taxonomy
+    ) -> float:
+        """The LLM's bound: whether the vote will be unsure is not known before it runs."""
+        return cost_estimate_usd(self.llm, text=text, neighbours=neighbours, taxonomy=taxonomy)
 
     async def classify(
         self, *, text: str, neighbours: list[Neighbour], taxonomy: Taxonomy

@@ -22,6 +22,7 @@ from agent.classify.prompt_template import DEFAULT_TEMPLATE, PromptTemplate
 from agent.classify.prompts import ResponseFormatMode, build_messages, queue_labels
 from agent.classify.prompts import response_format as make_response_format
 from agent.llm import LLMErrorKind, LLMResult, ModelGateway
+from agent.llm.pricing import call_cost_bound_usd
 from agent.taxonomy import Taxonomy
 
 ProbabilityMethod = Literal["auto", "samples"]
@@ -123,6 +124,29 @@ class LLMClassifier:
                 **({"error_message": outcome.error_message} if outcome.error_message else {}),
             },
         )
+
+    def estimate_cost_usd(
+        self, *, text: str, neighbours: list[Neighbour], taxonomy: Taxonomy
+    ) -> float:
+        """The most :meth:`classify` may cost, before any call: the dearer of the primary and
+        fallback models, for every call it may make (the first, then ``samples_k`` samples
+        when the method is ``samples`` or the provider gives no logprobs)."""
+        messages = build_messages(
+            text=text,
+            neighbours=neighbours,
+            taxonomy=taxonomy,
+            max_examples=self.max_examples,
+            system_role=self.system_role,
+        )
+        schema = make_response_format(taxonomy, self.response_format)
+        models = [e.model for e in (self.gateway.primary, self.gateway.fallback) if e]
+        per_call = max(
+            call_cost_bound_usd(
+                m, messages=messages, response_format=schema, max_tokens=self.max_tokens
+            )
+            for m in models
+        )
+        return per_call * (1 + self.samples_k)
 
     @property
     def _wants_logprobs(self) -> bool:

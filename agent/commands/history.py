@@ -96,6 +96,7 @@ def load_history_command(
             source=source or f"history:{path.stem}",
             embedder=embedder,
             progress=lambda n: bar.advance(task, n),
+            actor=(cli_actor().name, cli_actor().role),
         )
     console.print(
         f"{report.inserted} loaded, {report.skipped} already present, "

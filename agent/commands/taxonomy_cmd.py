@@ -1,14 +1,16 @@
-"""``ticketwatch taxonomy init``: draft a taxonomy from a labelled export."""
+"""``ticketwatch taxonomy init`` drafts a taxonomy from a labelled export; ``taxonomy migrate``
+relabels history for a new taxonomy version."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from agent.commands.common import console
+from agent.commands.common import cli_actor, cli_session, console, run
 from agent.commands.export_opts import (
     MapOpt,
     PresetOpt,
@@ -21,6 +23,7 @@ from agent.commands.export_opts import (
 from agent.config import get_settings
 from agent.datasets.records import LabelledFileError
 from agent.embed import get_embedder
+from agent.services.taxonomy_migration import MigrationReport, migrate_taxonomy
 from agent.taxonomies.draft import (
     DraftOptions,
     draft_taxonomy,
@@ -28,9 +31,12 @@ from agent.taxonomies.draft import (
     sample_per_label,
     write_taxonomy,
 )
-from agent.taxonomy import load_taxonomy
+from agent.taxonomy import Taxonomy, load_taxonomy
+from agent.taxonomy_mapping import MappingError, load_mapping
 
-taxonomy_app = typer.Typer(help="Draft routing taxonomies from a team's own tickets.")
+taxonomy_app = typer.Typer(
+    help="Draft routing taxonomies from a team's own tickets; move history to a new version."
+)
 
 
 @taxonomy_app.command("init")
@@ -110,3 +116,61 @@ def init_command(
 
 def _name_of(path: Path) -> str:
     return re.sub(r"[^a-z0-9._-]+", "-", path.stem.lower()).strip("-._") or "taxonomy"
+
+
+@taxonomy_app.command("migrate")
+def migrate_command(
+    old: Annotated[str, typer.Argument(help="The taxonomy history is labelled in (YAML or name).")],
+    new: Annotated[str, typer.Argument(help="The new taxonomy version (YAML or name).")],
+    mapping_file: Annotated[
+        Path,
+        typer.Option(
+            "--map", exists=True, dir_okay=False, help="mapping.yaml: each old queue's new queue."
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option(help="Report what would be written; write nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Relabel history for a new taxonomy version (renamed, merged or split queues): new
+    outcome rows under NEW; the old ones stay for versions on OLD. Idempotent."""
+    old_tax, new_tax = _taxonomy(old), _taxonomy(new)
+    try:
+        mapping = load_mapping(mapping_file, old=old_tax, new=new_tax)
+    except MappingError as exc:
+        stderr.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    lines: list[ProgressLines] = []
+
+    def progress(n: int, total: int) -> None:
+        if not lines:
+            lines.append(ProgressLines("relabelling outcomes", total))
+        lines[0](n)
+
+    async def body() -> MigrationReport:
+        async with cli_session() as session:
+            return await migrate_taxonomy(
+                session,
+                old=old_tax,
+                new=new_tax,
+                mapping=mapping,
+                actor=cli_actor(),
+                dry_run=dry_run,
+                progress=progress,
+            )
+
+    report = run(body)
+    if as_json:
+        console.print_json(data=dataclasses.asdict(report))
+        return
+    for line in report.lines():
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def _taxonomy(ref: str) -> Taxonomy:
+    try:
+        return load_taxonomy(ref)
+    except (FileNotFoundError, ValueError) as exc:
+        stderr.print(f"[red]error:[/] {ref}: {exc}", highlight=False)
+        raise typer.Exit(2) from exc

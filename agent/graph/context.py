@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from agent.budgets import BudgetStatus
+from agent.budgets import BudgetHold, BudgetStatus
 from agent.classify.base import Classifier, Neighbour
 from agent.graph.state import Recorded, ResolvedVersion, RouteState
 from agent.switches import SwitchBoard
@@ -27,8 +27,11 @@ class TextEmbedder(Protocol):
 
 class NeighbourStore(Protocol):
     async def nearest(
-        self, *, embedding: np.ndarray, k: int, exclude_ticket_id: str
-    ) -> list[Neighbour]: ...
+        self, *, embedding: np.ndarray, k: int, exclude_ticket_id: str, taxonomy: str | None = None
+    ) -> list[Neighbour]:
+        """The k nearest outcomes as labelled under ``taxonomy`` (a content hash): relabelled
+        ones once history was migrated into it, the recorded ones otherwise."""
+        ...
 
 
 class ClassifierFactory(Protocol):
@@ -39,6 +42,17 @@ class ClassifierFactory(Protocol):
 
 class BudgetGuard(Protocol):
     async def status(self, tenant_id: str | None) -> BudgetStatus: ...
+
+    async def reserve(
+        self, *, tenant_id: str | None, ticket_id: str, amount_usd: float
+    ) -> BudgetHold:
+        """Hold ``amount_usd`` of the tenant's budget for a model call, or refuse: granted
+        only while spend, the holds of calls in flight and this one fit the budget."""
+        ...
+
+    async def release(self, hold: BudgetHold) -> None:
+        """Give back a hold whose call raised (recording a decision settles the others)."""
+        ...
 
 
 class DecisionRecorder(Protocol):

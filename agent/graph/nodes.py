@@ -9,6 +9,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.budgets import BudgetLevel
+from agent.classify.base import cost_estimate_usd
 from agent.classify.novelty import NoveltyGate
 from agent.graph.context import AgentContext
 from agent.graph.edges import after_embed, after_gate, after_guard, after_retrieve, after_version
@@ -89,6 +90,12 @@ def _gate(state: RouteState) -> NoveltyGate | None:
     return NoveltyGate.from_thresholds(version.thresholds.get("novelty")) if version else None
 
 
+def _taxonomy_hash(state: RouteState) -> str | None:
+    """Whose labels the neighbours carry: the version's taxonomy (``taxonomy migrate``)."""
+    version = state.get("version")
+    return version.taxonomy.content_hash if version else None
+
+
 def _k(state: RouteState) -> int:
     version = state.get("version")
     k = int(version.params.get("k", DEFAULT_K)) if version else DEFAULT_K
@@ -120,6 +127,7 @@ async def retrieve(state: RouteState, runtime: Runtime[AgentContext]) -> dict[st
         embedding=embedding,
         k=_k(state),
         exclude_ticket_id=state["ticket"].ticket_id,
+        taxonomy=_taxonomy_hash(state),
     )
     return {"neighbours": neighbours}
 
@@ -138,8 +146,12 @@ async def gate(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, A
 
 
 def _describe_classification(update: dict[str, Any]) -> dict[str, Any]:
-    c = update["classification"]
+    estimate = {"estimated_cost_usd": update.get("estimated_cost_usd", 0.0)}
+    c = update.get("classification")
+    if c is None:  # the budget refused the model call
+        return {**estimate, "budget": update["budget"].level.value}
     return {
+        **estimate,
         "classifier": c.classifier,
         "queue_probs": _top(c.queue_probs),
         "priority_probs": c.priority_probs,
@@ -162,15 +174,31 @@ def _describe_classification(update: dict[str, Any]) -> dict[str, Any]:
     outputs=_describe_classification,
 )
 async def classify(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    version = state["version"]
+    """The version's classifier, after its cost estimate is held against the tenant's budget:
+    a refused hold leaves no classification and an exhausted budget (human triage)."""
+    version, ticket = state["version"], state["ticket"]
     assert version is not None
     budget = state.get("budget")
     cheaper = budget is not None and budget.level is BudgetLevel.DEGRADE
     classifier = runtime.context.classifiers.for_version(version, cheaper=cheaper)
-    result = await classifier.classify(
-        text=state["ticket"].text, neighbours=state.get("neighbours", []), taxonomy=version.taxonomy
+    text, neighbours, taxonomy = ticket.text, state.get("neighbours", []), version.taxonomy
+    estimate = cost_estimate_usd(classifier, text=text, neighbours=neighbours, taxonomy=taxonomy)
+    budgets = runtime.context.budgets
+    hold = await budgets.reserve(
+        tenant_id=ticket.tenant_id, ticket_id=ticket.ticket_id, amount_usd=estimate
     )
-    return {"classification": result}
+    if not hold.granted:
+        return {"budget": hold.status, "estimated_cost_usd": estimate}
+    try:
+        result = await classifier.classify(text=text, neighbours=neighbours, taxonomy=taxonomy)
+    except BaseException:
+        await budgets.release(hold)
+        raise
+    return {
+        "classification": result,
+        "reservation_id": hold.reservation_id,
+        "estimated_cost_usd": estimate,
+    }
 
 
 @traced(

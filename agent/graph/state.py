@@ -113,6 +113,10 @@ class RouteState(TypedDict, total=False):
     neighbours: list[Neighbour]
     novelty: Novelty | None
     classification: Classification | None
+    # The budget hold of the classification's model calls, settled when the decision is
+    # recorded; and the estimate it held.
+    reservation_id: str | None
+    estimated_cost_usd: float
     decision: DecisionDraft | None
     failure: str | None
     decision_id: str | None

@@ -1,13 +1,20 @@
 """The ORM models of DESIGN §4. Migrations (not ``create_all``) build the schema."""
 
 from agent.models.base import EMBEDDING_DIM, Base
-from agent.models.catalog import AgentVersion, TaxonomyRecord, VersionLabel
+from agent.models.catalog import AgentVersion, TaxonomyMigration, TaxonomyRecord, VersionLabel
 from agent.models.evals import EvalRun, GoldenSet
 from agent.models.monitoring import AlertDelivery, MonitorCalibration, MonitorReference
 from agent.models.operations import Alert, AuditEntry, ReviewBoost, SignalValue, Switch
 from agent.models.reviews import VERDICTS, Review
-from agent.models.tenancy import Tenant, User
-from agent.models.tickets import Decision, Outcome, Override, Ticket, TraceSpan
+from agent.models.tenancy import BudgetReservation, Tenant, TenantSpend, User
+from agent.models.tickets import (
+    Decision,
+    Outcome,
+    Override,
+    RelabelledOutcome,
+    Ticket,
+    TraceSpan,
+)
 
 __all__ = [
     "EMBEDDING_DIM",
@@ -16,6 +23,7 @@ __all__ = [
     "AlertDelivery",
     "AuditEntry",
     "Base",
+    "BudgetReservation",
     "Decision",
     "EvalRun",
     "GoldenSet",
@@ -23,12 +31,15 @@ __all__ = [
     "MonitorReference",
     "Outcome",
     "Override",
+    "RelabelledOutcome",
     "Review",
     "ReviewBoost",
     "SignalValue",
     "Switch",
+    "TaxonomyMigration",
     "TaxonomyRecord",
     "Tenant",
+    "TenantSpend",
     "Ticket",
     "TraceSpan",
     "User",

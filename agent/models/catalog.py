@@ -32,6 +32,23 @@ class TaxonomyRecord(Base):
     created_at: Mapped[datetime] = created_at()
 
 
+class TaxonomyMigration(Base):
+    """History relabelled from one taxonomy version to the next (``taxonomy migrate``), by the
+    mapping stored here. One row per (from, to, mapping): a refined mapping adds a row."""
+
+    __tablename__ = "taxonomy_migrations"
+    __table_args__ = (UniqueConstraint("from_taxonomy_id", "to_taxonomy_id", "mapping_hash"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    from_taxonomy_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("taxonomies.id"))
+    to_taxonomy_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("taxonomies.id"), index=True)
+    mapping: Mapped[dict[str, Any]]
+    mapping_hash: Mapped[str] = mapped_column(String(64))
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = created_at()
+
+
 class AgentVersion(Base):
     """The whole execution context of the agent (every value it runs with, defaults written
     in), content-hashed. Append-only: a trigger rejects UPDATE/DELETE.

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Numeric, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agent.models.base import Base, created_at, tstz, uuid_pk
@@ -27,6 +27,40 @@ class Tenant(Base):
     monthly_budget_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
     created_at: Mapped[datetime] = created_at()
     disabled_at: Mapped[datetime | None] = tstz(nullable=True)
+
+
+class BudgetReservation(Base):
+    """Model spend held for a call in flight, so concurrent calls cannot all spend the budget's
+    last dollar (``agent/services/budgets.py``). Taken before the call from the classifier's
+    cost estimate; deleted by the statement that records the decision (whose ``cost_usd``
+    then counts instead), or released when the call raises; one a crashed process leaves
+    behind stops counting at ``expires_at`` and is swept by the tenant's next reservation."""
+
+    __tablename__ = "budget_reservations"
+    __table_args__ = (
+        Index("ix_budget_reservations_tenant_id_expires_at", "tenant_id", "expires_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    amount_usd: Mapped[Decimal] = mapped_column(Numeric(12, 6))
+    created_at: Mapped[datetime] = created_at()
+    expires_at: Mapped[datetime] = tstz()
+
+
+class TenantSpend(Base):
+    """A tenant's model cost in one calendar month (UTC): what its budget is checked against.
+    A trigger on ``decisions`` adds each decision's ``cost_usd`` as it is inserted (migration
+    ``c3d7b0d9e012``), so it is the sum of the month's decisions without summing them."""
+
+    __tablename__ = "tenant_spend"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    spent_usd: Mapped[Decimal] = mapped_column(Numeric(14, 6))
 
 
 class User(Base):

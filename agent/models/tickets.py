@@ -185,6 +185,40 @@ class Outcome(Base):
     embedding: Mapped[Any | None] = mapped_column(Vector(EMBEDDING_DIM))
 
 
+class RelabelledOutcome(Base):
+    """A ticket's final route under a later taxonomy version (``taxonomy migrate``).
+
+    Append-only: the ticket's row in ``outcomes`` stays as it was for versions on the old
+    taxonomy; versions on ``taxonomy_id`` read these rows instead. ``from_queue`` and
+    ``from_priority`` are the route it was relabelled from, ``rule`` the mapping's rule.
+    """
+
+    __tablename__ = "relabelled_outcomes"
+    __table_args__ = (
+        Index(
+            "ix_relabelled_outcomes_embedding_hnsw",
+            "embedding",
+            postgresql_using="hnsw",
+            postgresql_ops={"embedding": "vector_cosine_ops"},
+        ),
+    )
+
+    taxonomy_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("taxonomies.id"), primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    migration_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("taxonomy_migrations.id"))
+    queue: Mapped[str] = mapped_column(String(100))
+    priority: Mapped[str] = mapped_column(String(10))
+    from_queue: Mapped[str | None] = mapped_column(String(100))
+    from_priority: Mapped[str | None] = mapped_column(String(10))
+    rule: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(20))
+    recorded_at: Mapped[datetime] = tstz()
+    relabelled_at: Mapped[datetime] = created_at()
+    embedding: Mapped[Any | None] = mapped_column(Vector(EMBEDDING_DIM))
+
+
 class Override(Base):
     """A reviewer's correction of a decision."""
 

@@ -45,6 +45,11 @@ e AS (
   WHERE id = %(ticket_id)s
 )"""
 
+# The budget hold of this run's model calls (if any) ends as the decision, carrying the call's
+# actual cost, is written: one statement, so the spend is never counted twice nor missed.
+_SETTLE = """
+r AS (DELETE FROM budget_reservations WHERE id = %(reservation_id)s)"""
+
 
 def _record_sql(with_embedding: bool) -> str:
     cols = [c for c in DECISION_COLUMNS if c not in ("is_final", "is_shadow", "created_at")]
@@ -53,16 +58,18 @@ def _record_sql(with_embedding: bool) -> str:
         f"({', '.join(f'%({c})s' for c in cols)}, true, false) "
         "ON CONFLICT (ticket_id) WHERE is_final DO NOTHING RETURNING id)"
     )
-    ctes = [insert, _SPANS] + ([_EMBEDDING] if with_embedding else [])
+    ctes = [insert, _SPANS, _SETTLE] + ([_EMBEDDING] if with_embedding else [])
     return "WITH " + ",\n".join(ctes) + "\nSELECT id FROM d"
 
 
 RECORD = {True: _record_sql(True), False: _record_sql(False)}
 
+# The tenant's spend this calendar month (UTC): one row of the ledger that a trigger on
+# decisions keeps (migration c3d7b0d9e012), equal to the sum of the month's decisions' cost.
 MONTH_SPEND = """
-SELECT coalesce(sum(d.cost_usd), 0) FROM decisions d JOIN tickets t ON t.id = d.ticket_id
-WHERE t.tenant_id = %s AND d.created_at >= date_trunc('month', now() AT TIME ZONE 'UTC')
-  AT TIME ZONE 'UTC'"""
+SELECT coalesce(sum(spent_usd), 0) AS usd FROM tenant_spend
+WHERE tenant_id = %(tenant_id)s
+  AND month = (date_trunc('month', now() AT TIME ZONE 'UTC'))::date"""
 
 
 async def final_row(
@@ -82,11 +89,13 @@ async def record(
     trace_id: str,
     embedding: Any | None,
     embedding_model: str,
+    reservation_id: uuid.UUID | None = None,
 ) -> uuid.UUID | None:
-    """Decision, spans and the ticket's embedding in one atomic statement. ``None`` when the
-    ticket already had a final decision (then nothing of this run is written but the
-    embedding)."""
+    """Decision, spans and the ticket's embedding in one atomic statement, which also ends the
+    run's budget hold. ``None`` when the ticket already had a final decision (then nothing of
+    this run is written but the embedding, and the hold still ends)."""
     params = {
+        "reservation_id": reservation_id,
         **decision,
         "queue_probs": Jsonb(decision["queue_probs"]),
         "priority_probs": Jsonb(decision["priority_probs"]),
@@ -102,7 +111,7 @@ async def record(
 
 async def month_spend_usd(conn: psycopg.AsyncConnection[Any], tenant_id: uuid.UUID) -> float:
     """The model cost of the tenant's decisions this calendar month (UTC)."""
-    row = await (await conn.execute(MONTH_SPEND, (tenant_id,))).fetchone()
+    row = await (await conn.execute(MONTH_SPEND, {"tenant_id": tenant_id})).fetchone()
     return float(row[0]) if row else 0.0
 
 

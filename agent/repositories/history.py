@@ -33,6 +33,18 @@ FROM outcomes o JOIN tickets t ON t.id = o.ticket_id
 WHERE o.embedding IS NOT NULL AND o.ticket_id <> %(exclude)s
 ORDER BY o.embedding <=> %(q)s
 LIMIT %(k)s"""
+# The same under a later taxonomy: the relabelled rows of one label set (``taxonomy migrate``).
+NEAREST_RELABELLED = """
+SELECT o.ticket_id, o.queue, o.priority, t.subject, t.body, o.embedding <=> %(q)s AS distance
+FROM relabelled_outcomes o JOIN tickets t ON t.id = o.ticket_id
+WHERE o.taxonomy_id = %(labels)s AND o.embedding IS NOT NULL AND o.ticket_id <> %(exclude)s
+ORDER BY o.embedding <=> %(q)s
+LIMIT %(k)s"""
+# The label set a taxonomy reads: its own relabelled rows once history was migrated into it.
+LABEL_SET = (
+    "SELECT x.id FROM taxonomies x WHERE x.content_hash = %s AND EXISTS "
+    "(SELECT 1 FROM taxonomy_migrations m WHERE m.to_taxonomy_id = x.id)"
+)
 
 
 async def configure_search(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -43,12 +55,27 @@ async def configure_search(conn: psycopg.AsyncConnection[Any]) -> None:
 
 
 async def nearest_rows(
-    conn: psycopg.AsyncConnection[Any], *, embedding: Any, k: int, exclude: uuid.UUID
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    embedding: Any,
+    k: int,
+    exclude: uuid.UUID,
+    labels: uuid.UUID | None = None,
 ) -> list[tuple[Any, ...]]:
     """The per-ticket path's :func:`nearest`, on a pool connection set up by
-    :func:`configure_search`: ``(ticket_id, queue, priority, subject, body, distance)``."""
-    cur = await conn.execute(NEAREST, {"q": embedding, "k": k, "exclude": exclude})
+    :func:`configure_search`: ``(ticket_id, queue, priority, subject, body, distance)``.
+    ``labels``: a migrated taxonomy's id (:func:`label_set`), None for the recorded outcomes."""
+    params = {"q": embedding, "k": k, "exclude": exclude, "labels": labels}
+    cur = await conn.execute(NEAREST if labels is None else NEAREST_RELABELLED, params)
     return await cur.fetchall()
+
+
+async def label_set(conn: psycopg.AsyncConnection[Any], content_hash: str) -> uuid.UUID | None:
+    """The taxonomy's id when history was migrated into it (its versions read the relabelled
+    rows), else None (they read ``outcomes`` as recorded)."""
+    cur = await conn.execute(LABEL_SET, (content_hash,))
+    row = await cur.fetchone()
+    return row[0] if row else None
 
 
 async def nearest(
@@ -86,8 +113,10 @@ async def upsert(
     source: str,
     recorded_by: str | None,
     recorded_at: datetime | None = None,
+    unless_source: str | None = None,
 ) -> None:
-    """Record (or replace) a ticket's final route, copying the ticket's embedding."""
+    """Record (or replace) a ticket's final route, copying the ticket's embedding; an outcome
+    recorded by ``unless_source`` is kept instead of replaced."""
     embedding = select(Ticket.embedding).where(Ticket.id == ticket_id).scalar_subquery()
     values = {
         "ticket_id": ticket_id,
@@ -100,7 +129,9 @@ async def upsert(
     }
     stmt = insert(Outcome).values(**values)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["ticket_id"], set_={k: stmt.excluded[k] for k in values if k != "ticket_id"}
+        index_elements=["ticket_id"],
+        set_={k: stmt.excluded[k] for k in values if k != "ticket_id"},
+        where=Outcome.source != unless_source if unless_source else None,
     )
     await session.execute(stmt)
 
@@ -130,37 +161,68 @@ def connect(database_url: str, *, ef_search: int | None = None) -> Iterator[psyc
         yield conn
 
 
-def held_out_sample(conn: psycopg.Connection, *, n: int, seed: int) -> list[tuple[Any, ...]]:
+def _labelled(labels: uuid.UUID | None, *, tickets: bool = True) -> tuple[str, tuple[Any, ...]]:
+    """``FROM ... WHERE ...`` text: the label set's outcomes with embeddings as ``o`` (recorded
+    ones for None, else those relabelled under that taxonomy), joined to ``tickets`` as ``t``."""
+    table, where, params = (
+        ("outcomes", "", ())
+        if labels is None
+        else ("relabelled_outcomes", "o.taxonomy_id = %s AND ", (labels,))
+    )
+    join = " JOIN tickets t ON t.id = o.ticket_id" if tickets else ""
+    return f"{table} o{join} WHERE {where}o.embedding IS NOT NULL", params
+
+
+def label_set_sync(conn: psycopg.Connection, content_hash: str) -> uuid.UUID | None:
+    """:func:`label_set` on a sync connection."""
+    row = conn.execute(LABEL_SET, (content_hash,)).fetchone()
+    return row[0] if row else None
+
+
+def held_out_sample(
+    conn: psycopg.Connection, *, n: int, seed: int, labels: uuid.UUID | None = None
+) -> list[tuple[Any, ...]]:
     """``n`` outcomes with embeddings in the seeded sample order:
     ``(ticket_id, queue, priority, embedding, body)``."""
+    source, params = _labelled(labels)
     return conn.execute(
-        "SELECT o.ticket_id, o.queue, o.priority, o.embedding, t.body FROM outcomes o "
-        "JOIN tickets t ON t.id = o.ticket_id "
-        "WHERE o.embedding IS NOT NULL " + _SAMPLE_ORDER + " LIMIT %s",
-        (str(seed), n),
+        "SELECT o.ticket_id, o.queue, o.priority, o.embedding, t.body FROM "
+        + source
+        + " "
+        + _SAMPLE_ORDER
+        + " LIMIT %s",
+        (*params, str(seed), n),
     ).fetchall()
 
 
 def nearest_others(
-    conn: psycopg.Connection, *, embedding: Any, exclude: Any, limit: int
+    conn: psycopg.Connection,
+    *,
+    embedding: Any,
+    exclude: Any,
+    limit: int,
+    labels: uuid.UUID | None = None,
 ) -> list[tuple[Any, ...]]:
     """The ``limit`` outcomes nearest to ``embedding`` other than ticket ``exclude``:
     ``(ticket_id, queue, priority, distance)``."""
+    source, params = _labelled(labels, tickets=False)
     return conn.execute(
-        "SELECT ticket_id, queue, priority, embedding <=> %s AS d FROM outcomes "
-        "WHERE ticket_id <> %s AND embedding IS NOT NULL ORDER BY embedding <=> %s "
-        "LIMIT %s",
-        (embedding, exclude, embedding, limit),
+        "SELECT o.ticket_id, o.queue, o.priority, o.embedding <=> %s AS d FROM "
+        + source
+        + " AND o.ticket_id <> %s ORDER BY o.embedding <=> %s LIMIT %s",
+        (embedding, *params, exclude, embedding, limit),
     ).fetchall()
 
 
-def labelled_embeddings(conn: psycopg.Connection, *, seed: int) -> list[tuple[Any, ...]]:
+def labelled_embeddings(
+    conn: psycopg.Connection, *, seed: int, labels: uuid.UUID | None = None
+) -> list[tuple[Any, ...]]:
     """Every outcome with an embedding in the held-out sample's seeded order:
     ``(queue, priority, embedding)``."""
+    source, params = _labelled(labels)
     return conn.execute(
-        "SELECT o.queue, o.priority, o.embedding FROM outcomes o "
-        "JOIN tickets t ON t.id = o.ticket_id WHERE o.embedding IS NOT NULL " + _SAMPLE_ORDER,
-        (str(seed),),
+        "SELECT o.queue, o.priority, o.embedding FROM " + source + " " + _SAMPLE_ORDER,
+        (*params, str(seed)),
     ).fetchall()
 
 

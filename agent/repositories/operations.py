@@ -61,6 +61,24 @@ def add_audit_entry(
     session.flush()
 
 
+AUDIT_INSERT = (
+    "INSERT INTO audit_log (actor, actor_role, action, target, details) VALUES (%s, %s, %s, %s, %s)"
+)
+
+
+def insert_audit_row(
+    conn: psycopg.Connection[Any],
+    *,
+    actor: str,
+    actor_role: str,
+    action: str,
+    target: str,
+    details: dict[str, Any],
+) -> None:
+    """An audit-log entry on a sync psycopg connection (the bulk history loader's)."""
+    conn.execute(AUDIT_INSERT, (actor, actor_role, action, target, Jsonb(details)))
+
+
 async def append_audit(
     session: AsyncSession,
     *,

@@ -49,16 +49,24 @@ HELD_OUT_EF_SEARCH = 100
 SPARE_NEIGHBOURS = 10
 
 
-def held_out_history(database_url: str, *, n: int, k: int, seed: int = 0) -> list[HeldOut]:
+def held_out_history(
+    database_url: str, *, n: int, k: int, seed: int = 0, taxonomy: str | None = None
+) -> list[HeldOut]:
     """``n`` history tickets (a seeded random sample, the same for the same history) with their
-    k nearest other outcomes (exact copies of the ticket's text left out too) and its text."""
+    k nearest other outcomes (exact copies of the ticket's text left out too) and its text.
+    ``taxonomy`` (a content hash): read history as labelled under it (``taxonomy migrate``)."""
     with history.connect(database_url, ef_search=HELD_OUT_EF_SEARCH) as conn:
+        labels = history.label_set_sync(conn, taxonomy) if taxonomy else None
         cases = []
         for ticket_id, queue, priority, embedding, body in history.held_out_sample(
-            conn, n=n, seed=seed
+            conn, n=n, seed=seed, labels=labels
         ):
             rows = history.nearest_others(
-                conn, embedding=embedding, exclude=ticket_id, limit=k + SPARE_NEIGHBOURS
+                conn,
+                embedding=embedding,
+                exclude=ticket_id,
+                limit=k + SPARE_NEIGHBOURS,
+                labels=labels,
             )
             near = [Neighbour(str(r[0]), "", r[1], r[2], float(r[3])) for r in rows]
             neighbours = without_copies(near)[:k]
@@ -66,11 +74,12 @@ def held_out_history(database_url: str, *, n: int, k: int, seed: int = 0) -> lis
     return cases
 
 
-def load_history(database_url: str, *, seed: int = 0) -> History:
+def load_history(database_url: str, *, seed: int = 0, taxonomy: str | None = None) -> History:
     """Every stored outcome with an embedding, in the held-out sample's seeded order: the first
     ``n`` rows are the calibration sample of ``held_out_history(n=n)``, the rest are not."""
     with history.connect(database_url) as conn:
-        rows = history.labelled_embeddings(conn, seed=seed)
+        labels = history.label_set_sync(conn, taxonomy) if taxonomy else None
+        rows = history.labelled_embeddings(conn, seed=seed, labels=labels)
     vectors = [r[2].to_numpy() if hasattr(r[2], "to_numpy") else r[2] for r in rows]
     emb = np.asarray(vectors, dtype=np.float32).reshape(len(rows), -1 if rows else 0)
     emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
@@ -82,11 +91,11 @@ def load_history(database_url: str, *, seed: int = 0) -> History:
 
 
 def learned_score(
-    database_url: str, *, n: int, k: int, tau: float, seed: int = 0
+    database_url: str, *, n: int, k: int, tau: float, seed: int = 0, taxonomy: str | None = None
 ) -> tuple[LearnedScore | None, str | None]:
     """The learned novelty score, fitted on up to ``FIT_TICKETS`` history tickets outside the
     ``n``-ticket calibration sample (None, and why, when history is too small to simulate)."""
-    labelled = load_history(database_url, seed=seed)
+    labelled = load_history(database_url, seed=seed, taxonomy=taxonomy)
     size = len(labelled.queues)
     fit_rows = np.arange(min(n, size), min(n + FIT_TICKETS, size))
     return learned_score_for(labelled, fit_rows, k=k, tau=tau, seed=seed)
@@ -98,7 +107,7 @@ def calibrate_knn(
     """Fit the knn parameters on held-out history drawn from the database."""
     cases = [
         c
-        for c in held_out_history(database_url, n=n, k=k, seed=seed)
+        for c in held_out_history(database_url, n=n, k=k, seed=seed, taxonomy=taxonomy.content_hash)
         if c.queue in taxonomy.queue_names
     ]
     return fit_knn(cases, queues=taxonomy.queue_names, priorities=taxonomy.priority_names, k=k)
@@ -154,13 +163,15 @@ def calibrate_version(
     """
     cases = [
         c
-        for c in held_out_history(database_url, n=n, k=k, seed=seed)
+        for c in held_out_history(database_url, n=n, k=k, seed=seed, taxonomy=taxonomy.content_hash)
         if c.queue in taxonomy.queue_names
     ]
     params, report, warnings = _knn_params(cases, taxonomy, k)
     model, fallback = None, None
     if score == LEARNED:
-        model, fallback = learned_score(database_url, n=n, k=k, tau=params.tau, seed=seed)
+        model, fallback = learned_score(
+            database_url, n=n, k=k, tau=params.tau, seed=seed, taxonomy=taxonomy.content_hash
+        )
         if model is None:
             score = DEFAULT_SCORE
             fallback = f"learned novelty score not fitted, {DEFAULT_SCORE} used: needs {fallback}"

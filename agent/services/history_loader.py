@@ -25,7 +25,7 @@ import psycopg
 
 from agent.datasets.records import LabelledTicket
 from agent.embed import Embedder
-from agent.repositories import history
+from agent.repositories import history, operations
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,10 @@ def load_history(
     embedder: Embedder,
     chunk: int = 512,
     progress: Callable[[int], None] | None = None,
+    actor: tuple[str, str] = ("system", "system"),
 ) -> LoadReport:
-    """Load labelled tickets as history. Idempotent and resumable; reports what it did."""
+    """Load labelled tickets as history. Idempotent and resumable; reports what it did, and
+    audits it (``history.load``, by ``actor``: name and role) once it is done."""
     t0 = time.perf_counter()
     ids = external_ids(records, source)
     now = datetime.now(UTC)
@@ -100,10 +102,26 @@ def load_history(
             conn.commit()
             history.analyze(conn)
             conn.commit()
-    return LoadReport(
-        total=len(records),
-        skipped=len(records) - len(todo),
-        inserted=len(todo),
-        seconds=time.perf_counter() - t0,
-        indexes_rebuilt=bulk,
-    )
+        report = LoadReport(
+            total=len(records),
+            skipped=len(records) - len(todo),
+            inserted=len(todo),
+            seconds=time.perf_counter() - t0,
+            indexes_rebuilt=bulk,
+        )
+        operations.insert_audit_row(
+            conn,
+            actor=actor[0],
+            actor_role=actor[1],
+            action="history.load",
+            target=source,
+            details={
+                "total": report.total,
+                "inserted": report.inserted,
+                "skipped": report.skipped,
+                "indexes_rebuilt": bulk,
+                "embedding_model": embedder.model_name,
+            },
+        )
+        conn.commit()
+    return report

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from typing import Any
 
 import numpy as np
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from agent.classify.base import Neighbour
 from agent.repositories import history
+
+# How long "history was not migrated into this taxonomy" is believed before asking again (a
+# taxonomy that was migrated into stays so: that answer is kept).
+UNMIGRATED_TTL_S = 30.0
 
 
 def ticket_text(subject: str, body: str) -> str:
@@ -19,13 +26,21 @@ def ticket_text(subject: str, body: str) -> str:
 class PgNeighbourStore:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
+        self._label_sets: dict[str, tuple[uuid.UUID | None, float]] = {}
 
     async def nearest(
-        self, *, embedding: np.ndarray, k: int, exclude_ticket_id: str
+        self, *, embedding: np.ndarray, k: int, exclude_ticket_id: str, taxonomy: str | None = None
     ) -> list[Neighbour]:
         async with self._pool.connection() as conn:
+            labels = None
+            if taxonomy is not None:
+                labels = await self._label_set(conn, taxonomy)
             rows = await history.nearest_rows(
-                conn, embedding=embedding, k=k, exclude=uuid.UUID(exclude_ticket_id)
+                conn,
+                embedding=embedding,
+                k=k,
+                exclude=uuid.UUID(exclude_ticket_id),
+                labels=labels,
             )
         return [
             Neighbour(
@@ -37,3 +52,14 @@ class PgNeighbourStore:
             )
             for tid, queue, priority, subject, body, distance in rows
         ]
+
+    async def _label_set(
+        self, conn: psycopg.AsyncConnection[Any], taxonomy: str
+    ) -> uuid.UUID | None:
+        known = self._label_sets.get(taxonomy)
+        now = time.monotonic()
+        if known is not None and (known[0] is not None or now - known[1] < UNMIGRATED_TTL_S):
+            return known[0]
+        labels = await history.label_set(conn, taxonomy)
+        self._label_sets[taxonomy] = (labels, now)
+        return labels

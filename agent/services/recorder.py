@@ -52,6 +52,10 @@ def decision_values(state: RouteState, *, latency_ms: float) -> dict[str, Any]:
     }
 
 
+def _uuid(value: str | None) -> uuid.UUID | None:
+    return uuid.UUID(value) if value else None
+
+
 def span_json(span: SpanRecord) -> dict[str, Any]:
     return {
         "span_id": span.span_id,
@@ -94,6 +98,7 @@ class PostgresRecorder:
                 trace_id=state["trace_id"],
                 embedding=state.get("embedding"),
                 embedding_model=self._embedding_model,
+                reservation_id=_uuid(state.get("reservation_id")),
             )
             if written is not None:
                 row = {**values, "is_final": True, "is_shadow": False, "created_at": started}

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+import structlog
 from langgraph.graph.state import CompiledStateGraph
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -134,7 +135,14 @@ class TicketRouter:
             trace_id=new_trace_id(),
             spans=[],
         )
-        final = cast(RouteState, await self._graph.ainvoke(state, context=self._context))
+        # Every log line written while the ticket is routed (model retries, fallbacks, the
+        # recorder) carries its ids, so a JSON log line leads to the ticket and its trace.
+        with structlog.contextvars.bound_contextvars(
+            ticket_id=str(ticket.id),
+            trace_id=state["trace_id"],
+            tenant_id=state["ticket"].tenant_id,
+        ):
+            final = cast(RouteState, await self._graph.ainvoke(state, context=self._context))
         row = final.get("decision_row")
         assert row is not None, "the record step returned without a final decision"
         decision = Decision(**row)

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.models import GoldenSet
+from agent.services.operators import Actor, audit
 from agent.taxonomy import Taxonomy
 from evals import repository
 from evals.errors import EvalSetupError
@@ -87,6 +88,16 @@ async def build_golden_set(
         taxonomy=f"{taxonomy.name}@{taxonomy.version}",
         source=source,
         created_by=created_by,
+    )
+    await audit(
+        session,
+        Actor(created_by, "operator"),
+        "golden.build",
+        f"{name}@{version}",
+        content_hash=digest,
+        cases=len(cases),
+        taxonomy=f"{taxonomy.name}@{taxonomy.version}",
+        source=source,
     )
     return BuiltGolden(row, path, created=True, restored_file=False)
 

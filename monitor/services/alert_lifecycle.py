@@ -18,6 +18,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from agent.models import Alert
+from agent.repositories import operations
 from monitor.stats.evidence import Evidence
 from monitor.stats.hysteresis import AlertState, Severity, step
 from monitor.stats.jsonable import jsonable
@@ -75,6 +76,7 @@ def advance(
             explanation=jsonable(explain()),
             actions={},
         )
+        _audit(session, alert, "alert.open", window)
         return AlertEvent(alert.id, "opened", alert.severity)
     if alert is None:
         return None
@@ -92,9 +94,29 @@ def advance(
         alert.status, alert.resolved_by, alert.resolved_at = "resolved", "monitor", now
         alert.clean_windows = clear_after
         session.flush()
+        _audit(session, alert, "alert.resolve", window)
         return AlertEvent(alert.id, "resolved", alert.severity)
     session.flush()
     return None
+
+
+def _audit(session: Session, alert: Alert, action: str, window: Window) -> None:
+    """The monitor's own moves on an alert, in the audit log beside the operators'."""
+    operations.add_audit_entry(
+        session,
+        actor="monitor",
+        actor_role="monitor",
+        action=action,
+        target=str(alert.id),
+        details={
+            "rule": alert.rule,
+            "segment": alert.segment,
+            "window_size_s": alert.window_size_s,
+            "window_end": window.end.isoformat(),
+            "severity": alert.severity,
+            "score": alert.score,
+        },
+    )
 
 
 def _state(

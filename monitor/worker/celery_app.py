@@ -16,9 +16,10 @@ from celery.schedules import schedstate, schedule
 
 from agent.config import Settings, get_settings
 from agent.embedded import resolve_redis_url
+from agent.services.health import MONITOR_QUEUE
 from monitor.stats.windows import closed_window, format_duration, parse_window_sizes
 
-QUEUE = "monitor"
+QUEUE = MONITOR_QUEUE
 
 
 class aligned(schedule):  # noqa: N801  (Celery's schedules are lower-case: crontab, solar)

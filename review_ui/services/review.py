@@ -1,8 +1,10 @@
 """Reviewing a decision: confirm the agent's route, or override it with a reason.
 
 A review is the denominator of the disagreement estimate (confirmations count); an override
-also becomes the ticket's outcome, so history and the kNN retrieval learn from it. Both are
-audited.
+also becomes the ticket's outcome, so history and the kNN retrieval learn from it, unless the
+helpdesk has reported the ticket's final route, which stays the outcome (the review is kept
+beside it, and the audit entry says which outcome counts: ``agent/services/outcomes.py``).
+Both are audited.
 """
 
 from __future__ import annotations
@@ -140,7 +142,9 @@ async def _record(
             reason_category=reason,
             note=note.strip(),
         )
-    if reason is not None or await history.for_ticket(session, decision.ticket_id) is None:
+    outcome = await history.for_ticket(session, decision.ticket_id)
+    helpdesk = outcome is not None and outcome.source == "helpdesk"
+    if reason is not None or outcome is None:
         await history.upsert(
             session,
             ticket_id=decision.ticket_id,
@@ -148,6 +152,7 @@ async def _record(
             priority=priority,
             source="override",
             recorded_by=f"user:{user.username}",
+            unless_source="helpdesk",  # the helpdesk's final route stays the outcome
         )
     await audit(
         session,
@@ -159,5 +164,6 @@ async def _record(
         new=[queue, priority],
         reason=reason,
         note=note.strip()[:200],
+        outcome_kept=[outcome.queue, outcome.priority] if helpdesk and outcome else None,
     )
     return ReviewResult(decision.id, verdict)

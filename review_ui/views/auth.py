@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from agent.services.operators import audit
+from agent.services.operators import Actor, audit
 from review_ui.deps import (
     client_address,
     form_fields,
@@ -20,6 +20,9 @@ from review_ui.security.csrf import rotate_csrf_token
 from review_ui.security.ratelimit import LoginLimiter, LoginLimits
 from review_ui.services.users import authenticate
 from review_ui.templating import render
+
+# Who a failed sign-in is audited as: nobody has signed in; the name tried is the target.
+ANONYMOUS = Actor("anonymous", "anonymous")
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -72,6 +75,8 @@ async def login(
         user = await authenticate(session, username=username, password=password)
         if user is not None:
             await audit(session, user.actor, "auth.login", user.username, client=client)
+        else:  # bounded by the sign-in limit: refused attempts past it are not audited
+            await audit(session, ANONYMOUS, "auth.login_failed", username[:200], client=client)
     if user is None:
         await limiter.record_failure(username, client)
         context = {"next": target, "error": "Wrong username or password.", "username": username}

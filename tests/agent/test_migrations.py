@@ -36,6 +36,8 @@ EXPECTED_TABLES = {
     "monitor_references",
     "monitor_calibrations",
     "alert_deliveries",
+    "budget_reservations",
+    "tenant_spend",
 }
 
 
@@ -156,3 +158,49 @@ def test_tenant_scoped_idempotency_keeps_existing_rows_and_downgrades_only_witho
     }
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM tickets").fetchone() == (2,)
+
+
+BEFORE_BUDGET_HOLDS = "d4e5f6a70013"
+
+
+def _add_decision(url: str, tenant_id: uuid.UUID | None, cost: str, created_at: str) -> None:
+    ticket = uuid.uuid4()
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO tickets (id, tenant_id, source, external_id, subject, body, channel, "
+            "metadata, received_at) VALUES (%s, %s, 's', %s, '', 'b', 'web', '{}', now())",
+            (ticket, tenant_id, ticket.hex),
+        )
+        conn.execute(
+            "INSERT INTO decisions (id, ticket_id, routed_to, mode, needs_review, queue_probs, "
+            "priority_probs, prompt_tokens, completion_tokens, cost_usd, latency_ms, "
+            "sampled_for_review, is_final, is_shadow, created_at) VALUES (%s, %s, 'cards', "
+            "'agent', false, '{}', '{}', 0, 0, %s, 1, false, true, false, %s)",
+            (uuid.uuid4(), ticket, cost, created_at),
+        )
+
+
+def _ledger(url: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT tenant_id, month::text, spent_usd::text FROM tenant_spend ORDER BY 2"
+        ).fetchall()
+
+
+def test_the_spend_ledger_is_filled_from_past_decisions_and_kept_by_the_trigger(fresh_db_url):
+    url = fresh_db_url
+    migrate.downgrade(url, BEFORE_BUDGET_HOLDS)
+    tenant = add_tenant(url)
+    _add_decision(url, tenant, "0.25", "2026-10-31 23:59:59+00")
+    _add_decision(url, tenant, "0.5", "2026-11-01 00:00:01+00")
+    _add_decision(url, tenant, "0.125", "2026-11-15 12:00:00+00")
+    _add_decision(url, None, "9", "2026-11-15 12:00:00+00")  # history: no tenant, no budget
+    migrate.upgrade(url)
+    assert _ledger(url) == [(tenant, "2026-10-01", "0.250000"), (tenant, "2026-11-01", "0.625000")]
+    _add_decision(url, tenant, "0.001", "2026-11-20 08:00:00+00")  # written after: the trigger
+    _add_decision(url, tenant, "0", "2026-11-20 08:00:00+00")
+    assert _ledger(url)[-1] == (tenant, "2026-11-01", "0.626000")
+    migrate.downgrade(url, BEFORE_BUDGET_HOLDS)
+    assert not {"tenant_spend", "budget_reservations"} & _tables(url)
+    _add_decision(url, tenant, "1", "2026-11-20 08:00:00+00")  # no trigger left behind
+    migrate.upgrade(url)

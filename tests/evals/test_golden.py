@@ -6,6 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from agent.datasets.records import LabelledFileError
@@ -141,6 +142,12 @@ def test_building_is_content_addressed_and_idempotent(
     first.path.unlink()  # a lost data directory: building again restores the file
     restored = _build(fresh_db_url, tmp_path, taxonomy, CASES)
     assert restored.restored_file and file_hash(restored.path) == first.row.content_hash
+    with psycopg.connect(fresh_db_url) as conn:  # the build is audited once, not its rebuilds
+        audited = conn.execute(
+            "SELECT actor, action, target, details->>'content_hash', details->>'cases' "
+            "FROM audit_log WHERE action LIKE 'golden.%%'"
+        ).fetchall()
+    assert audited == [("tests", "golden.build", "team@1", content_hash(CASES), "2")]
 
 
 def test_other_cases_under_a_taken_version_are_refused(

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.config import Settings
-from agent.models import Alert
+from agent.models import Alert, AuditEntry
 from monitor.services import alert_lifecycle, compute
 from monitor.stats.evidence import Evidence, WhatMoved
 from monitor.stats.hysteresis import Severity
@@ -69,6 +69,17 @@ def test_an_alert_opens_escalates_holds_and_clears_after_clean_windows(db: Sessi
         "monitor",
         window(8).end,
     )
+    audited = db.execute(
+        select(AuditEntry.actor, AuditEntry.action, AuditEntry.details).where(
+            AuditEntry.target == str(alert.id)
+        )
+    ).all()
+    assert [(actor, action) for actor, action, _ in audited] == [
+        ("monitor", "alert.open"),
+        ("monitor", "alert.resolve"),
+    ]
+    assert audited[0].details["window_end"] == window(2).end.isoformat()
+    assert audited[1].details["severity"] == "critical"
 
 
 def test_a_window_is_applied_once(db: Session) -> None:

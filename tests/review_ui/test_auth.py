@@ -7,7 +7,7 @@ import uuid
 import psycopg
 
 from review_ui.security.headers import HEADERS
-from tests.review_ui.conftest import PASSWORDS, csrf_of
+from tests.live_ui import PASSWORDS, csrf_of
 
 
 def sign_in(client, username: str, password: str, *, next_path: str = "/review"):
@@ -69,6 +69,17 @@ def test_repeated_failures_block_the_login_even_with_the_right_password(live_ui)
         blocked = sign_in(client, name, "carl-password-long")
         assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
         assert "uid" not in client.cookies.get("tw_session", "")
+    with psycopg.connect(live_ui.database_url) as conn:
+        failed = conn.execute(
+            "SELECT actor, actor_role, details::text FROM audit_log "
+            "WHERE action = 'auth.login_failed' AND target = %s",
+            (name,),
+        ).fetchall()
+    # Each failure is audited (the blocked attempt is not: the limit bounds the log's growth),
+    # with the client's address and never the password tried.
+    assert len(failed) == live_ui.settings.login_max_failures
+    assert {(actor, role) for actor, role, _ in failed} == {("anonymous", "anonymous")}
+    assert all('"client"' in d and "wrong password" not in d for _, _, d in failed)
 
 
 def test_ui_responses_carry_a_strict_content_security_policy(live_ui):

@@ -16,7 +16,7 @@ from review_ui.repositories.queue import Cursor, QueueFilters, page, page_statem
 from tests.asyncdb import session_for
 from tests.dbutil import create_database, drop_database, unique_name
 from tests.live import ServerThread, settings_for
-from tests.review_ui.conftest import LiveUi, csrf_of
+from tests.live_ui import LiveUi, csrf_of
 from tests.review_ui.seed import seed_decisions, seed_version_and_users
 
 N = 6000

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from agent.db import sqlalchemy_url
 from agent.estimates import disagreement_rate
 from agent.repositories import users
+from agent.services.outcomes import record_helpdesk_outcome
 from review_ui.services import review
 from review_ui.services.estimates import review_estimates
 from review_ui.services.users import UserRef
@@ -214,3 +215,97 @@ async def test_estimates_weight_reviews_by_their_inclusion_probability(seeded):
     assert est.disagreement == expected
     assert est.disagreement.rate == pytest.approx(11 / 31)
     assert est.queue_accuracy.rate == pytest.approx(20 / 31)
+
+
+# --- a helpdesk outcome and a reviewer's verdict on one ticket: both kept, each counts for its
+# own measure (agent/services/outcomes.py; docs/security.md, "Helpdesk outcomes and reviews").
+
+
+def tenant_ticket(url: str, version_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    tenant = uuid.uuid4()
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO tenants (id, name, api_key_hash, api_key_prefix, rate_limit_per_minute) "
+            "VALUES (%s, %s, %s, 'tw_', 6000)",
+            (tenant, f"helpdesk-{tenant.hex[:6]}", tenant.hex * 2),
+        )
+    engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
+    with Session(engine) as db:
+        ticket = make_ticket(db, tenant_id=tenant)
+        make_decision(db, ticket, agent_version_id=version_id, queue="card_payments", priority="P3")
+        db.commit()
+        ticket_id = ticket.id
+    engine.dispose()
+    return tenant, ticket_id
+
+
+async def helpdesk_says(url: str, tenant: uuid.UUID, ticket_id: uuid.UUID, queue: str):
+    async with session_for(url) as session:
+        return await record_helpdesk_outcome(
+            session,
+            tenant_id=tenant,
+            ticket_id=ticket_id,
+            queue=queue,
+            priority="P3",
+            taxonomy=None,
+        )
+
+
+async def override_to_transfers(url: str, ticket_id: uuid.UUID) -> None:
+    user = await reviewer(url)
+    async with session_for(url) as session:
+        await review.override(
+            session,
+            ticket_id=ticket_id,
+            user=user,
+            queue="transfers",
+            priority="P2",
+            reason="wrong_queue",
+        )
+
+
+def audit_details(url: str, action: str) -> list[tuple]:
+    return rows(
+        url,
+        "SELECT actor, actor_role, details FROM audit_log WHERE action = %s ORDER BY id",
+        action,
+    )
+
+
+async def test_a_helpdesk_outcome_after_an_override_is_the_outcome_and_the_review_is_kept(seeded):
+    url, version_id = seeded
+    tenant, ticket_id = tenant_ticket(url, version_id)
+    await override_to_transfers(url, ticket_id)
+
+    result = await helpdesk_says(url, tenant, ticket_id, "top_ups")
+
+    assert result.reviewer_route == ("transfers", "P2")  # told, not silently replaced
+    assert rows(url, "SELECT queue, priority, source FROM outcomes") == [
+        ("top_ups", "P3", "helpdesk")  # the final route: history, neighbours, labels
+    ]
+    assert rows(url, "SELECT verdict FROM reviews") == [("overridden",)]  # disagreement
+    assert rows(url, "SELECT new_queue, new_priority FROM overrides") == [("transfers", "P2")]
+    ((actor, role, details),) = audit_details(url, "outcome.helpdesk")
+    assert (actor, role) == (f"tenant:{tenant}", "tenant")
+    assert details["replaced"] == ["override", "transfers", "P2"]
+    assert details["reviewer"] == ["transfers", "P2"] and details["reviewer_disagrees"] is True
+
+
+async def test_an_override_after_a_helpdesk_outcome_leaves_the_helpdesk_outcome(seeded):
+    url, version_id = seeded
+    tenant, ticket_id = tenant_ticket(url, version_id)
+    first = await helpdesk_says(url, tenant, ticket_id, "top_ups")
+    assert first.reviewer_route is None
+
+    await override_to_transfers(url, ticket_id)
+
+    assert rows(url, "SELECT queue, source FROM outcomes") == [("top_ups", "helpdesk")]
+    assert rows(url, "SELECT verdict FROM reviews") == [("overridden",)]
+    assert rows(url, "SELECT new_queue FROM overrides") == [("transfers",)]
+    ((_, _, helpdesk),) = audit_details(url, "outcome.helpdesk")
+    assert helpdesk["replaced"] is None and helpdesk["reviewer"] is None
+    ((_, _, override),) = audit_details(url, "review.override")
+    assert override["outcome_kept"] == ["top_ups", "P3"]
+    again = await helpdesk_says(url, tenant, ticket_id, "card_payments")  # latest report wins
+    assert again.reviewer_route == ("transfers", "P2")
+    assert rows(url, "SELECT queue, source FROM outcomes") == [("card_payments", "helpdesk")]

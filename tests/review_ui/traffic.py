@@ -6,7 +6,7 @@ import uuid
 
 from agent.datasets.banking77 import labelled_records
 from agent.taxonomy import load_taxonomy
-from tests.review_ui.conftest import LiveUi
+from tests.live_ui import LiveUi
 
 
 def post_realistic_traffic(live_ui: LiveUi, count: int, *, offset: int = 0) -> None:

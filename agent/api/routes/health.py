@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from agent.api.deps import RuntimeDep
-from agent.metrics import exposition, set_switches
-from agent.services.health import ping_database
+from agent.metrics import exposition, set_queue_depth, set_switches
+from agent.services.health import monitor_tasks_waiting, ping_database, reviews_waiting
 from agent.switches import GLOBAL_SWITCH
 
 router = APIRouter(tags=["health"])
@@ -102,4 +102,13 @@ async def metrics(runtime: RuntimeDep) -> Response:
         set_switches(await runtime.control.enabled(), frozenset({GLOBAL_SWITCH}))
     except Exception:  # noqa: BLE001 - metrics must render even when the database is down
         pass
+    depths = {
+        "monitor_tasks": lambda: monitor_tasks_waiting(runtime.redis),
+        "review": lambda: reviews_waiting(sessions=runtime.sessions),
+    }
+    for queue, read in depths.items():
+        try:
+            set_queue_depth(queue, await asyncio.wait_for(read(), timeout=2.0))
+        except Exception:  # noqa: BLE001 - a store that is down leaves the last value
+            pass
     return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -20,7 +20,8 @@ async def record_outcome(
     payload: OutcomeCreate, runtime: RuntimeDep, tenant: TenantDep
 ) -> OutcomeRecorded:
     """Record the route a ticket finally took. It becomes history: the agent's neighbours and
-    the monitor's disagreement signals learn from it. Recording again replaces it."""
+    the monitor's disagreement signals learn from it. Recording again replaces it; a reviewer's
+    verdict on the ticket is kept beside it (and returned), never replaced."""
     version = await runtime.control.production()
     try:
         async with runtime.sessions() as session, session.begin():
@@ -43,4 +44,6 @@ async def record_outcome(
         priority=result.priority,
         agent_routed_to=result.agent_routed_to,
         agreed=None if result.agent_routed_to is None else result.agent_routed_to == result.queue,
+        reviewer_queue=result.reviewer_route[0] if result.reviewer_route else None,
+        reviewer_priority=result.reviewer_route[1] if result.reviewer_route else None,
     )

@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 
+import litellm
 import psycopg
 import pytest
 
@@ -74,6 +75,24 @@ def decision(live_api, decision_id: str) -> tuple[str | None, float]:
     return model, float(cost)
 
 
+def bill_as_estimated(live_api, fake_openai, probe: dict) -> None:
+    """Have the fake server bill each call what the budget's hold estimated for it (the whole
+    bound: the prompt as counted with its margin, every completion token), so that a ticket
+    costs what it holds and the levels below are reached in the ticket counts they name."""
+    with psycopg.connect(live_api.database_url) as conn:
+        (output,) = conn.execute(
+            "SELECT output FROM trace_spans WHERE decision_id = %s AND name = 'classify'",
+            (probe["decision_id"],),
+        ).fetchone()  # type: ignore[misc]
+    per_call = output["estimated_cost_usd"] / 2  # an answer and one sample
+    prompt_price, completion_price = litellm.cost_per_token(
+        model=PRIMARY, prompt_tokens=1, completion_tokens=1
+    )
+    prompt = int((per_call - 64 * completion_price) / prompt_price)
+    for model in ("gpt-4o", "gpt-4o-mini"):
+        fake_openai.script(model, then=Reply(ANSWER, prompt_tokens=prompt, completion_tokens=64))
+
+
 def test_a_tenant_is_alerted_then_downgraded_then_handed_to_humans(live_api, fake_openai):
     semver = f"4.0.{uuid.uuid4().int % 100000}"
     promote(
@@ -96,6 +115,7 @@ def test_a_tenant_is_alerted_then_downgraded_then_handed_to_humans(live_api, fak
     fake_openai.script("gpt-4o", then=Reply(ANSWER))
     fake_openai.script("gpt-4o-mini", then=Reply(ANSWER))
     try:
+        bill_as_estimated(live_api, fake_openai, submit(live_api, tenant_with(live_api, None)))
         probe = submit(live_api, tenant_with(live_api, None))
         model, per_ticket = decision(live_api, probe["decision_id"])
         assert model and per_ticket > 0

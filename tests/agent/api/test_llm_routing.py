@@ -4,12 +4,16 @@ version's own prompt and its pinned embedding model."""
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import logging
 import uuid
 from collections.abc import Iterator
 
 import pytest
 from redis.asyncio import Redis
 
+from agent.logs import make_formatter
 from agent.services.control import ControlPlane
 from agent.services.operators import Actor, move_label
 from agent.services.versions import create_version
@@ -93,6 +97,28 @@ def test_a_failing_model_ends_in_human_triage_with_the_reason(client, fake_opena
     route = submit(client, "Why was I charged a fee?")
     assert (route["routed_to"], route["mode"]) == ("human_triage", "fallback")
     assert "server_error" in route["reason"]
+
+
+def test_log_lines_written_while_routing_carry_the_ticket_and_trace_ids(
+    client, fake_openai, llm_version
+):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(make_formatter(json=True))
+    gateway = logging.getLogger("agent.llm.gateway")
+    gateway.addHandler(handler)
+    try:
+        fake_openai.script("fake-router", then=Fail(500))
+        route = submit(client, "Why was I charged twice for one purchase?")
+    finally:
+        gateway.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    failed = [line for line in lines if line["event"].startswith("model call failed")]
+    assert failed, lines
+    spans = client.get(f"/v1/tickets/{route['ticket_id']}").json()["spans"]
+    assert {line["ticket_id"] for line in failed} == {route["ticket_id"]}
+    assert {line["trace_id"] for line in failed} == {spans[0]["trace_id"]}
+    assert all(line["level"] == "warning" for line in failed)
 
 
 def test_an_answer_outside_the_taxonomy_ends_in_human_triage(client, fake_openai, llm_version):

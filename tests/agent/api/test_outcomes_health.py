@@ -6,6 +6,7 @@ import re
 import uuid
 
 import psycopg
+from redis import Redis
 
 
 def test_an_outcome_becomes_history_with_the_tickets_embedding(client, live_api):
@@ -122,3 +123,40 @@ def test_responses_are_counted_by_route_template_and_status_class(client):
     # a path no route serves is counted under one label, never under its raw path
     text = client.get("/metrics").text
     assert 'route="unmatched"' in text and "no-such-path" not in text
+
+
+def _gauge(client, queue: str) -> float:
+    found = re.findall(
+        r'^ticketwatch_queue_depth\{queue="' + queue + r'"\} (\S+)$',
+        client.get("/metrics").text,
+        re.M,
+    )
+    assert len(found) == 1, f"no queue depth for {queue}"
+    return float(found[0])
+
+
+def test_queue_depths_are_read_from_the_broker_and_the_review_queue(client, live_api):
+    redis = Redis.from_url(live_api.settings.redis_url.get_secret_value())
+    marker = f"test-message-{uuid.uuid4().hex}"
+    before = _gauge(client, "monitor_tasks")
+    redis.lpush("monitor", marker, marker)
+    redis.lpush("monitor\x06\x169", marker)  # a prioritised task sits in a sibling list
+    try:
+        assert _gauge(client, "monitor_tasks") == before + 3
+    finally:
+        redis.lrem("monitor", 0, marker)
+        redis.lrem("monitor\x06\x169", 0, marker)
+        redis.close()
+    assert _gauge(client, "monitor_tasks") == before
+
+    # a ticket unlike the history goes to human triage, which always asks for a review
+    for text in ("my card was charged twice", "zqxj vvrk plmw ghtt frobnicate the quux"):
+        body = {"source": "tests", "external_id": uuid.uuid4().hex, "body": text}
+        assert client.post("/v1/tickets", json=body).status_code == 201
+    with psycopg.connect(live_api.database_url) as conn:
+        (open_reviews,) = conn.execute(
+            "SELECT count(*) FROM decisions d WHERE d.is_final AND d.sampled_for_review"
+            " AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id)"
+        ).fetchone()
+    assert open_reviews >= 1
+    assert _gauge(client, "review") == open_reviews

@@ -64,6 +64,15 @@ def test_load_is_idempotent(fresh_db_url, embedder):
     assert (first.inserted, first.skipped) == (60, 0)
     assert (again.inserted, again.skipped) == (0, 60)
     assert counts(fresh_db_url) == (60, 60, 60)
+    with psycopg.connect(fresh_db_url) as conn:  # each load is audited, with what it did
+        audited = conn.execute(
+            "SELECT actor, action, target, (details->>'inserted')::int, "
+            "(details->>'skipped')::int FROM audit_log ORDER BY id"
+        ).fetchall()
+    assert audited == [
+        ("system", "history.load", "h", 60, 0),
+        ("system", "history.load", "h", 0, 60),
+    ]
 
 
 def test_an_interrupted_load_resumes_without_redoing_committed_chunks(fresh_db_url, embedder):

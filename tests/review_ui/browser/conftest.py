@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from agent.config import REPO_ROOT
-from tests.review_ui.conftest import PASSWORDS, LiveUi
+from tests.live_ui import PASSWORDS, LiveUi
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

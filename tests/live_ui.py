@@ -1,5 +1,6 @@
 """A real API + review UI over HTTP, on a migrated database with Banking77 history, a
-calibrated knn version, and one user per role."""
+calibrated knn version, and one user per role: the ``live_ui`` fixture of the review UI's and
+the security tests (registered by ``tests/conftest.py``, so one server serves both)."""
 
 from __future__ import annotations
 
