@@ -135,7 +135,7 @@ class LLMClassifier:
             text=text,
             neighbours=neighbours,
             taxonomy=taxonomy,
-            max_examples=self.max_examples,
+            template=self.prompt,
             system_role=self.system_role,
         )
         schema = make_response_format(taxonomy, self.response_format)

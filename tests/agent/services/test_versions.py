@@ -149,7 +149,7 @@ def test_taxonomies_are_append_only(fresh_db_url) -> None:
 
 
 def test_the_migration_fills_existing_versions_with_what_they_ran_with(fresh_db_url) -> None:
-    migrate.downgrade(fresh_db_url, "b2c1a55e0011")
+    migrate.downgrade(fresh_db_url, "c3d7b0d9e012")
     with psycopg.connect(fresh_db_url) as conn:
         (taxonomy_id,) = conn.execute(
             "INSERT INTO taxonomies (id, name, version, content_hash, definition) "

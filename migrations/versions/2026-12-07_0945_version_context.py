@@ -11,8 +11,8 @@ The downgrade drops the columns and the taxonomies' triggers; the filled-in para
 older code reads them as the overrides they are).
 
 Revision ID: c3d4e5f60017
-Revises: b2c1a55e0011
-Create Date: 2026-12-07 09:30:00.000000+00:00
+Revises: c3d7b0d9e012
+Create Date: 2026-12-07 09:45:00.000000+00:00
 """
 
 from collections.abc import Sequence
@@ -27,7 +27,7 @@ from agent.config import Settings
 from agent.version_context import VersionContent, resolve_params, resolve_thresholds
 
 revision: str = "c3d4e5f60017"
-down_revision: str | None = "b2c1a55e0011"
+down_revision: str | None = "c3d7b0d9e012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
