@@ -14,6 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from agent.logs import make_formatter
+from agent.repositories import catalog
 from agent.services.control import ControlPlane
 from agent.services.operators import Actor, move_label
 from agent.services.versions import create_version
@@ -163,6 +164,29 @@ def test_cascade_asks_the_model_only_when_the_vote_is_unsure(client, live_api, f
         promote(live_api, live_api.setup.version)
 
 
+def version_id(live_api, semver: str) -> str:
+    async def body() -> str:
+        async with session_for(live_api.database_url) as session:
+            version = await catalog.version_by_semver(session, semver)
+            assert version is not None
+            return str(version.id)
+
+    return asyncio.run(body())
+
+
+def submit_to(client, live_api, semver: str, body: str, before=lambda: None) -> dict:
+    """A ticket routed by ``semver`` just after its label moved. A process rechecks the labels
+    at most 20 ms after its last look (control plane), so a ticket sent within that window may
+    still meet the old label; the next one cannot. ``before`` runs before each attempt."""
+    wanted = version_id(live_api, semver)
+    for _ in range(3):
+        before()
+        route = submit(client, body)
+        if route["agent_version_id"] == wanted:
+            return route
+    raise AssertionError(f"tickets still routed by {route['agent_version_id']}, not {semver}")
+
+
 HOUSE_RULE = "House rule: every ticket goes to card_orders."
 RULED_PROMPT = f"""
 system: |
@@ -204,8 +228,8 @@ def test_versions_with_their_own_prompts_route_the_same_ticket_differently(
                 params=params,
                 prompt_template=prompt,
             )
-            fake_openai.reset_requests()
-            routes[name] = submit(client, "My transfer to a friend has been pending for days")
+            text = "My transfer to a friend has been pending for days"
+            routes[name] = submit_to(client, live_api, semver, text, fake_openai.reset_requests)
             sent = fake_openai.received()[0].body["messages"]
             routes[name]["sent"] = sent
     finally:
@@ -231,11 +255,12 @@ def test_a_version_pinned_to_another_embedding_model_sends_tickets_to_humans(
         embedding_model="openai/text-embedding-3-small",
     )
     try:
-        route = submit(client, "My card has not arrived yet")
+        route = submit_to(client, live_api, semver, "My card has not arrived yet")
     finally:
         promote(live_api, live_api.setup.version)
+    after = submit_to(client, live_api, live_api.setup.version, "My card has not arrived yet")
 
     assert (route["routed_to"], route["mode"]) == ("human_triage", "fallback")
     assert "embedding_mismatch" in route["reason"]
     assert "openai/text-embedding-3-small" in route["reason"]
-    assert submit(client, "My card has not arrived yet")["mode"] != "fallback"
+    assert after["mode"] != "fallback", after
