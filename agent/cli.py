@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from agent.commands import history, operators, serve, services, settings_cmd
+from agent.commands import history, operators, serve, services, settings_cmd, versions_cmd
 from agent.commands.taxonomy_cmd import taxonomy_app
 from agent.config import get_settings
 from agent.datasets.cli import app as datasets_app
@@ -43,6 +43,10 @@ app.add_typer(operators.tenants_app, name="tenants")
 app.add_typer(operators.review_app, name="review")
 app.add_typer(taxonomy_app, name="taxonomy")
 operators.versions_app.command("create")(history.create_version_command)
+operators.versions_app.command("show")(versions_cmd.show)
+operators.versions_app.command("diff")(versions_cmd.diff)
+operators.versions_app.command("export")(versions_cmd.export)
+operators.versions_app.command("import")(versions_cmd.import_)
 
 
 def _register_plugins() -> None:

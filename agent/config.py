@@ -12,6 +12,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_EMBEDDING_MODEL = "local:all-MiniLM-L6-v2"
 
 
 def _default_data_dir() -> Path:
@@ -143,9 +144,10 @@ class Settings(BaseSettings):
 
     # --- embeddings ---
     embedding_model: str = Field(
-        default="local:all-MiniLM-L6-v2",
+        default=DEFAULT_EMBEDDING_MODEL,
         description="`local:all-MiniLM-L6-v2` (onnxruntime, offline) or a LiteLLM embedding "
-        "model string; the latter must return 384 dimensions.",
+        "model string; the latter must return 384 dimensions. History is embedded with it; "
+        "`versions create` pins it in the version, and a version serves only where it matches.",
     )
     embedding_threads: int = Field(
         default_factory=_default_embedding_threads,
@@ -160,83 +162,23 @@ class Settings(BaseSettings):
     )
 
     # --- LLM ---------------------------------------------------------------------------
-    # The `llm` classifier's defaults; an agent version's params may override the non-secret
-    # ones (see agent.classify.llm_factory.LLMParams). Keys are never version params.
-    llm_model: str | None = Field(
-        default=None,
-        description="LiteLLM model string (openai/gpt-4o-mini, anthropic/claude-..., "
-        "openai/<name> with llm_api_base for an OpenAI-compatible server). Unset: no LLM.",
-    )
+    # Only keys and endpoints: every other LLM parameter (models, timeouts, retries,
+    # temperatures, probability method, prompt) is part of the agent version
+    # (agent.classify.llm_factory.LLMParams, docs/versions.md), so the environment cannot
+    # change how a version behaves.
     llm_api_base: str | None = Field(
-        default=None, description="Base URL for llm_model (e.g. http://127.0.0.1:8080/v1)."
+        default=None,
+        description="Base URL of a version's model where the version pins none "
+        "(e.g. http://127.0.0.1:8080/v1 for an OpenAI-compatible server).",
     )
     llm_api_key: SecretStr | None = Field(
-        default=None, description="API key for llm_model. Unset: the provider's own env var."
-    )
-    llm_fallback_model: str | None = Field(
-        default=None, description="LiteLLM model tried when llm_model fails after its retries."
+        default=None, description="API key of a version's model. Unset: the provider's env var."
     )
     llm_fallback_api_base: str | None = Field(
-        default=None, description="Base URL for llm_fallback_model."
+        default=None, description="Base URL of a version's fallback model (where it pins none)."
     )
     llm_fallback_api_key: SecretStr | None = Field(
-        default=None, description="API key for llm_fallback_model."
-    )
-    llm_timeout_s: float = Field(default=20.0, gt=0, description="Timeout of one model request.")
-    llm_total_timeout_s: float = Field(
-        default=60.0, gt=0, description="Deadline of one model call: retries and fallback included."
-    )
-    llm_max_retries: int = Field(
-        default=2, ge=0, description="Retries per model on timeouts, connection errors, 5xx, 429."
-    )
-    llm_backoff_initial_s: float = Field(
-        default=0.5, ge=0, description="First retry backoff; doubles each retry, plus jitter."
-    )
-    llm_backoff_max_s: float = Field(default=8.0, ge=0, description="Longest retry backoff.")
-    llm_max_retry_after_s: float = Field(
-        default=30.0, ge=0, description="A 429 asking to wait longer goes to the fallback at once."
-    )
-    llm_circuit_failures: int = Field(
-        default=5, ge=1, description="Consecutive failed requests that open a model's circuit."
-    )
-    llm_circuit_cooldown_s: float = Field(
-        default=30.0, gt=0, description="How long an open circuit refuses calls before a trial."
-    )
-    llm_temperature: float = Field(
-        default=0.0, ge=0, le=2, description="Temperature of the answer (logprobs) call."
-    )
-    llm_max_tokens: int = Field(default=64, ge=8, description="Most tokens in one answer.")
-    llm_top_logprobs: int = Field(
-        default=10, ge=1, le=20, description="Alternatives per token read for probabilities."
-    )
-    llm_probability_method: Literal["auto", "samples"] = Field(
-        default="auto",
-        description="auto: token logprobs, k samples where the provider gives none; "
-        "samples: always k samples.",
-    )
-    llm_samples_k: int = Field(
-        default=5, ge=1, description="Samples drawn when probabilities come from samples."
-    )
-    llm_sample_temperature: float = Field(
-        default=0.7, gt=0, le=2, description="Temperature of those samples."
-    )
-    llm_samples_smoothing: float = Field(
-        default=0.5, ge=0, description="Pseudo-samples spread evenly over the labels."
-    )
-    llm_response_format: Literal[
-        "json_schema", "json_object_with_schema", "json_object", "none"
-    ] = Field(
-        default="json_schema",
-        description="Structured output: json_schema (OpenAI, Anthropic and others via "
-        "LiteLLM), json_object_with_schema (llama.cpp server), json_object, none.",
-    )
-    llm_system_role: bool = Field(
-        default=True,
-        description="Send the instructions as a system message (false: in the first user "
-        "turn, for chat templates without one, such as Gemma's).",
-    )
-    llm_max_examples: int = Field(
-        default=8, ge=0, description="Neighbours given to the model as few-shot examples."
+        default=None, description="API key of a version's fallback model."
     )
 
     # --- tracing export ---------------------------------------------------------------

@@ -97,6 +97,7 @@ async def _ensure_version_and_tenant(url: str, settings: Settings) -> str:
                         actor=ACTOR,
                         params=fitted.params.to_params(),
                         thresholds=fitted.thresholds(0.5),
+                        embedding_model=settings.embedding_model,
                         rationale="demo: calibrated knn and novelty gate on Banking77 history",
                     )
                 await move_label(session, label="production", semver=semver, actor=ACTOR)

@@ -326,6 +326,7 @@ def _version(run: _Run, taxonomy: Taxonomy) -> dict[str, Any]:
                 actor=run.actor,
                 params=fitted.params.to_params(),
                 thresholds=fitted.thresholds(DEFAULT_MIN_CONFIDENCE),
+                embedding_model=run.settings.embedding_model,
                 rationale=f"ticketwatch quickstart {run.options.path.name}",
             )
             await move_label(

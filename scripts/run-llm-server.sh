@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Serve the local Gemma 3 270M model over an OpenAI-compatible API (llama-cpp-python).
 # Install it first with scripts/setup-llm-server.sh. Extra arguments go to the server
-# (e.g. --port 8080). Use it from ticketwatch as
-#   TICKETWATCH_LLM_MODEL=openai/gemma-3-270m
-#   TICKETWATCH_LLM_API_BASE=http://127.0.0.1:8080/v1
-#   TICKETWATCH_LLM_RESPONSE_FORMAT=json_object_with_schema
+# (e.g. --port 8080). Use it from ticketwatch with TICKETWATCH_LLM_API_BASE=http://127.0.0.1:8080/v1
+# and a version created with --model openai/gemma-3-270m
+#   --llm response_format=json_object_with_schema --llm system_role=false
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

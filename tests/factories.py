@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
+from agent.config import DEFAULT_EMBEDDING_MODEL
 from agent.datasets.records import LabelledTicket, shuffled
 from agent.models import (
     EMBEDDING_DIM,
@@ -21,6 +22,7 @@ from agent.models import (
     TaxonomyRecord,
     Ticket,
 )
+from agent.version_context import VersionContent
 
 
 def random_embedding(rng: np.random.Generator | None = None) -> list[float]:
@@ -47,16 +49,28 @@ def make_taxonomy(db: Session, **overrides: Any) -> TaxonomyRecord:
 
 def make_agent_version(db: Session, **overrides: Any) -> AgentVersion:
     taxonomy_id = overrides.pop("taxonomy_id", None) or make_taxonomy(db).id
-    row = AgentVersion(
-        **{
-            "semver": f"0.0.{uuid.uuid4().int % 10**9}",
-            "classifier": "knn",
-            "taxonomy_id": taxonomy_id,
-            "author": "tests",
-            "rationale": "test version",
-            **overrides,
-        }
+    values = {
+        "semver": f"0.0.{uuid.uuid4().int % 10**9}",
+        "classifier": "knn",
+        "taxonomy_id": taxonomy_id,
+        "author": "tests",
+        "rationale": "test version",
+        "model": None,
+        "fallback_model": None,
+        "prompt_template": "",
+        "params": {},
+        "thresholds": {},
+        "embedding_model": DEFAULT_EMBEDDING_MODEL,
+        **overrides,
+    }
+    taxonomy = db.get(TaxonomyRecord, values["taxonomy_id"])
+    assert taxonomy is not None
+    content = VersionContent(
+        **{k: values[k] for k in VersionContent.__dataclass_fields__ if k != "taxonomy_hash"},
+        taxonomy_hash=taxonomy.content_hash,
     )
+    values.setdefault("content_hash", content.content_hash())
+    row = AgentVersion(**values)
     db.add(row)
     db.flush()
     return row

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from agent.classify.answer import InvalidAnswer, RouteAnswer, parse_answer
 from agent.classify.base import Classification, Neighbour
 from agent.classify.label_probs import label_distribution, sample_distribution
+from agent.classify.prompt_template import DEFAULT_TEMPLATE, PromptTemplate
 from agent.classify.prompts import ResponseFormatMode, build_messages, queue_labels
 from agent.classify.prompts import response_format as make_response_format
 from agent.llm import LLMErrorKind, LLMResult, ModelGateway
@@ -73,7 +74,7 @@ class LLMClassifier:
         samples_smoothing: float = 0.5,
         response_format: ResponseFormatMode = "json_schema",
         system_role: bool = True,
-        max_examples: int = 8,
+        prompt: PromptTemplate = DEFAULT_TEMPLATE,
     ) -> None:
         if samples_k < 1:
             raise ValueError("samples_k must be at least 1")
@@ -87,7 +88,7 @@ class LLMClassifier:
         self.samples_smoothing = samples_smoothing
         self.response_format = response_format
         self.system_role = system_role
-        self.max_examples = max_examples
+        self.prompt = prompt
 
     async def classify(
         self, *, text: str, neighbours: list[Neighbour], taxonomy: Taxonomy
@@ -97,7 +98,7 @@ class LLMClassifier:
             text=text,
             neighbours=neighbours,
             taxonomy=taxonomy,
-            max_examples=self.max_examples,
+            template=self.prompt,
             system_role=self.system_role,
         )
         spend = _Spend()
@@ -134,7 +135,7 @@ class LLMClassifier:
             text=text,
             neighbours=neighbours,
             taxonomy=taxonomy,
-            max_examples=self.max_examples,
+            template=self.prompt,
             system_role=self.system_role,
         )
         schema = make_response_format(taxonomy, self.response_format)

@@ -16,9 +16,9 @@ registry (the models, the CLI help) stays cheap.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from agent.classify.base import Classifier
@@ -51,20 +51,30 @@ class ClassifierKind:
     description: str
     build: BuildFn
     model_backed: bool
+    defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
 _REGISTRY: dict[str, ClassifierKind] = {}
 
 
-def register(name: str, *, description: str, model_backed: bool) -> Callable[[BuildFn], BuildFn]:
-    """Register a build function as classifier kind ``name``."""
+def register(
+    name: str,
+    *,
+    description: str,
+    model_backed: bool,
+    defaults: Mapping[str, Any] | None = None,
+) -> Callable[[BuildFn], BuildFn]:
+    """Register a build function as classifier kind ``name``; ``defaults`` are the kind's own
+    params, written into every new version of it (a version holds every value it runs with)."""
 
     def decorator(build: BuildFn) -> BuildFn:
         if name in _REGISTRY:
             raise ValueError(f"classifier kind {name!r} is already registered")
         if not name.isidentifier() or name != name.lower() or len(name) > 20:
             raise ValueError(f"classifier kind {name!r}: use a lower-case identifier of <= 20")
-        _REGISTRY[name] = ClassifierKind(name, description, build, model_backed)
+        _REGISTRY[name] = ClassifierKind(
+            name, description, build, model_backed, dict(defaults or {})
+        )
         return build
 
     return decorator

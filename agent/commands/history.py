@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from agent.classify.abstention import RoutingTarget
@@ -30,6 +31,7 @@ from agent.services.calibration import VersionCalibration, calibrate_version
 from agent.services.history_loader import load_history
 from agent.services.versions import create_version
 from agent.taxonomy import Taxonomy, load_taxonomy
+from agent.version_context import resolve_params, resolve_prompt
 
 TaxonomyOpt = Annotated[str, typer.Option(help="Taxonomy name (packaged) or YAML path.")]
 
@@ -108,6 +110,28 @@ def create_version_command(
     taxonomy: TaxonomyOpt = "banking77",
     model: Annotated[str | None, typer.Option(help=f"LiteLLM model string ({MODEL_KINDS})")] = None,
     fallback_model: Annotated[str | None, typer.Option()] = None,
+    prompt: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help=f"Prompt file (YAML: system, user, few_shot; docs/versions.md) for {MODEL_KINDS}."
+            " Unset: the built-in prompt.",
+        ),
+    ] = None,
+    llm: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--llm",
+            help="An LLM parameter stored in the version, KEY=VALUE (repeatable), e.g. "
+            "response_format=json_object_with_schema, system_role=false, samples_k=3 "
+            "(docs/versions.md lists them).",
+        ),
+    ] = None,
+    embedding_model: Annotated[
+        str | None,
+        typer.Option(help="Embedding model pinned in the version (default: the deployment's)."),
+    ] = None,
     min_confidence: Annotated[
         float | None,
         typer.Option(min=0, max=1, help="Manual confidence threshold (default 0.5, no target)."),
@@ -136,6 +160,8 @@ def create_version_command(
     """Create an immutable agent version (the whole execution context), with its novelty gate
     and confidence threshold fitted on held-out history."""
     tax = load_taxonomy(taxonomy)
+    prompt_text = _prompt_text(prompt, classifier)
+    llm_params = _llm_params(llm or [])
     try:
         target = RoutingTarget(target_accuracy, target_escalation, min_confidence)
     except ValueError as exc:
@@ -144,11 +170,22 @@ def create_version_command(
     params = KnnParams(k=k).to_params()
     thresholds: dict[str, Any] = {"min_confidence": min_confidence or DEFAULT_MIN_CONFIDENCE}
     if calibrate:
-        fitted = _calibrate(tax, target, k=k, alpha=alpha, classifier=classifier, model=model)
+        fitted = _calibrate(
+            tax,
+            target,
+            k=k,
+            alpha=alpha,
+            classifier=classifier,
+            model=model,
+            prompt=prompt_text,
+            llm=llm_params,
+        )
         params = fitted.params.to_params()
         thresholds = fitted.thresholds(min_confidence or DEFAULT_MIN_CONFIDENCE)
     if novel_to_model:
         params["novel_to_model"] = True
+    if llm_params:
+        params["llm"] = llm_params
 
     async def body() -> None:
         from agent.services.operators import move_label
@@ -164,6 +201,8 @@ def create_version_command(
                 thresholds=thresholds,
                 model=model,
                 fallback_model=fallback_model,
+                prompt_template=prompt_text,
+                embedding_model=embedding_model or get_settings().embedding_model,
                 rationale=rationale,
             )
             if promote:
@@ -179,6 +218,30 @@ def create_version_command(
     console.print(f"version {semver} created" + (" and promoted to production" if promote else ""))
 
 
+def _llm_params(pairs: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs, each value read as a YAML scalar (``false``, ``3``, ``0.2``)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"--llm {pair!r}: write KEY=VALUE")
+        out[key.strip()] = yaml.safe_load(value) if value else None
+    return out
+
+
+def _prompt_text(path: Path | None, classifier: str) -> str:
+    """The prompt file's text, checked now (a bad file fails before any fitting)."""
+    if path is None:
+        return ""
+    text = path.read_text()
+    try:
+        resolve_prompt(get_kind(classifier), text)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {path}: {exc}")
+        raise typer.Exit(2) from exc
+    return text
+
+
 def _calibrate(
     tax: Taxonomy,
     target: RoutingTarget,
@@ -187,12 +250,16 @@ def _calibrate(
     alpha: float,
     classifier: str,
     model: str | None,
+    prompt: str = "",
+    llm: dict[str, Any] | None = None,
 ) -> VersionCalibration:
     """Fit on held-out history and print what was fitted, and what is missing."""
     settings = get_settings()
     model_classifier = None
     if target.fitted and get_kind(classifier).model_backed and model:
-        model_classifier = candidate_classifier(settings, classifier, model, k, tax)
+        model_classifier = candidate_classifier(
+            settings, classifier, model, k, tax, prompt=prompt, llm=llm
+        )
     with console.status("fitting the knn vote, the novelty gate and the threshold on history…"):
         fitted = calibrate_version(
             resolve_database_url(settings),
@@ -222,7 +289,14 @@ def _calibrate(
 
 
 def candidate_classifier(
-    settings: Settings, classifier: str, model: str, k: int, tax: Taxonomy
+    settings: Settings,
+    classifier: str,
+    model: str,
+    k: int,
+    tax: Taxonomy,
+    *,
+    prompt: str = "",
+    llm: dict[str, Any] | None = None,
 ) -> Classifier:
     """The model-backed classifier a new version would serve (to fit its threshold)."""
     from agent.classify.knn import KnnClassifier
@@ -235,8 +309,8 @@ def candidate_classifier(
         classifier=classifier,
         model=model,
         fallback_model=None,
-        prompt_template="",
-        params={"k": k},
+        prompt_template=resolve_prompt(get_kind(classifier), prompt),
+        params=resolve_params(get_kind(classifier), {"k": k, "llm": llm or {}}),
         thresholds={},
         taxonomy=tax,
     )

@@ -117,6 +117,7 @@ def versions_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
                     "semver": v.semver,
                     "classifier": v.classifier,
                     "model": v.model,
+                    "content_hash": v.content_hash,
                     "labels": labels.get(v.id, []),
                     "author": v.author,
                     "created_at": v.created_at.isoformat(),
@@ -129,12 +130,15 @@ def versions_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table("version", "classifier", "model", "labels", "author", "created", "rationale")
+    table = Table(
+        "version", "classifier", "model", "hash", "labels", "author", "created", "rationale"
+    )
     for r in rows:
         table.add_row(
             str(r["semver"]),
             str(r["classifier"]),
             str(r["model"] or "-"),
+            str(r["content_hash"])[:12],
             ", ".join(map(str, r["labels"])) or "-",  # type: ignore[call-overload]
             str(r["author"]),
             str(r["created_at"])[:19],

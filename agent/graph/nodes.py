@@ -58,11 +58,20 @@ async def guard(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, 
     },
 )
 async def resolve_version(state: RouteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """The production version, or the canary for a sticky share of customers."""
+    """The production version, or the canary for a sticky share of customers. A version
+    pinned to another embedding model than this process's cannot be served as it was
+    evaluated (its neighbours and gates live in another space): the ticket goes to humans."""
     ticket = state["ticket"]
     version = await runtime.context.versions.resolve(
         sticky_key=ticket.customer_id or ticket.ticket_id
     )
+    serving = runtime.context.embedder.model_name
+    if version is not None and version.embedding_model != serving:
+        failure = (
+            f"embedding_mismatch: version {version.semver} pins {version.embedding_model}, "
+            f"this process embeds with {serving}"
+        )
+        return {"version": version, "failure": failure}
     return {"version": version}
 
 

@@ -13,6 +13,7 @@ from agent.budgets import BudgetStatus
 from agent.classify.base import Classification, Neighbour
 from agent.classify.novelty import Novelty
 from agent.classify.registry import ClassifierKind, UnknownClassifierError, get_kind
+from agent.config import DEFAULT_EMBEDDING_MODEL
 from agent.taxonomy import Taxonomy
 
 
@@ -45,6 +46,8 @@ class ResolvedVersion:
     params: dict[str, Any]
     thresholds: dict[str, Any]
     taxonomy: Taxonomy
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    content_hash: str = ""
 
     def __post_init__(self) -> None:
         try:

@@ -18,7 +18,8 @@ CLASSIFIER_CHECK = "ck_agent_versions_classifier"
 
 
 class TaxonomyRecord(Base):
-    """A taxonomy version as stored (the YAML's content, identified by its hash)."""
+    """A taxonomy version as stored (the YAML's content, identified by its hash).
+    Append-only: a trigger rejects UPDATE/DELETE."""
 
     __tablename__ = "taxonomies"
     __table_args__ = (UniqueConstraint("name", "version"),)
@@ -49,7 +50,8 @@ class TaxonomyMigration(Base):
 
 
 class AgentVersion(Base):
-    """The whole execution context of the agent. Append-only: a trigger rejects UPDATE/DELETE.
+    """The whole execution context of the agent (every value it runs with, defaults written
+    in), content-hashed. Append-only: a trigger rejects UPDATE/DELETE.
     ``classifier`` is a registered kind (:mod:`agent.classify.kinds`); the database checks it."""
 
     __tablename__ = "agent_versions"
@@ -61,11 +63,14 @@ class AgentVersion(Base):
     model: Mapped[str | None] = mapped_column(String(200))
     fallback_model: Mapped[str | None] = mapped_column(String(200))
     prompt_template: Mapped[str] = mapped_column(default="")
+    embedding_model: Mapped[str] = mapped_column(String(200))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     thresholds: Mapped[dict[str, Any]] = mapped_column(default=dict)
     taxonomy_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("taxonomies.id"))
     author: Mapped[str] = mapped_column(String(100))
     rationale: Mapped[str] = mapped_column(default="")
+    # SHA-256 of what the version runs with (agent.version_context.VersionContent)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = created_at()
 
 

@@ -178,6 +178,8 @@ class ControlPlane:
                 model=row.model,
                 fallback_model=row.fallback_model,
                 prompt_template=row.prompt_template,
+                embedding_model=row.embedding_model,
+                content_hash=row.content_hash,
                 params=row.params,
                 thresholds=row.thresholds,
                 taxonomy=Taxonomy.model_validate(tax.definition),

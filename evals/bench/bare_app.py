@@ -45,7 +45,6 @@ def make_app(model: str, api_base: str) -> FastAPI:
             text=str(payload.get("body", "")),
             neighbours=examples,
             taxonomy=taxonomy,
-            max_examples=8,
             system_role=True,
         )
         result = await gateway.complete(

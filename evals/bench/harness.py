@@ -109,6 +109,7 @@ def prepare_agent(url: str, settings: Settings, *, history: int) -> Prepared:
                     taxonomy=taxonomy,
                     actor=ACTOR,
                     params=params.to_params(),
+                    embedding_model=settings.embedding_model,
                 )
                 await move_label(session, label="production", semver="1.0.0", actor=ACTOR)
                 return (await create_tenant(session, name="bench", actor=ACTOR))[1]
@@ -132,7 +133,7 @@ def promote_new_version(url: str, settings: Settings, semver: str, **version: An
                     semver=semver,
                     taxonomy=load_taxonomy("banking77"),
                     actor=ACTOR,
-                    **version,
+                    **{"embedding_model": settings.embedding_model, **version},
                 )
                 await move_label(session, label="production", semver=semver, actor=ACTOR)
             await ControlPlane(sessions, redis).changed()

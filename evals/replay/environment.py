@@ -83,6 +83,7 @@ def load_agent(
                     actor=ACTOR,
                     params=fitted.params.to_params(),
                     thresholds=fitted.thresholds(DEFAULT_MIN_CONFIDENCE),
+                    embedding_model=settings.embedding_model,
                     rationale="replay: calibrated knn and novelty gate on the scenario's history",
                 )
                 await move_label(session, label="production", semver=SEMVER, actor=ACTOR)

@@ -44,7 +44,20 @@ class Fail:
     message: str = "scripted failure"
 
 
-Behaviour = Reply | Fail
+@dataclass(frozen=True)
+class ByPrompt:
+    """A model that follows its prompt: the reply of the first rule whose phrase appears in
+    the request's messages, else ``otherwise``."""
+
+    rules: tuple[tuple[str, Reply], ...]
+    otherwise: Reply
+
+    def choose(self, body: dict[str, Any]) -> Reply:
+        text = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+        return next((reply for phrase, reply in self.rules if phrase in text), self.otherwise)
+
+
+Behaviour = Reply | Fail | ByPrompt
 
 
 @dataclass(frozen=True)
@@ -111,6 +124,11 @@ class FakeOpenAIServer:
         with self._lock:
             return [r for r in self.requests if model is None or r.model == model]
 
+    def reset_requests(self) -> None:
+        """Forget what was received; keep the scripts."""
+        with self._lock:
+            self.requests.clear()
+
     def reset(self) -> None:
         with self._lock:
             self._scripts.clear()
@@ -131,6 +149,8 @@ class FakeOpenAIServer:
         behaviour = self._next(model, body)
         if behaviour is None:
             return _error(404, f"no script for model {model!r}")
+        if isinstance(behaviour, ByPrompt):
+            behaviour = behaviour.choose(body)
         if isinstance(behaviour, Fail):
             headers = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else {}
             return _error(behaviour.status, behaviour.message, headers)

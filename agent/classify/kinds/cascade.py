@@ -20,6 +20,7 @@ DEFAULT_CASCADE_THRESHOLD = 0.8
     description="the knn vote, then the LiteLLM model (--model) when its confidence is below "
     "params.cascade_threshold (default 0.8)",
     model_backed=True,
+    defaults={"cascade_threshold": DEFAULT_CASCADE_THRESHOLD},
 )
 def build(version: ResolvedVersion, *, knn: Classifier, settings: Settings) -> Classifier:
     from agent.classify.cascade import CascadeClassifier

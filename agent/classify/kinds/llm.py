@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agent.classify.registry import register
 
@@ -12,21 +12,19 @@ if TYPE_CHECKING:
     from agent.graph.state import ResolvedVersion
 
 
-def llm_overrides(version: ResolvedVersion) -> dict[str, Any]:
-    """The version's LLM parameters: its pinned models, then its ``params["llm"]``."""
-    overrides: dict[str, Any] = dict(version.params.get("llm", {}))
-    if version.model:
-        overrides["model"] = version.model
-    if version.fallback_model:
-        overrides["fallback_model"] = version.fallback_model
-    return overrides
-
-
 def build_llm(version: ResolvedVersion, settings: Settings) -> Classifier:
-    """The version's LLM classifier (its model, fallback and ``params["llm"]``)."""
-    from agent.classify.llm_factory import build_llm_classifier
+    """The version's LLM classifier: its pinned models, its ``params["llm"]`` and its prompt;
+    ``settings`` give only the keys and the endpoints the version does not pin."""
+    from agent.classify.llm_factory import LLMParams, build_llm_classifier
+    from agent.classify.prompt_template import parse_prompt
 
-    return build_llm_classifier(settings, llm_overrides(version))
+    params = LLMParams.for_version(
+        settings,
+        version.params.get("llm", {}),
+        model=version.model,
+        fallback_model=version.fallback_model,
+    )
+    return build_llm_classifier(settings, params, parse_prompt(version.prompt_template))
 
 
 @register(

@@ -1,4 +1,5 @@
-"""The llm and cascade classifiers behind the real API, against a scripted model server."""
+"""The llm and cascade classifiers behind the real API, against a scripted model server; a
+version's own prompt and its pinned embedding model."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ import pytest
 from redis.asyncio import Redis
 
 from agent.logs import make_formatter
+from agent.repositories import catalog
 from agent.services.control import ControlPlane
 from agent.services.operators import Actor, move_label
 from agent.services.versions import create_version
 from agent.taxonomy import load_taxonomy
 from tests.agent.llm_helpers import answer
 from tests.asyncdb import session_for
-from tests.fakes.openai_server import Fail, Reply
+from tests.fakes.openai_server import ByPrompt, Fail, Reply
 
 MODEL = "openai/fake-router"
 
@@ -160,3 +162,105 @@ def test_cascade_asks_the_model_only_when_the_vote_is_unsure(client, live_api, f
         assert fake_openai.count() == 0
     finally:
         promote(live_api, live_api.setup.version)
+
+
+def version_id(live_api, semver: str) -> str:
+    async def body() -> str:
+        async with session_for(live_api.database_url) as session:
+            version = await catalog.version_by_semver(session, semver)
+            assert version is not None
+            return str(version.id)
+
+    return asyncio.run(body())
+
+
+def submit_to(client, live_api, semver: str, body: str, before=lambda: None) -> dict:
+    """A ticket routed by ``semver`` just after its label moved. A process rechecks the labels
+    at most 20 ms after its last look (control plane), so a ticket sent within that window may
+    still meet the old label; the next one cannot. ``before`` runs before each attempt."""
+    wanted = version_id(live_api, semver)
+    for _ in range(3):
+        before()
+        route = submit(client, body)
+        if route["agent_version_id"] == wanted:
+            return route
+    raise AssertionError(f"tickets still routed by {route['agent_version_id']}, not {semver}")
+
+
+HOUSE_RULE = "House rule: every ticket goes to card_orders."
+RULED_PROMPT = f"""
+system: |
+  Queues:
+  {{queues}}
+  Priorities:
+  {{priorities}}
+  {HOUSE_RULE}
+  Answer {{answer_format}}.
+user: "Customer wrote:\\n{{ticket}}"
+few_shot: {{k: 2}}
+"""
+
+
+def test_versions_with_their_own_prompts_route_the_same_ticket_differently(
+    client, live_api, fake_openai
+) -> None:
+    """The model (scripted to follow its prompt) sees each version's own prompt."""
+    fake_openai.script(
+        "fake-router",
+        then=ByPrompt(
+            rules=((HOUSE_RULE, Reply(answer("card_orders", "P3"))),),
+            otherwise=Reply(answer("transfers", "P2")),
+        ),
+    )
+    params = {
+        "k": 15,
+        "llm": {"api_base": fake_openai.base_url, "probability_method": "samples", "samples_k": 2},
+    }
+    routes = {}
+    try:
+        for name, prompt in (("ruled", RULED_PROMPT), ("plain", "")):
+            semver = f"4.0.{uuid.uuid4().int % 100000}"
+            promote(
+                live_api,
+                semver,
+                classifier="llm",
+                model=MODEL,
+                params=params,
+                prompt_template=prompt,
+            )
+            text = "My transfer to a friend has been pending for days"
+            routes[name] = submit_to(client, live_api, semver, text, fake_openai.reset_requests)
+            sent = fake_openai.received()[0].body["messages"]
+            routes[name]["sent"] = sent
+    finally:
+        promote(live_api, live_api.setup.version)
+
+    assert routes["ruled"]["routed_to"] == "card_orders"
+    assert routes["plain"]["routed_to"] == "transfers"
+    ruled, plain = routes["ruled"]["sent"], routes["plain"]["sent"]
+    assert ruled[-1]["content"].startswith("Customer wrote:\n")
+    assert plain[-1]["content"].startswith("Ticket:\n")
+    assert len(ruled) == 1 + 2 * 2 + 1 and len(plain) == 1 + 2 * 8 + 1  # few_shot.k: 2 vs 8
+
+
+def test_a_version_pinned_to_another_embedding_model_sends_tickets_to_humans(
+    client, live_api
+) -> None:
+    semver = f"5.0.{uuid.uuid4().int % 100000}"
+    promote(
+        live_api,
+        semver,
+        classifier="knn",
+        params={"k": 15},
+        embedding_model="openai/text-embedding-3-small",
+    )
+    try:
+        route = submit_to(client, live_api, semver, "My card has not arrived yet")
+    finally:
+        promote(live_api, live_api.setup.version)
+    after = submit_to(client, live_api, live_api.setup.version, "My card has not arrived yet")
+
+    assert (route["routed_to"], route["mode"]) == ("human_triage", "fallback")
+    assert "embedding_mismatch" in route["reason"]
+    assert "openai/text-embedding-3-small" in route["reason"]
+    assert after["mode"] != "fallback", after

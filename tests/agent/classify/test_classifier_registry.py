@@ -153,9 +153,9 @@ def insert_version(url: str, classifier: str, semver: str) -> None:
         ).fetchone()
         conn.execute(
             "INSERT INTO agent_versions (id, semver, classifier, prompt_template, params, "
-            "thresholds, taxonomy_id, author, rationale) VALUES (gen_random_uuid(), %s, %s, '', "
-            "'{}', '{}', %s, 'tests', '')",
-            (semver, classifier, taxonomy_id),
+            "thresholds, taxonomy_id, author, rationale, embedding_model, content_hash) VALUES "
+            "(gen_random_uuid(), %s, %s, '', '{}', '{}', %s, 'tests', '', 'local:m', md5(%s))",
+            (semver, classifier, taxonomy_id, semver),
         )
 
 

@@ -7,6 +7,7 @@ from pydantic import SecretStr
 
 from agent.classify.answer import InvalidAnswer, parse_answer
 from agent.classify.llm_factory import LLMParams, build_llm_classifier
+from agent.classify.prompt_template import FewShot, PromptTemplate
 from agent.classify.prompts import answer_schema, build_messages, instructions, response_format
 from agent.config import Settings
 from tests.agent.llm_helpers import NEIGHBOURS, QUEUES, TAXONOMY
@@ -34,9 +35,10 @@ def test_without_system_role_the_instructions_open_the_first_user_turn() -> None
     assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant", "user"]
 
 
-def test_max_examples_keeps_the_nearest_neighbours() -> None:
+def test_few_shot_k_keeps_the_nearest_neighbours() -> None:
+    template = PromptTemplate(few_shot=FewShot(k=1))
     messages = build_messages(
-        text="Where is my card?", neighbours=NEIGHBOURS, taxonomy=TAXONOMY, max_examples=1
+        text="Where is my card?", neighbours=NEIGHBOURS, taxonomy=TAXONOMY, template=template
     )
 
     assert len(messages) == 4  # system, one example (two turns), the ticket
@@ -63,29 +65,44 @@ def test_parse_answer_accepts_a_fenced_answer_and_ignores_extra_keys() -> None:
         parse_answer('{"queue": "human_triage", "priority": "P4"}', TAXONOMY)
 
 
-def test_classifier_from_settings_takes_version_overrides() -> None:
+def test_a_versions_llm_params_come_from_the_version_and_only_endpoints_and_keys_from_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TICKETWATCH_LLM_SAMPLES_K", "7")  # no such setting: it changes nothing
+    monkeypatch.setenv("TICKETWATCH_LLM_TEMPERATURE", "1.5")
     settings = Settings(
-        llm_model="openai/base-model",
+        llm_api_base="http://env-endpoint/v1",
         llm_api_key=SecretStr("sk-settings"),
-        llm_fallback_model="anthropic/claude-haiku-4-5",
-        llm_samples_k=7,
+        llm_fallback_api_base="http://env-fallback/v1",
     )
+    stored = {**LLMParams.defaults(), "samples_k": 3}
 
-    plain = build_llm_classifier(settings)
-    pinned = build_llm_classifier(settings, {"model": "openai/pinned", "samples_k": 3})
+    params = LLMParams.for_version(
+        settings, stored, model="openai/pinned", fallback_model="anthropic/claude-haiku-4-5"
+    )
+    pinned_endpoint = LLMParams.for_version(
+        settings,
+        {**stored, "api_base": "http://pinned/v1"},
+        model="openai/pinned",
+        fallback_model=None,
+    )
+    classifier = build_llm_classifier(settings, params)
 
-    assert plain.gateway.primary.model == "openai/base-model" and plain.samples_k == 7
-    assert pinned.gateway.primary.model == "openai/pinned" and pinned.samples_k == 3
-    assert pinned.gateway.primary.api_key == SecretStr("sk-settings")
-    assert pinned.gateway.fallback is not None
-    assert pinned.gateway.fallback.model == "anthropic/claude-haiku-4-5"
+    assert (params.samples_k, params.temperature) == (3, 0.0)
+    assert params.api_base == "http://env-endpoint/v1"
+    assert params.fallback_api_base == "http://env-fallback/v1"
+    assert pinned_endpoint.api_base == "http://pinned/v1"
+    assert classifier.gateway.primary.model == "openai/pinned" and classifier.samples_k == 3
+    assert classifier.gateway.primary.api_key == SecretStr("sk-settings")
+    assert classifier.gateway.fallback is not None
+    assert classifier.gateway.fallback.model == "anthropic/claude-haiku-4-5"
 
 
-def test_bad_overrides_and_a_missing_model_are_refused() -> None:
-    settings = Settings(llm_model="openai/base-model")
+def test_bad_params_and_a_missing_model_are_refused() -> None:
+    settings = Settings()
     with pytest.raises(ValueError, match="api_key"):
-        LLMParams.from_settings(settings, {"api_key": "sk-in-a-version"})
+        LLMParams.for_version(settings, {"api_key": "sk"}, model="openai/m", fallback_model=None)
     with pytest.raises(ValueError, match="samples_k"):
-        LLMParams.from_settings(settings, {"samples_k": 0})
+        LLMParams.for_version(settings, {"samples_k": 0}, model="openai/m", fallback_model=None)
     with pytest.raises(ValueError, match="no LLM model"):
-        LLMParams.from_settings(Settings(llm_model=None))
+        LLMParams.for_version(settings, {}, model=None, fallback_model=None)
