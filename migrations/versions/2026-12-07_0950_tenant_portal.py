@@ -5,7 +5,7 @@ portal, which sets it. ``portal_enabled_at`` NULL means the portal is off (the d
 ``portal_show_queue`` lets a tenant show the queue's display name on the portal's pages.
 
 Revision ID: e7a1f0c40017
-Revises: c3d7b0d9e012
+Revises: c3d4e5f60017
 Create Date: 2026-12-07 09:50:00.000000+00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e7a1f0c40017"
-down_revision: str | None = "c3d7b0d9e012"
+down_revision: str | None = "c3d4e5f60017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
