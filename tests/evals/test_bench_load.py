@@ -45,6 +45,8 @@ def test_a_small_load_benchmark_prints_every_figure_as_json(bench_env: None) -> 
             assert report[f"{kind}_{key}"] > 0
         ratio = report[f"{kind}_tickets_per_s"] / report[f"{kind}_embedder_tickets_per_s"]
         assert report[f"{kind}_ratio_to_embedder"] == pytest.approx(ratio, abs=0.002)
+        assert set(report[f"{kind}_cores_used"]) == {"embedder", "load", "baseline"}
+        assert all(c > 0 for c in report[f"{kind}_cores_used"].values())
     assert report["config"]["n_short"] == 40 and report["config"]["n_long"] == 20
     assert report["config"]["workers"] == 2
     assert set(report["targets"]) == {"long_ratio_to_embedder", "long_speedup_vs_baseline"}
