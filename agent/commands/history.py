@@ -74,7 +74,7 @@ def load_history_command(
         int | None,
         typer.Option(
             min=1,
-            help="Chunks embedded at once (default: TICKETWATCH_LOAD_WORKERS or one per core).",
+            help="Chunks embedded at once (default: TICKETWATCH_LOAD_WORKERS, else cores, <= 8).",
         ),
     ] = None,
 ) -> None:

@@ -11,6 +11,9 @@ from agent.embed.parallel import usable_cores
 
 LOCAL_PREFIX = "local:"
 LOCAL_MODELS = ("all-MiniLM-L6-v2",)
+# A worker's model run over 64 tickets of 256 tokens (the truncation length) peaks at ~0.5 GB;
+# past 8 workers, ask for more explicitly (TICKETWATCH_LOAD_WORKERS).
+MAX_DEFAULT_WORKERS = 8
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,10 @@ def get_embedder(settings: Settings, *, threads: int | None = None) -> Embedder:
 
 
 def get_bulk_embedding(settings: Settings) -> BulkEmbedding:
-    """For loading history: ``load_workers`` (default one per core) single-threaded model runs
-    at once, or as many concurrent requests to a remote model."""
-    workers = settings.load_workers or usable_cores()
+    """For loading history: ``load_workers`` (default one per core, at most
+    ``MAX_DEFAULT_WORKERS``) single-threaded model runs at once, or as many concurrent requests
+    to a remote model."""
+    workers = settings.load_workers or min(usable_cores(), MAX_DEFAULT_WORKERS)
     return BulkEmbedding(get_embedder(settings, threads=1), workers)
 
 

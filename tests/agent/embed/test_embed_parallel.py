@@ -12,6 +12,7 @@ import pytest
 
 from agent.config import Settings
 from agent.embed import EMBEDDING_DIM, Embedder, embed_chunks, get_bulk_embedding
+from agent.embed.factory import MAX_DEFAULT_WORKERS
 from agent.embed.local import LocalMiniLMEmbedder
 from agent.embed.parallel import usable_cores
 
@@ -77,7 +78,7 @@ def test_a_failed_chunk_raises_after_the_chunks_before_it() -> None:
 
 def test_bulk_embedding_uses_single_threaded_runs_on_every_core(tmp_path: Path) -> None:
     bulk = get_bulk_embedding(Settings(data_dir=tmp_path, embedding_threads=3))
-    assert bulk.workers == usable_cores()
+    assert bulk.workers == min(usable_cores(), MAX_DEFAULT_WORKERS)
     assert isinstance(bulk.embedder, LocalMiniLMEmbedder)
     assert bulk.embedder._session.get_session_options().intra_op_num_threads == 1
     assert bulk.embedder.embed(["card declined"]).shape == (1, EMBEDDING_DIM)
