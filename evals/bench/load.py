@@ -14,7 +14,9 @@ them; each figure is the best of ``rounds``. The ratios are of figures from this
 ``*_cores_used`` is this process's CPU time over the wall time of each measurement: on an idle
 machine the load keeps about ``workers`` cores busy and the baseline one. Where other work
 takes the cores (Linux with autogroups shares them between sessions, not threads), no loader
-can go faster, and this figure shows it.
+can go faster, and this figure shows it. ``*_cpu_ms_per_ticket`` is the CPU one ticket cost
+this process each way, whatever the machine's load; ``*_idle_speedup_estimate`` is the speedup
+those costs give if each worker had a core of its own (an estimate, not a measurement).
 """
 
 from __future__ import annotations
@@ -163,7 +165,7 @@ def run(
         }
         for kind in KINDS
     }
-    report = _report(best, per_round)
+    report = _report(best, per_round, workers=bulk.workers)
     report["config"] = {
         "n_short": len(records["short"]),
         "n_long": len(records["long"]),
@@ -184,7 +186,10 @@ def run(
 
 
 def _report(
-    best: dict[str, dict[str, Timing]], per_round: list[dict[str, dict[str, Timing]]]
+    best: dict[str, dict[str, Timing]],
+    per_round: list[dict[str, dict[str, Timing]]],
+    *,
+    workers: int,
 ) -> dict[str, Any]:
     report: dict[str, Any] = {}
     for kind in KINDS:
@@ -196,6 +201,15 @@ def _report(
             report[f"{kind}_baseline_tickets_per_s"] = round(rate["baseline"], 1)
             report[f"{kind}_speedup_vs_baseline"] = round(rate["load"] / rate["baseline"], 3)
         report[f"{kind}_cores_used"] = {name: round(t.cores, 2) for name, t in best[kind].items()}
+        cpu_ms = {name: 1000 * t.cores / t.rate for name, t in best[kind].items()}
+        report[f"{kind}_cpu_ms_per_ticket"] = {name: round(v, 2) for name, v in cpu_ms.items()}
+        if "baseline" in cpu_ms:
+            # What an idle machine would give if each worker had a core: the CPU one ticket
+            # costs each way (Postgres's own CPU, small, left out of both).
+            cores = min(workers, usable_cores())
+            report[f"{kind}_idle_speedup_estimate"] = round(
+                cores * cpu_ms["baseline"] / cpu_ms["load"], 2
+            )
     report["targets"] = targets(report)
     report["rounds"] = [
         {kind: {name: round(t.rate, 1) for name, t in r[kind].items()} for kind in KINDS}
@@ -236,6 +250,12 @@ def summary(report: dict[str, Any]) -> str:
         lines.append(
             f"note: the loads kept only {busy:.2f} of {config['workers']} cores busy: other work "
             "on this machine took the rest, so the speedup is not the one of an idle machine"
+            + (
+                f" (estimated for an idle one: {report['long_idle_speedup_estimate']:.2f}x on "
+                "long tickets)"
+                if "long_idle_speedup_estimate" in report
+                else ""
+            )
         )
     missed = [name for name, ok in report["targets"].items() if not ok]
     lines.append("targets: " + ("all met" if not missed else "missed " + ", ".join(missed)))

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from agent.config import get_settings
 from evals.bench.load import long_records, summary, targets
-from evals.cli import register
 from evals.bench.long_tickets import MIN_CHARS, long_tickets
+from evals.cli import register
 from tests.conftest import Servers
 
 runner = CliRunner()
@@ -47,6 +47,8 @@ def test_a_small_load_benchmark_prints_every_figure_as_json(bench_env: None) -> 
         assert report[f"{kind}_ratio_to_embedder"] == pytest.approx(ratio, abs=0.002)
         assert set(report[f"{kind}_cores_used"]) == {"embedder", "load", "baseline"}
         assert all(c > 0 for c in report[f"{kind}_cores_used"].values())
+        assert all(ms > 0 for ms in report[f"{kind}_cpu_ms_per_ticket"].values())
+        assert report[f"{kind}_idle_speedup_estimate"] > 0
     assert report["config"]["n_short"] == 40 and report["config"]["n_long"] == 20
     assert report["config"]["workers"] == 2
     assert set(report["targets"]) == {"long_ratio_to_embedder", "long_speedup_vs_baseline"}
