@@ -166,23 +166,30 @@ def run(
         for kind in KINDS
     }
     report = _report(best, per_round, workers=bulk.workers)
-    report["config"] = {
+    report["config"] = _config(records, bulk=bulk, settings=settings, baseline=baseline)
+    report["config"].update(chunk=chunk, rounds=rounds, load_avg_1m_before=round(load_before, 2))
+    return report
+
+
+def _config(
+    records: dict[str, list[LabelledTicket]],
+    *,
+    bulk: BulkEmbedding,
+    settings: Settings,
+    baseline: bool,
+) -> dict[str, Any]:
+    long = records["long"]
+    return {
         "n_short": len(records["short"]),
-        "n_long": len(records["long"]),
-        "long_mean_chars": round(
-            sum(len(r.text) for r in records["long"]) / max(1, len(records["long"]))
-        ),
-        "chunk": chunk,
-        "rounds": rounds,
+        "n_long": len(long),
+        "long_mean_chars": round(sum(len(r.text) for r in long) / max(1, len(long))),
         "workers": bulk.workers,
         "baseline_threads": settings.embedding_threads if baseline else None,
         "usable_cores": usable_cores(),
         "cpu_count": os.cpu_count(),
-        "load_avg_1m_before": round(load_before, 2),
         "load_avg_1m_after": round(os.getloadavg()[0], 2),
         "embedding_model": bulk.embedder.model_name,
     }
-    return report
 
 
 def _report(
