@@ -1,9 +1,10 @@
 """Bulk embedding on every core: chunks embedded by worker threads, handed back in order.
 
 Each worker embeds a whole chunk with a single-threaded model run (onnxruntime releases the
-GIL, so the threads run truly in parallel). Independent runs scale better than one run split
-across intra-op threads: they never wait for each other between operators, which on a host
-busy with Postgres and other work made two intra-op threads slower than one. The caller gets
+GIL, and concurrent runs of one session do not wait for each other). Independent runs rather
+than one run split across intra-op threads: they never meet between operators, so a worker
+that the scheduler pauses (Postgres and other work share the cores) does not stall the
+others; on such a host two intra-op threads measured slower than one. The caller gets
 chunk ``i`` while the workers already embed the next ones, so whatever it does with the
 vectors (the history loader writes them to Postgres) overlaps the embedding.
 """
