@@ -154,6 +154,12 @@ class Settings(BaseSettings):
         ge=0,
         description="onnxruntime intra-op threads of the local embedder; 0 = its default.",
     )
+    load_workers: int = Field(
+        default=0,
+        ge=0,
+        description="Embedding workers of `load-history` (one single-threaded model run each, "
+        "up to ~0.5 GB for long tickets); 0 = one per core, at most 8.",
+    )
     embedding_batch_max: int = Field(
         default=64, ge=1, description="Most texts the API's micro-batcher embeds in one run."
     )

@@ -62,6 +62,41 @@ def bench_embed(
     typer.echo(json.dumps(run(n, batch, threads=threads, rounds=rounds), indent=2))
 
 
+@bench_app.command("load")
+def bench_load(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+    n: Annotated[int, typer.Option(min=10, help="Short tickets (Banking77 train).")] = 4000,
+    n_long: Annotated[int, typer.Option(min=10, help="Long tickets (generated).")] = 2000,
+    rounds: Annotated[int, typer.Option(min=1, help="Rounds; each figure is the best.")] = 1,
+    chunk: Annotated[int, typer.Option(min=1, help="Tickets per chunk, as the loader.")] = 512,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Embedding workers (default: as load-history).")
+    ] = None,
+    baseline: Annotated[
+        bool, typer.Option(help="Also time the old path: one chunk after the other.")
+    ] = True,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when a target is missed.")] = False,
+) -> None:
+    """load-history's tickets/s for short and long tickets, against its embedder alone and
+    the old single-core path, in the same run."""
+    from evals.bench.load import run, summary
+
+    result = run(
+        n_short=n,
+        n_long=n_long,
+        rounds=rounds,
+        chunk=chunk,
+        workers=workers,
+        baseline=baseline,
+        progress=lambda line: console.print(line, highlight=False),
+    )
+    typer.echo(json.dumps(result) if as_json else summary(result))
+    missed = [name for name, ok in result["targets"].items() if not ok]
+    if strict and missed:
+        console.print(f"[red]targets missed:[/] {', '.join(missed)}")
+        raise typer.Exit(1)
+
+
 @bench_app.command("monitor")
 def bench_monitor(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,

@@ -33,7 +33,7 @@ from agent.commands.common import cli_session
 from agent.config import Settings
 from agent.datasets.mapping import ExportFormat
 from agent.datasets.records import LabelledTicket, read_labelled_file
-from agent.embed import get_embedder
+from agent.embed import get_bulk_embedding, get_embedder
 from agent.embedded import resolve_database_url
 from agent.routing import DEFAULT_MIN_CONFIDENCE
 from agent.services.calibration import calibrate_version
@@ -293,11 +293,13 @@ def _golden(run: _Run, taxonomy: Taxonomy, rows: list[LabelledTicket]) -> dict[s
 
 def _history(run: _Run, rows: list[LabelledTicket]) -> dict[str, Any]:
     source = f"quickstart:{run.options.name}:{run.state['input']['sha256'][:12]}"
+    bulk = get_bulk_embedding(run.settings)
     report = load_history(
         run.url,
         rows,
         source=source,
-        embedder=get_embedder(run.settings),
+        embedder=bulk.embedder,
+        workers=bulk.workers,
         progress=run.progress("loading history", len(rows)),
     )
     return {

@@ -63,8 +63,8 @@ def export_from_options(
 
 
 class ProgressLines:
-    """``label: done/total (pct)`` on stderr every ``every_s`` seconds and at the end; plain
-    lines, so a log file or a CI console shows long work moving."""
+    """``label: done/total (pct, rate/s, ETA)`` on stderr every ``every_s`` seconds and at the
+    end; plain lines, so a log file or a CI console shows long work moving."""
 
     def __init__(self, label: str, total: int, *, every_s: float = 5.0) -> None:
         self.label, self.total, self.every_s = label, total, every_s
@@ -78,7 +78,14 @@ class ProgressLines:
             self.last = now
             pct = self.done / self.total if self.total else 1.0
             rate = self.done / max(now - self.started, 1e-9)
+            left = max(self.total - self.done, 0)
+            eta = f", ETA {_duration(left / rate)}" if left and rate > 0 else ""
             stderr.print(
-                f"{self.label}: {self.done:,}/{self.total:,} ({pct:.0%}, {rate:,.0f}/s)",
+                f"{self.label}: {self.done:,}/{self.total:,} ({pct:.0%}, {rate:,.0f}/s{eta})",
                 highlight=False,
             )
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,12 +21,13 @@ from agent.commands.export_opts import (
     MapOpt,
     PresetOpt,
     PriorityMapOpt,
+    ProgressLines,
     TimezoneOpt,
     export_from_options,
 )
 from agent.config import Settings, get_settings
 from agent.datasets.records import LabelledFileError, read_labelled_file
-from agent.embed import get_embedder
+from agent.embed import get_bulk_embedding
 from agent.embedded import resolve_database_url
 from agent.routing import DEFAULT_MIN_CONFIDENCE
 from agent.services.calibration import VersionCalibration, calibrate_version
@@ -69,6 +72,13 @@ def load_history_command(
     preset: PresetOpt = None,
     priority_map: PriorityMapOpt = None,
     timezone: TimezoneOpt = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Chunks embedded at once (default: TICKETWATCH_LOAD_WORKERS, else cores, <= 8).",
+        ),
+    ] = None,
 ) -> None:
     """Load labelled historical tickets, with embeddings, as outcomes the agent learns from.
     Resumable: run it again after an interruption and it continues. A helpdesk's CSV export
@@ -81,7 +91,31 @@ def load_history_command(
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc
     settings = get_settings()
-    embedder = get_embedder(settings)
+    bulk = get_bulk_embedding(settings)
+    workers = workers or bulk.workers
+    with _progress_callback(len(records)) as advance:
+        report = load_history(
+            resolve_database_url(settings),
+            records,
+            source=source or f"history:{path.stem}",
+            embedder=bulk.embedder,
+            workers=workers,
+            progress=advance,
+            actor=(cli_actor().name, cli_actor().role),
+        )
+    console.print(
+        f"{report.inserted} loaded, {report.skipped} already present, "
+        f"{report.seconds:.1f}s, {workers} embedding workers"
+        + (" (indexes rebuilt)" if report.indexes_rebuilt else "")
+    )
+
+
+@contextmanager
+def _progress_callback(total: int) -> Iterator[Callable[[int], None]]:
+    """A bar on a terminal; elsewhere (a log, CI, a pipe) a plain line every few seconds."""
+    if not console.is_terminal:
+        yield ProgressLines("loading history", total)
+        return
     with Progress(
         TextColumn("loading history"),
         BarColumn(),
@@ -89,19 +123,8 @@ def load_history_command(
         TimeRemainingColumn(),
         console=console,
     ) as bar:
-        task = bar.add_task("load", total=len(records))
-        report = load_history(
-            resolve_database_url(settings),
-            records,
-            source=source or f"history:{path.stem}",
-            embedder=embedder,
-            progress=lambda n: bar.advance(task, n),
-            actor=(cli_actor().name, cli_actor().role),
-        )
-    console.print(
-        f"{report.inserted} loaded, {report.skipped} already present, "
-        f"{report.seconds:.1f}s" + (" (indexes rebuilt)" if report.indexes_rebuilt else "")
-    )
+        task = bar.add_task("load", total=total)
+        yield lambda n: bar.advance(task, n)
 
 
 def create_version_command(

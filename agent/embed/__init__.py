@@ -5,13 +5,17 @@ Importing this package is cheap; onnxruntime and litellm load when an embedder i
 
 from agent.embed.base import EMBEDDING_DIM, Embedder, EmbeddingError, l2_normalise
 from agent.embed.batcher import EmbeddingBatcher
-from agent.embed.factory import get_embedder, make_batcher
+from agent.embed.factory import BulkEmbedding, get_bulk_embedding, get_embedder, make_batcher
+from agent.embed.parallel import embed_chunks
 
 __all__ = [
     "EMBEDDING_DIM",
+    "BulkEmbedding",
     "Embedder",
     "EmbeddingBatcher",
     "EmbeddingError",
+    "embed_chunks",
+    "get_bulk_embedding",
     "get_embedder",
     "l2_normalise",
     "make_batcher",

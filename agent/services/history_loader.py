@@ -4,6 +4,8 @@ The bulk path copies rows into staging tables and inserts them in chunks, each c
 (so an interrupted load resumes where it stopped: rows already present are skipped and not
 embedded again). On a first load into an empty history the HNSW indexes are dropped first and
 built once at the end, which is several times faster than maintaining them row by row.
+Embedding, most of a load's time, runs on worker threads (``workers``, one per core from the
+CLI) that embed the next chunks while this thread writes the current one.
 
 The SQL is the history repository's (:mod:`agent.repositories.history`). This is the one service
 that commits (its allowed exception to "services never commit", enforced by
@@ -17,6 +19,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,7 +27,7 @@ import numpy as np
 import psycopg
 
 from agent.datasets.records import LabelledTicket
-from agent.embed import Embedder
+from agent.embed import Embedder, embed_chunks
 from agent.repositories import history, operations
 
 log = logging.getLogger(__name__)
@@ -53,11 +56,16 @@ def load_history(
     source: str,
     embedder: Embedder,
     chunk: int = 512,
+    workers: int = 1,
     progress: Callable[[int], None] | None = None,
     actor: tuple[str, str] = ("system", "system"),
 ) -> LoadReport:
     """Load labelled tickets as history. Idempotent and resumable; reports what it did, and
-    audits it (``history.load``, by ``actor``: name and role) once it is done."""
+    audits it (``history.load``, by ``actor``: name and role) once it is done.
+
+    ``workers`` chunks are embedded at once (:func:`agent.embed.embed_chunks`) while the
+    chunk before them is written; chunks are still written and committed in file order.
+    """
     t0 = time.perf_counter()
     ids = external_ids(records, source)
     now = datetime.now(UTC)
@@ -71,30 +79,16 @@ def load_history(
             log.info("bulk load of %d rows: building the HNSW indexes once at the end", len(todo))
             history.drop_hnsw_indexes(conn)
             conn.commit()
+        parts = [todo[start : start + chunk] for start in range(0, len(todo), chunk)]
+        texts = ([records[i].text for i in part] for part in parts)
         try:
-            for start in range(0, len(todo), chunk):
-                part = [records[i] for i in todo[start : start + chunk]]
-                vectors = embedder.embed([r.text for r in part])
-                rows = [
-                    (
-                        uuid.uuid4(),
-                        source,
-                        ids[i],
-                        r.text,
-                        r.channel or "web",
-                        r.customer_id,
-                        r.timestamp or now,
-                        np.asarray(v, dtype=np.float32),
-                        embedder.model_name,
-                        r.queue,
-                        r.priority,
-                    )
-                    for i, r, v in zip(todo[start : start + chunk], part, vectors, strict=True)
-                ]
-                history.insert_chunk(conn, rows)
-                conn.commit()  # each chunk is durable: an interrupted load resumes after it
-                if progress:
-                    progress(len(part))
+            with closing(embed_chunks(embedder, texts, workers=workers)) as embedded:
+                for part, vectors in zip(parts, embedded, strict=True):
+                    rows = _rows(records, ids, part, vectors, embedder.model_name, now, source)
+                    history.insert_chunk(conn, rows)
+                    conn.commit()  # each chunk is durable: an interrupted load resumes after it
+                    if progress:
+                        progress(len(part))
         finally:
             if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
                 conn.rollback()  # a chunk that failed left its transaction aborted
@@ -125,3 +119,31 @@ def load_history(
         )
         conn.commit()
     return report
+
+
+def _rows(
+    records: Sequence[LabelledTicket],
+    ids: Sequence[str],
+    part: Sequence[int],
+    vectors: np.ndarray,
+    model: str,
+    now: datetime,
+    source: str,
+) -> list[tuple[object, ...]]:
+    """A chunk's staged rows (``history.STAGE``'s columns)."""
+    return [
+        (
+            uuid.uuid4(),
+            source,
+            ids[i],
+            records[i].text,
+            records[i].channel or "web",
+            records[i].customer_id,
+            records[i].timestamp or now,
+            np.asarray(v, dtype=np.float32),
+            model,
+            records[i].queue,
+            records[i].priority,
+        )
+        for i, v in zip(part, vectors, strict=True)
+    ]

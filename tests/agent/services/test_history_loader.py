@@ -8,10 +8,12 @@ from collections.abc import Sequence
 import numpy as np
 import psycopg
 import pytest
+from pgvector.psycopg import register_vector
 
 from agent.datasets.records import LabelledTicket
 from agent.embed import Embedder
 from agent.services.history_loader import BULK_THRESHOLD, external_ids, load_history
+from tests.dbutil import create_database, drop_database, unique_name
 
 
 class FailsAfter:
@@ -24,6 +26,20 @@ class FailsAfter:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         self.calls += 1
         if self.calls == self.n:
+            raise RuntimeError("embedding service went away")
+        return self.inner.embed(texts)
+
+
+class FailsOn:
+    """Failure injection for parallel loads: the real embedder, which breaks on the chunk that
+    holds ``text`` (whichever worker gets it, whenever)."""
+
+    def __init__(self, inner: Embedder, text: str) -> None:
+        self.inner, self.text = inner, text
+        self.model_name, self.dim = inner.model_name, inner.dim
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if self.text in texts:
             raise RuntimeError("embedding service went away")
         return self.inner.embed(texts)
 
@@ -49,6 +65,21 @@ def counts(url: str) -> tuple[int, int, int]:
         ).fetchone()
     assert row is not None
     return row
+
+
+def stored(url: str) -> list[tuple[object, ...]]:
+    """Every loaded row as ticket and outcome hold it (the random ids left out)."""
+    with psycopg.connect(url) as conn:
+        register_vector(conn)
+        rows = conn.execute(
+            "SELECT t.external_id, t.body, t.embedding, t.embedding_model, o.queue, o.priority, "
+            "o.embedding FROM tickets t JOIN outcomes o ON o.ticket_id = t.id "
+            "ORDER BY t.external_id"
+        ).fetchall()
+    return [
+        (*r[:2], r[2].to_numpy().tobytes(), r[3], r[4], r[5], r[6].to_numpy().tobytes())
+        for r in rows
+    ]
 
 
 def hnsw_indexes(url: str) -> set[str]:
@@ -85,6 +116,38 @@ def test_an_interrupted_load_resumes_without_redoing_committed_chunks(fresh_db_u
     assert (resumed.inserted, resumed.skipped) == (50, 50)
     assert counts(fresh_db_url) == (100, 100, 100)
     assert {"ix_tickets_embedding_hnsw", "ix_outcomes_embedding_hnsw"} <= hnsw_indexes(fresh_db_url)
+
+
+def test_a_parallel_load_stores_exactly_what_a_serial_one_does(
+    fresh_db_url, servers, template_db, embedder
+):
+    data = records(130)
+    serial = load_history(fresh_db_url, data, source="h", embedder=embedder, chunk=20)
+    other = unique_name("tw_test")
+    create_database(servers.postgres_url, other, template=template_db)
+    try:
+        parallel_url = servers.database(other)
+        report = load_history(
+            parallel_url, data, source="h", embedder=embedder, chunk=20, workers=3
+        )
+        assert (report.inserted, serial.inserted) == (130, 130)
+        assert stored(parallel_url) == stored(fresh_db_url)
+        assert len(stored(parallel_url)) == 130
+    finally:
+        drop_database(servers.postgres_url, other)
+
+
+def test_an_interrupted_parallel_load_keeps_the_chunks_before_the_failure_and_resumes(
+    fresh_db_url, embedder
+):
+    data = records(100)
+    failing = FailsOn(embedder, data[50].text)  # the third chunk of 25
+    with pytest.raises(RuntimeError, match="went away"):
+        load_history(fresh_db_url, data, source="h", embedder=failing, chunk=25, workers=3)
+    assert counts(fresh_db_url) == (50, 50, 50)  # later chunks, embedded or not, not written
+    resumed = load_history(fresh_db_url, data, source="h", embedder=embedder, chunk=25, workers=3)
+    assert (resumed.inserted, resumed.skipped) == (50, 50)
+    assert counts(fresh_db_url) == (100, 100, 100)
 
 
 def test_a_first_bulk_load_rebuilds_the_indexes_even_when_interrupted(fresh_db_url, embedder):
