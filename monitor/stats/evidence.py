@@ -90,6 +90,9 @@ class Evidence:
     severity: Severity
     contributions: tuple[Contribution, ...]
     what_moved: WhatMoved
+    # Fisher's sum alone under its composite null: uniform under no drift, what the sequential
+    # layer (:mod:`monitor.stats.sequential`) accumulates across windows
+    sum_tail_prob: float = 1.0
 
 
 def combine(
@@ -130,7 +133,7 @@ def combine(
     severity: Severity = "none"
     if nulls is None:
         warning = critical = math.inf
-        tail_prob = 1.0
+        tail_prob = sum_tail_prob = 1.0
     else:
         composite, strongest = nulls
         warning, critical = composite.score_threshold(alpha), composite.score_threshold(crit)
@@ -140,10 +143,8 @@ def combine(
         ceiling = max(weight.values()) * -math.log(SMALLEST_TAIL_PROB) * (1.0 - 1e-9)
         top_warning = min(strongest.score_threshold(alpha), ceiling)
         top_critical = min(strongest.score_threshold(crit), ceiling)
-        tail_prob = min(
-            1.0,
-            2.0 * min(float(composite.tail_prob(score)[()]), float(strongest.tail_prob(top)[()])),
-        )
+        sum_tail_prob = float(composite.tail_prob(score)[()])
+        tail_prob = min(1.0, 2.0 * min(sum_tail_prob, float(strongest.tail_prob(top)[()])))
         if score > critical or top > top_critical:
             severity = "critical"
         elif score > warning or top > top_warning:
@@ -156,6 +157,7 @@ def combine(
         severity,
         tuple(contributions),
         what_moved(contributions, moved_alpha=moved_alpha),
+        sum_tail_prob,
     )
 
 

@@ -32,7 +32,8 @@ def test_normal_score_of_known_p_values() -> None:
 
 
 def test_cusum_adds_z_minus_k_and_never_goes_below_zero() -> None:
-    # z = 1.959964 (p 0.025) adds 1.459964; p = 0.5 (z 0) takes 0.5 away; p = 0.99 (z -2.33) floors at 0
+    # z = 1.959964 (p 0.025) adds 1.459964; p = 0.5 (z 0) takes 0.5 away;
+    # p = 0.99 (z -2.33) floors at 0
     steps = run([0.025, 0.025, 0.5, 0.99], threshold=10.0)
     assert [s for s, _, _ in steps] == pytest.approx([1.459964, 2.919928, 2.419928, 0.0], abs=1e-5)
     assert not any(alarm for _, alarm, _ in steps)
