@@ -11,7 +11,8 @@ content, through the monitor's signals, thresholds, evidence and CUSUM, until th
 Signals that need reviews, outcomes or latencies are insufficient here, as in a replay
 without reviews: the evidence is the embedding, novelty, label-mix and confidence groups.
 
-    python -m evals.bench.sequential_power --embeddings b77.npz [--trials 20] [--json]
+    python -m evals.bench.sequential_power --embeddings b77.npz [--trials 20 10 5]
+    python -m evals.bench.sequential_power --embeddings b77.npz --label-mix 5
 """
 
 from __future__ import annotations
@@ -43,13 +44,21 @@ WINDOW = 150
 GROUPS = {"label_mix", "embedding", "novelty", "confidence", "disagreement"}
 
 
+MIX = {"fraud_and_disputes": 2.0, "account_and_security": 2.0, "top_ups": 0.6, "card_orders": 0.6}
+
+
 @dataclass(frozen=True)
 class Pools:
     history: NDArray[np.float32]
     history_queue: NDArray[np.int64]
     known: NDArray[np.float32]
+    known_queue: NDArray[np.int64]
     new: NDArray[np.float32]
-    n_classes: int
+    queues: tuple[str, ...]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.queues)
 
 
 def pools(path: Path, seed: int = 0) -> Pools:
@@ -63,7 +72,9 @@ def pools(path: Path, seed: int = 0) -> Pools:
     rest = np.random.default_rng(seed).permutation(np.flatnonzero(~is_new))
     cut = int(0.4 * len(rest))
     hist = rest[:cut]
-    return Pools(x[hist], queue[hist], x[rest[cut:]], x[is_new], len(queues))
+    known = rest[cut:]
+    names = tuple(str(q) for q in queues)
+    return Pools(x[hist], queue[hist], x[known], queue[known], x[is_new], names)
 
 
 def sample(p: Pools, x: NDArray[np.float32], k: int = 10) -> WindowSample:
@@ -88,6 +99,67 @@ def window(p: Pools, share: float, rng: np.random.Generator, taken: NDArray[np.b
     known = rng.choice(np.flatnonzero(~taken), size=WINDOW - k, replace=False)
     new = rng.choice(len(p.new), size=k, replace=False)
     return sample(p, np.vstack([p.known[known], p.new[new]]))
+
+
+def mix_window(
+    p: Pools, intensity: float, size: int, rng: np.random.Generator, taken: NDArray[np.bool_]
+) -> WindowSample:
+    """A window of ``size`` known tickets whose queues are reweighted by ``MIX`` x intensity."""
+    factor = np.array([1.0 + (MIX.get(q, 1.0) - 1.0) * intensity for q in p.queues])
+    free = np.flatnonzero(~taken)
+    weights = factor[p.known_queue[free]]
+    chosen = rng.choice(free, size=size, replace=False, p=weights / weights.sum())
+    return sample(p, p.known[chosen])
+
+
+def label_mix_delay(
+    p: Pools, *, trials: int, days: int, size: int, replicates: int, seed: int
+) -> dict[str, Any]:
+    """A week-long label-mix drift on daily windows of ``size`` tickets (reference: 4 days)."""
+    rng = np.random.default_rng(seed + 2)
+    ref_idx = rng.choice(len(p.known), size=4 * size, replace=False)
+    taken = np.zeros(len(p.known), dtype=bool)
+    taken[ref_idx] = True
+    reference = sample(p, p.known[ref_idx])
+    budget = _budget(86400)
+    calibration = calibrate(
+        reference, n_current=size, alpha=budget.window_alpha, replicates=replicates, rng=seed
+    )
+    specs, found = all_signals(), []
+    for _ in range(trials):
+        state, hit = CusumState(), None
+        for day in range(1, days + 1):
+            current = mix_window(p, day / days, size, rng, taken)
+            results = apply_thresholds([s(reference, current) for s in specs.values()], calibration)
+            evidence = combine([r for r in results if specs[r.name].group in GROUPS], calibration)
+            step_ = step(state, evidence.sum_tail_prob, threshold=budget.sequential_threshold)
+            state = step_.state
+            if evidence.severity != "none" or step_.alarm:
+                hit = (day, "window" if evidence.severity != "none" else "sequential")
+                break
+        found.append(hit)
+    days_found = [h[0] for h in found if h is not None]
+    return {
+        "drift": f"label mix {MIX} ramped over {days} daily windows of {size}",
+        "trials": trials,
+        "window_alpha": budget.window_alpha,
+        "sequential_threshold": budget.sequential_threshold,
+        "caught": len(days_found),
+        "delays": [h[0] if h else None for h in found],
+        "layers": [h[1] if h else None for h in found],
+        "median_delay": float(np.median(days_found)) if days_found else None,
+    }
+
+
+def _budget(window_size_s: int) -> Any:
+    return stream_budget(
+        segment="all",
+        window_size_s=window_size_s,
+        window_sizes=(900, 3600, 86400),
+        kinds=("queue", "priority", "channel"),
+        volume=1.0,
+        period=timedelta(days=30),
+    )
 
 
 def first_alarm(
@@ -132,14 +204,7 @@ def run(
     taken = np.zeros(len(p.known), dtype=bool)
     taken[ref_idx] = True  # the reference's tickets never come back, as in a replay
     reference = sample(p, p.known[ref_idx])
-    budget = stream_budget(
-        segment="all",
-        window_size_s=3600,
-        window_sizes=(900, 3600, 86400),
-        kinds=("queue", "priority", "channel"),
-        volume=1.0,
-        period=timedelta(days=30),
-    )
+    budget = _budget(3600)
     calibration = calibrate(
         reference, n_current=WINDOW, alpha=budget.window_alpha, replicates=replicates, rng=seed
     )
@@ -190,10 +255,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, nargs=3, default=(20, 10, 5))
     parser.add_argument("--replicates", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--label-mix", type=int, default=0, help="trials of the weekly drift")
     args = parser.parse_args(argv)
-    result = run(
-        args.embeddings, trials=tuple(args.trials), replicates=args.replicates, seed=args.seed
-    )
+    if args.label_mix:
+        result = label_mix_delay(
+            pools(args.embeddings, args.seed),
+            trials=args.label_mix,
+            days=7,
+            size=400,
+            replicates=args.replicates,
+            seed=args.seed,
+        )
+    else:
+        result = run(
+            args.embeddings, trials=tuple(args.trials), replicates=args.replicates, seed=args.seed
+        )
     print(json.dumps(result, indent=1))
     return 0
 
