@@ -32,7 +32,7 @@ from monitor.signals import WindowSample, all_signals
 from monitor.stats.budget import stream_budget
 from monitor.stats.calibration import Calibration, apply_thresholds, calibrate
 from monitor.stats.evidence import combine
-from monitor.stats.sequential import CusumState, step
+from monitor.stats.sequential import CusumState, step_tracks
 
 NEW_INTENTS = (
     "getting_virtual_card",
@@ -127,13 +127,15 @@ def label_mix_delay(
     )
     specs, found = all_signals(), []
     for _ in range(trials):
-        state, hit = CusumState(), None
+        states: dict[str, CusumState] = {}
+        hit = None
         for day in range(1, days + 1):
             current = mix_window(p, day / days, size, rng, taken)
             results = apply_thresholds([s(reference, current) for s in specs.values()], calibration)
             evidence = combine([r for r in results if specs[r.name].group in GROUPS], calibration)
-            step_ = step(state, evidence.sum_tail_prob, threshold=budget.sequential_threshold)
-            state = step_.state
+            p_values = evidence.sequential_p_values()
+            step_ = step_tracks(states, p_values, threshold=budget.sequential_threshold)
+            states = step_.states
             if evidence.severity != "none" or step_.alarm:
                 hit = (day, "window" if evidence.severity != "none" else "sequential")
                 break
@@ -159,6 +161,7 @@ def _budget(window_size_s: int) -> Any:
         kinds=("queue", "priority", "channel"),
         volume=1.0,
         period=timedelta(days=30),
+        tracks=1 + len(GROUPS),
     )
 
 
@@ -174,13 +177,14 @@ def first_alarm(
     taken: NDArray[np.bool_],
 ) -> tuple[int | None, str | None, list[float]]:
     """(window of the first alarm, the layer that raised it, the windows' sum p-values)."""
-    specs, state, ps = all_signals(), CusumState(), []
+    specs, ps = all_signals(), []
+    states: dict[str, CusumState] = {}
     for w in range(1, windows + 1):
         current = window(p, share, rng, taken)
         results = apply_thresholds([s(reference, current) for s in specs.values()], calibration)
         evidence = combine([r for r in results if specs[r.name].group in GROUPS], calibration)
-        s = step(state, evidence.sum_tail_prob, threshold=threshold)
-        state = s.state
+        s = step_tracks(states, evidence.sequential_p_values(), threshold=threshold)
+        states = s.states
         ps.append(evidence.sum_tail_prob)
         if evidence.severity != "none":
             return w, "window", ps
@@ -252,10 +256,12 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--embeddings", type=Path, required=True)
-    parser.add_argument("--trials", type=int, nargs=3, default=(20, 10, 5))
+    parser.add_argument("--trials", type=int, nargs="+", default=(20, 10, 5))
     parser.add_argument("--replicates", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--label-mix", type=int, default=0, help="trials of the weekly drift")
+    parser.add_argument("--shares", type=float, nargs="+", default=(0.05, 0.02, 0.0))
+    parser.add_argument("--windows", type=int, nargs="+", default=(12, 26, 60))
     args = parser.parse_args(argv)
     if args.label_mix:
         result = label_mix_delay(
@@ -268,7 +274,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         result = run(
-            args.embeddings, trials=tuple(args.trials), replicates=args.replicates, seed=args.seed
+            args.embeddings,
+            shares=tuple(args.shares),
+            windows=tuple(args.windows),
+            trials=tuple(args.trials),
+            replicates=args.replicates,
+            seed=args.seed,
         )
     print(json.dumps(result, indent=1))
     return 0

@@ -23,7 +23,7 @@ from monitor.stats.budget import StreamBudget, deployment_budget, stream_budget
 from monitor.stats.evidence import Evidence
 from monitor.stats.jsonable import jsonable
 from monitor.stats.samples import WindowData
-from monitor.stats.sequential import CusumState, CusumStep, step
+from monitor.stats.sequential import CusumState, TracksStep, step_tracks
 from monitor.stats.windows import (
     ALL,
     Window,
@@ -34,6 +34,12 @@ from monitor.stats.windows import (
 from monitor.storage import repository
 
 SEQUENTIAL = "evidence_sequential"
+
+
+def tracks_of(settings: Settings) -> int:
+    """The sequential tracks of a stream: the whole evidence and each of its signal groups."""
+    groups = {g.strip() for g in settings.monitor_evidence_groups.split(",") if g.strip()}
+    return 1 + len(groups)
 
 
 def budget_of(
@@ -52,6 +58,7 @@ def budget_of(
         kinds=parse_segment_kinds(settings.monitor_segments),
         volume=volume,
         period=parse_duration(settings.monitor_false_alarm_period),
+        tracks=tracks_of(settings),
     )
 
 
@@ -66,6 +73,7 @@ def deployment_budget_of(
         window_sizes=parse_window_sizes(settings.monitor_window_sizes),
         kinds=parse_segment_kinds(settings.monitor_segments),
         period=parse_duration(settings.monitor_false_alarm_period),
+        tracks=tracks_of(settings),
     )
 
 
@@ -77,23 +85,27 @@ def advance(
     evidence: Evidence,
     reference_id: uuid.UUID,
     budget: StreamBudget,
-) -> CusumStep:
-    """The stream's CUSUM after this window (from the latest row before it)."""
+) -> TracksStep:
+    """The stream's CUSUMs after this window (from the latest row before it)."""
     previous = repository.previous_signal_row(
         session, signal=SEQUENTIAL, segment=segment, window_size_s=window.size_s, before=window.end
     )
-    state = CusumState()
+    states: dict[str, CusumState] = {}
     if previous is not None:
         details = previous.details or {}
         if details.get("reference_id") == str(reference_id):
-            state = CusumState(float(details["state"]), bool(details["episode"]))
-    return step(state, evidence.sum_tail_prob, threshold=budget.sequential_threshold)
+            states = {
+                name: CusumState(float(t["state"]), bool(t["episode"]))
+                for name, t in details.get("tracks", {}).items()
+            }
+    p_values = evidence.sequential_p_values()
+    return step_tracks(states, p_values, threshold=budget.sequential_threshold)
 
 
 def sequential_row(
     window: Window,
     segment: str,
-    cusum: CusumStep,
+    cusum: TracksStep,
     *,
     n: int,
     n_reference: int,
@@ -101,8 +113,8 @@ def sequential_row(
     budget: StreamBudget,
     p_value: float,
 ) -> dict[str, Any]:
-    """The ``evidence_sequential`` row of a window: the CUSUM (before any reset), its
-    threshold, the window's p-value, and the state the next window starts from."""
+    """The ``evidence_sequential`` row of a window: the largest track's CUSUM (before any
+    reset), the tracks' threshold, the whole sum's p-value, and each track's state."""
     return {
         "window_size_s": window.size_s,
         "window_start": window.start,
@@ -119,10 +131,19 @@ def sequential_row(
         "details": jsonable(
             {
                 "direction": "increase",
-                "z": cusum.z if cusum.z > -1e9 else None,
                 "alarm": cusum.alarm,
-                "episode": cusum.state.episode,
-                "state": cusum.state.statistic,
+                "holds_alert": cusum.holds_alert,
+                "alarmed": sorted(name for name, t in cusum.steps.items() if t.alarm),
+                "tracks": {
+                    name: {
+                        "statistic": t.statistic,
+                        "state": t.state.statistic,
+                        "episode": t.state.episode,
+                        "z": t.z if t.z > -1e9 else None,
+                        "alarm": t.alarm,
+                    }
+                    for name, t in cusum.steps.items()
+                },
                 "reference_id": str(reference_id),
                 "sequential_arl": budget.sequential_arl,
                 "window_alpha": budget.window_alpha,

@@ -83,14 +83,16 @@ def stream_budget(
     kinds: Iterable[str],
     volume: float,
     period: timedelta,
+    tracks: int = 1,
 ) -> StreamBudget:
-    """The budget of one stream (see the module docstring for the split)."""
+    """The budget of one stream (see the module docstring for the split); the sequential
+    threshold is each of ``tracks`` CUSUMs' (their union keeps the stream's ARL)."""
     sizes = set(window_sizes) | {window_size_s}
     share = segment_share(segment, kinds=kinds, volume=volume) / len(sizes)
     windows_per_period = period.total_seconds() / window_size_s
     alpha = min(1.0, (1.0 - SEQUENTIAL_SHARE) * share / windows_per_period)
     arl = windows_per_period / (SEQUENTIAL_SHARE * share) if share > 0 else math.inf
-    threshold = threshold_for_arl(arl) if math.isfinite(arl) else math.inf
+    threshold = threshold_for_arl(arl * tracks) if math.isfinite(arl) else math.inf
     return StreamBudget(segment, window_size_s, share, alpha, arl, threshold)
 
 
@@ -100,6 +102,7 @@ def deployment_budget(
     window_sizes: Iterable[int],
     kinds: Iterable[str],
     period: timedelta,
+    tracks: int = 1,
 ) -> list[StreamBudget]:
     """Every stream's budget: ``all`` and each segment of ``volumes`` at each window size."""
     sizes = sorted(set(window_sizes))
@@ -112,6 +115,7 @@ def deployment_budget(
             kinds=kinds,
             volume=volumes.get(segment, 1.0),
             period=period,
+            tracks=tracks,
         )
         for segment in segments
         for size in sizes

@@ -20,6 +20,11 @@ super-uniform p-values, but on uniform ones its ARL0 is about 28 A (simulated: d
 it spends a 28th of the budget, i.e. ln 28 = 3.3 more units of evidence before an alarm. The
 calibrated p-values make the null pivotal, so the exact threshold can be used instead.
 
+Tracks: besides the whole sum, each signal group's own Fisher sum is accumulated (new content
+moves the novelty group strongly while the other groups stay quiet and would dilute it in the
+whole sum). A stream with T tracks gives each the threshold of T times its ARL, so that by the
+union bound the stream's false alarms come at most once per ARL windows on average.
+
 Reset rule: after an alarm the statistic restarts from 0 (a renewal: false alarms come at most
 once per ARL0 windows on average). The *episode* the alarm began lasts while S_t > 0, i.e. as
 long as the evidence gathered since the alarm still points to drift; the stream's alert is held
@@ -29,6 +34,7 @@ open meanwhile, so a persistent small drift keeps one alert open instead of re-o
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from scipy import optimize, stats
@@ -62,6 +68,42 @@ class CusumStep:
         """Whether the sequential layer calls this window drifted: an alarm, or an episode
         whose evidence since the alarm is still positive."""
         return self.alarm or self.state.episode
+
+
+@dataclass(frozen=True, slots=True)
+class TracksStep:
+    """One window's step of a stream's CUSUMs, one per track (the whole evidence, each group)."""
+
+    steps: dict[str, CusumStep]
+
+    @property
+    def alarm(self) -> bool:
+        return any(s.alarm for s in self.steps.values())
+
+    @property
+    def holds_alert(self) -> bool:
+        return any(s.holds_alert for s in self.steps.values())
+
+    @property
+    def statistic(self) -> float:
+        """The largest track's statistic (before any reset): what the dashboards plot."""
+        return max((s.statistic for s in self.steps.values()), default=0.0)
+
+    @property
+    def states(self) -> dict[str, CusumState]:
+        return {name: s.state for name, s in self.steps.items()}
+
+
+def step_tracks(
+    states: Mapping[str, CusumState], p_values: Mapping[str, float], *, threshold: float
+) -> TracksStep:
+    """Advance each track's CUSUM by its p-value (a track not seen before starts at 0)."""
+    return TracksStep(
+        {
+            name: step(states.get(name, CusumState()), p, threshold=threshold)
+            for name, p in p_values.items()
+        }
+    )
 
 
 def normal_score(p_value: float) -> float:

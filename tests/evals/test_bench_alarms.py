@@ -10,8 +10,7 @@ from evals.bench.alarms import e_detector_comparison, poisson_interval, run, sim
 from monitor.stats.budget import stream_budget
 from monitor.stats.hysteresis import AlertState
 from monitor.stats.hysteresis import step as alert_step
-from monitor.stats.sequential import CusumState
-from monitor.stats.sequential import step as cusum_step
+from monitor.stats.sequential import CusumState, step_tracks
 
 
 def test_the_vectorised_stream_opens_the_alerts_the_monitors_own_steps_open() -> None:
@@ -23,18 +22,25 @@ def test_the_vectorised_stream_opens_the_alerts_the_monitors_own_steps_open() ->
         kinds=(),
         volume=1.0,
         period=timedelta(days=1),
+        tracks=3,
     )
     fast = simulate_stream(
-        budget, months=1, clear_after=3, rng=np.random.default_rng(3), windows=500
+        budget, months=1, clear_after=3, rng=np.random.default_rng(3), windows=500, tracks=3
     )
     rng = np.random.default_rng(3)
-    cusum, alert, opened = CusumState(), AlertState(), 0
+    states: dict[str, CusumState] = {}
+    alert, opened = AlertState(), 0
     for t in range(1000):
         if t == 500:
             opened = 0
         p_sum, p_max = float(rng.random(1)[0]), float(rng.random(1)[0])
-        s = cusum_step(cusum, p_sum, threshold=budget.sequential_threshold)
-        cusum = s.state
+        groups = [float(x) for x in rng.random((2, 1))[:, 0]]
+        s = step_tracks(
+            states,
+            {"evidence": p_sum, "a": groups[0], "b": groups[1]},
+            threshold=budget.sequential_threshold,
+        )
+        states = s.states
         window_alarm = min(p_sum, p_max) <= budget.window_alpha / 2
         transition = alert_step(
             alert, "warning" if window_alarm or s.holds_alert else "none", clear_after=3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from agent.config import Settings
 from agent.models import Alert
 from monitor.services import compute, streams
-from monitor.stats.sequential import CusumState, step
+from monitor.stats.sequential import normal_score
 from monitor.stats.windows import Window
 from monitor.storage import references, repository
 from tests.monitor.test_service import WINDOW, with_reference
@@ -65,7 +66,8 @@ def test_a_drift_too_small_for_any_window_opens_one_alert_once_its_evidence_adds
     db: Session,
 ) -> None:
     # 8% new content: measured per-window scores 15.5-21.8 under the warning threshold 28.2
-    # (p 0.02-0.003), CUSUM 1.50, 3.29, 5.50 >= 5.42: the third window alarms
+    # (p 0.02-0.003); the whole evidence's CUSUM 1.50, 3.29, 5.50, 7.93 against h = 7.3 (six
+    # tracks at six times the ARL): the fourth window alarms (novelty's track: 6.95)
     reports = windows(db, topics(), 4, 0.08)
     assert all(r.score is not None and r.threshold is not None for r in reports)
     assert all(r.score < r.threshold for r in reports)  # type: ignore[operator]
@@ -77,14 +79,22 @@ def test_a_drift_too_small_for_any_window_opens_one_alert_once_its_evidence_adds
     opened = [e.kind for r in reports for e in r.events]
     assert opened == ["opened"]  # the episode holds the same alert open
     alert = db.scalars(select(Alert)).one()
-    assert alert.evidence["sequential"]["episode"] is True  # the latest window held it open
+    assert alert.evidence["sequential"]["holds_alert"] is True  # the latest window held it
     assert alert.evidence["sequential"]["threshold"] == rows[0].threshold
-    # the stored statistic is the pure CUSUM of the stored p-values
-    state = CusumState()
+    # the stored statistics are the pure CUSUMs of the stored z scores, track by track
+    states: dict[str, float] = {}
     for row in rows:
-        s = step(state, row.p_value, threshold=row.threshold)
-        assert s.statistic == pytest.approx(row.value) and s.alarm == row.details["alarm"]
-        state = s.state
+        tracks = row.details["tracks"]
+        assert {"evidence", "embedding", "novelty"} <= set(tracks)
+        for name, t in tracks.items():
+            z = -math.inf if t["z"] is None else t["z"]
+            assert t["statistic"] == pytest.approx(max(0.0, states.get(name, 0.0) + z - 0.5))
+            assert t["alarm"] == (t["statistic"] >= row.threshold)
+            states[name] = t["state"]
+        assert row.value == pytest.approx(max(t["statistic"] for t in tracks.values()))
+    assert normal_score(rows[0].p_value) == pytest.approx(
+        rows[0].details["tracks"]["evidence"]["z"]
+    )
 
 
 def test_recomputing_a_window_continues_from_the_same_state(db: Session) -> None:
