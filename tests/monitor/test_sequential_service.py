@@ -66,7 +66,7 @@ def test_a_drift_too_small_for_any_window_opens_one_alert_once_its_evidence_adds
     db: Session,
 ) -> None:
     # 8% new content: measured per-window scores 15.5-21.8 under the warning threshold 28.2
-    # (p 0.02-0.003); the whole evidence's CUSUM 1.50, 3.29, 5.50, 7.93 against h = 7.3 (six
+    # (p 0.02-0.003); the whole evidence's CUSUM 1.50, 3.29, 5.50, 7.93 against h = 7.21 (six
     # tracks at six times the ARL): the fourth window alarms (novelty's track: 6.95)
     reports = windows(db, topics(), 4, 0.08)
     assert all(r.score is not None and r.threshold is not None for r in reports)
