@@ -3,12 +3,13 @@ order beat sends them, carry each stream's CUSUM from window to window and open 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from sqlalchemy import create_engine, pool, select
+from sqlalchemy import Engine, create_engine, pool, select
 from sqlalchemy.orm import Session
 
 from agent.config import Settings
@@ -21,6 +22,22 @@ from monitor.worker import tasks
 from monitor.worker.celery_app import app
 from tests.monitor.test_service import WINDOW, with_reference
 from tests.monitor.traffic import seed_traffic, topics
+
+
+def wait_for_row(engine: Engine, window: Window, *, timeout_s: float) -> None:
+    """Until the worker has written the window's sequential row."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with Session(engine) as db:
+            found = db.scalar(
+                select(SignalValue.id).where(
+                    SignalValue.signal == SEQUENTIAL, SignalValue.window_end == window.end
+                )
+            )
+        if found is not None:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the worker did not compute {window.label} in {timeout_s} s")
 
 
 @pytest.mark.slow
@@ -51,20 +68,24 @@ def test_worker_tasks_accumulate_evidence_and_open_one_alert(
                 new_from=1000 + 150 * i,
             )
     with start_worker(app, pool="threads", concurrency=1, perform_ping_check=False):
-        reports = [
-            tasks.compute_window.delay(3600, w.end.isoformat(), "all").get(timeout=300)
-            for w in windows
-        ]
+        for w in windows:  # one at a time, as beat sends them (results are not kept: poll)
+            tasks.compute_window.delay(3600, w.end.isoformat(), "all")
+            wait_for_row(engine, w, timeout_s=300)
     with Session(engine) as db:
         rows = db.scalars(
             select(SignalValue)
             .where(SignalValue.signal == SEQUENTIAL)
             .order_by(SignalValue.window_end)
         ).all()
+        severities = db.scalars(
+            select(SignalValue.details["severity"].astext)
+            .where(SignalValue.signal == "evidence")
+            .order_by(SignalValue.window_end)
+        ).all()
         alerts = db.scalars(select(Alert)).all()
     engine.dispose()
-    assert [r["severity"] for r in reports] == ["none", "none", "none", "warning"]
-    assert [r["sequential"]["alarm"] for r in reports] == [False, False, False, True]
+    assert severities == ["none", "none", "none", "warning"]
+    assert [r.details["alarm"] for r in rows] == [False, False, False, True]
     assert [r.window_end for r in rows] == [w.end for w in windows]
     # each task started from the row the previous one wrote
     evidence = [r.details["tracks"]["evidence"] for r in rows]
