@@ -297,8 +297,9 @@ class Settings(BaseSettings):
     )
     monitor_false_alarm_period: str = Field(
         default="30d",
-        description="Target false-alarm rate: one alert per this period per segment and window "
-        "size; thresholds come from the reference at that rate.",
+        description="Target false-alarm rate: one false alert per this period for the whole "
+        "deployment (every segment, window size and the sequential layer; docs/monitor.md "
+        "splits it); thresholds come from the reference at each stream's share.",
     )
     monitor_evidence_groups: str = Field(
         default="label_mix,embedding,novelty,confidence,disagreement",

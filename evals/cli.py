@@ -120,6 +120,26 @@ def bench_monitor(
         raise typer.Exit(1)
 
 
+@bench_app.command("alarms")
+def bench_alarms(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+    months: Annotated[int, typer.Option(min=10, help="Calm 30-day periods simulated.")] = 400,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated p-values.")] = 0,
+    strict: Annotated[
+        bool, typer.Option(help="Exit 1 when the realized rate is above the budget.")
+    ] = False,
+) -> None:
+    """False alerts of a 20-segment, three-window-size deployment over calm months, against
+    its budget of one per period (window and sequential layers, hysteresis included)."""
+    from evals.bench.alarms import run
+
+    result = run(months=months, seed=seed)
+    typer.echo(json.dumps(result, indent=None if as_json else 2))
+    if strict and not result["consistent_with_budget"]:
+        console.print("[red]more false alerts than the budget allows[/]")
+        raise typer.Exit(1)
+
+
 @bench_app.command("abstention")
 def bench_abstention(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,

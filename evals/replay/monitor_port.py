@@ -3,14 +3,17 @@
 Each window is computed by ``monitor.services.compute.compute_window`` (what the
 ``monitor.compute_window`` task and ``ticketwatch monitor run --window 1h --at TIME`` call) in
 its own committed transaction, for segment ``all``; the verdict is then read back from
-``signal_values`` and ``alerts``. The reference is set by the monitor's own rebaseline, and the
-arrays the peers judge are loaded by the monitor's own window and reference queries, so every
-detector sees exactly the same tickets.
+``signal_values`` and ``alerts``. Then, as the live monitor would, every other stream that
+closes with it: each segment seen, at each configured window size whose window ends in it
+(``every_stream``), so the report counts every alert the deployment would have raised. The
+reference is set by the monitor's own rebaseline, and the arrays the peers judge are loaded by
+the monitor's own window and reference queries, so every detector sees the same tickets.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,11 +25,18 @@ from agent.db import make_engine, session_scope
 from agent.services.operators import Actor
 from evals.replay import readback
 from evals.replay.stream import WindowSpec
-from evals.replay.verdicts import CompositeVerdict, WindowArrays
+from evals.replay.verdicts import CompositeVerdict, StreamVerdict, WindowArrays
 from monitor.services import compute
-from monitor.stats.calibration import window_alpha
+from monitor.stats.budget import stream_budget
 from monitor.stats.samples import WindowData, class_names, traffic_window
-from monitor.stats.windows import ALL, Window, parse_duration
+from monitor.stats.windows import (
+    ALL,
+    Window,
+    parse_duration,
+    parse_segment_kinds,
+    parse_window_sizes,
+    windows_between,
+)
 from monitor.storage import references, repository
 
 ACTOR = Actor("replay", "operator")
@@ -35,7 +45,14 @@ ACTOR = Actor("replay", "operator")
 class ServiceMonitor:
     """:class:`evals.replay.verdicts.MonitorPort` over the monitor's service."""
 
-    def __init__(self, settings: Settings, *, window: timedelta, segment: str = ALL) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        window: timedelta,
+        segment: str = ALL,
+        every_stream: bool = True,
+    ) -> None:
         url = settings.database_url.get_secret_value() if settings.database_url else None
         if url is None:
             raise ValueError("the replay's settings must name its database")
@@ -45,9 +62,18 @@ class ServiceMonitor:
         self._size_s = int(window.total_seconds())
         self._segment = segment
         self._reference_end: datetime | None = None
-        self._alpha = window_alpha(
-            window, one_false_alarm_per=parse_duration(settings.monitor_false_alarm_period)
-        )
+        configured = set(parse_window_sizes(settings.monitor_window_sizes))
+        self._sizes = sorted(configured | {self._size_s}) if every_stream else [self._size_s]
+        self._every_stream = every_stream
+        # the peers judge at the rate of the composite's segment `all` at the replay's size
+        self._alpha = stream_budget(
+            segment=ALL,
+            window_size_s=self._size_s,
+            window_sizes=configured,
+            kinds=parse_segment_kinds(settings.monitor_segments),
+            volume=1.0,
+            period=parse_duration(settings.monitor_false_alarm_period),
+        ).window_alpha
 
     @property
     def alpha(self) -> float:
@@ -88,9 +114,30 @@ class ServiceMonitor:
             is_open = readback.alert_open(
                 session, segment=self._segment, window_size_s=self._size_s
             )
-        return _verdict(
-            rows, is_open, [f"{e.kind}:{e.severity}" for e in report.events], report.reason, seconds
-        )
+        events = [f"{e.kind}:{e.severity}" for e in report.events]
+        verdict = _verdict(rows, is_open, events, report.reason, seconds)
+        main = _stream(report, is_open)
+        others = self._other_streams(window) if self._every_stream else []
+        return replace(verdict, streams=[main, *others])
+
+    def _other_streams(self, window: WindowSpec) -> list[StreamVerdict]:
+        """Every other stream whose window closes within the replay's window."""
+        out = []
+        for size in self._sizes:
+            for spec in windows_between(size, window.start, window.end):
+                with session_scope(self._sessions) as session:
+                    segments = compute.segments_of(session, settings=self._settings, window=spec)
+                for segment in segments:
+                    if (size, segment) == (self._size_s, self._segment):
+                        continue
+                    with session_scope(self._sessions) as session:
+                        report = compute.compute_window(
+                            session, settings=self._settings, window=spec, segment=segment
+                        )
+                    with session_scope(self._sessions) as session:
+                        is_open = readback.alert_open(session, segment=segment, window_size_s=size)
+                    out.append(_stream(report, is_open))
+        return out
 
     def reference_arrays(self) -> WindowArrays:
         if self._reference_end is None:
@@ -128,6 +175,18 @@ class ServiceMonitor:
         if version is None:
             raise RuntimeError("no production version")
         return version, class_names(version.queues)
+
+
+def _stream(report: compute.WindowReport, is_open: bool) -> StreamVerdict:
+    return StreamVerdict(
+        segment=report.segment,
+        window_size_s=report.window.size_s,
+        window_end=report.window.end.isoformat(),
+        severity=report.severity,
+        insufficient=report.insufficient,
+        opened=any(e.kind == "opened" for e in report.events),
+        alert_open=is_open,
+    )
 
 
 def _arrays(data: WindowData) -> WindowArrays:

@@ -17,7 +17,7 @@ from evals.replay.runner import COMPOSITE, ReplayResult
 from evals.replay.scoring import Detection, delay_text
 
 DETECTORS = (
-    (COMPOSITE, "composite (ticketwatch)"),
+    (COMPOSITE, "composite (ticketwatch, every segment and window size)"),
     (peers.EVIDENTLY_DEFAULT, "Evidently default (embeddings)"),
     (peers.KS_PROBS, "KS on probabilities"),
 )
@@ -67,6 +67,7 @@ def summary(result: ReplayResult) -> dict[str, Any]:
             "meta": result.meta,
             "timings": result.timings,
             "scores": [s.to_json() for s in result.scores],
+            "streams": [s.to_json() for s in result.stream_scores],
             "what_moved": moved,
             "windows": [r.to_json() for r in result.records],
         }
@@ -101,17 +102,46 @@ def _delay(d: dict[str, Any]) -> str:
     return delay_text(Detection(**d))
 
 
+STREAM_HEADER = ["scenario", "stream (segment @ window)", "drift phases", "false alarms (calm)"]
+
+
+def stream_rows(summaries: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """Per-segment verdicts: one row per scenario and stream judged with enough tickets."""
+    rows = []
+    for s in summaries:
+        for x in s.get("streams", []):
+            phases = "; ".join(f"{d['phase']}: {_delay(d)}" for d in x["detections"]) or "-"
+            alarms = f"{x['false_alarms']} (of {x['calm_windows']})"
+            rows.append([s["scenario"], x["detector"], phases, alarms])
+    return rows
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + [
+        "| " + " | ".join(row) + " |" for row in rows
+    ]
+
+
 def markdown_table(summaries: Sequence[dict[str, Any]]) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    lines += ["| " + " | ".join(row) + " |" for row in table_rows(summaries)]
+    lines = _markdown(HEADER, table_rows(summaries))
+    streams = stream_rows(summaries)
+    if streams:
+        lines += ["", "Per segment and window size:", "", *_markdown(STREAM_HEADER, streams)]
     return "\n".join(lines) + "\n"
 
 
 def _html_table(summaries: Sequence[dict[str, Any]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADER)
+    out = _html(HEADER, table_rows(summaries))
+    streams = stream_rows(summaries)
+    if streams:
+        out += "<h2>Per segment and window size</h2>" + _html(STREAM_HEADER, streams)
+    return out
+
+
+def _html(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-        for row in table_rows(summaries)
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 

@@ -33,6 +33,7 @@ from evals.replay.scoring import DetectorScore, score
 from evals.replay.stream import REFERENCE, Stream, StreamTicket, WindowSpec, build_stream
 from evals.replay.traffic import Routed, post_outcomes, post_tickets
 from evals.replay.verdicts import MonitorPort, WindowArrays, WindowRecord
+from monitor.stats.windows import ALL, format_duration
 
 COMPOSITE = "composite"
 WARMUP_TICKETS = 32
@@ -50,6 +51,7 @@ class ReplayResult:
     scores: list[DetectorScore]
     meta: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    stream_scores: list[DetectorScore] = field(default_factory=list)
 
     def score_of(self, detector: str) -> DetectorScore:
         return next(s for s in self.scores if s.detector == detector)
@@ -117,6 +119,7 @@ def run_replay(
             )
         alpha = monitor.alpha
     scores = score_all(stream, state.records)
+    per_stream = stream_scores(stream, state.records)
     state.timings["total_s"] = time.perf_counter() - started
     meta = {
         "history": len(pools.history),
@@ -128,7 +131,7 @@ def run_replay(
         "review_sample_rate": scenario.reviewers.share,
     }
     timings = {k: round(v, 2) for k, v in state.timings.items()}
-    return ReplayResult(scenario, stream, state.records, scores, meta, timings)
+    return ReplayResult(scenario, stream, state.records, scores, meta, timings, per_stream)
 
 
 def _warm_up(env: ReplayEnv, pools: Pools, stream: Stream, concurrency: int) -> None:
@@ -243,10 +246,43 @@ def window_line(record: WindowRecord) -> str:
     return f"{head} {score_text} {c.severity:<8} {alert:<5} {flags}"
 
 
+StreamKey = tuple[str, int]
+
+
+def _stream_maps(
+    records: list[WindowRecord],
+) -> dict[StreamKey, tuple[dict[int, bool], dict[int, int]]]:
+    """Per stream (segment, window size): whether its alert is open after each replay window
+    (carried over windows it was not computed in) and how many alerts it opened in each."""
+    keys = {
+        (s.segment, s.window_size_s) for r in records if r.composite for s in r.composite.streams
+    }
+    out = {}
+    for key in keys:
+        alarms: dict[int, bool] = {}
+        opened: dict[int, int] = {}
+        is_open = False
+        for r in records:
+            mine = [
+                s
+                for s in (r.composite.streams if r.composite else [])
+                if (s.segment, s.window_size_s) == key
+            ]
+            is_open = mine[-1].alert_open if mine else is_open
+            alarms[r.window.index] = is_open
+            opened[r.window.index] = sum(s.opened for s in mine)
+        out[key] = (alarms, opened)
+    return out
+
+
 def score_all(stream: Stream, records: list[WindowRecord]) -> list[DetectorScore]:
-    """The composite's and each peer's score on the replay's windows."""
+    """The composite's (every stream of the deployment) and each peer's score."""
     alarms = {r.window.index: bool(r.composite and r.composite.alert_open) for r in records}
-    opened = {r.window.index: bool(r.composite and r.composite.opened) for r in records}
+    opened = {r.window.index: int(bool(r.composite and r.composite.opened)) for r in records}
+    maps = _stream_maps(records)
+    if maps:  # every stream, `all` at the replay's size included
+        alarms = {i: any(a[i] for a, _ in maps.values()) for i in alarms}
+        opened = {i: sum(o[i] for _, o in maps.values()) for i in opened}
     scores = [score(COMPOSITE, stream.windows, alarms, opened=opened)]
     for name in (peers.EVIDENTLY_DEFAULT, peers.KS_PROBS):
         flags = {}
@@ -257,3 +293,22 @@ def score_all(stream: Stream, records: list[WindowRecord]) -> list[DetectorScore
         if flags:
             scores.append(score(name, stream.windows, flags))
     return scores
+
+
+def stream_scores(stream: Stream, records: list[WindowRecord]) -> list[DetectorScore]:
+    """Each stream's own score (named ``segment @ size``), for streams judged at least once
+    with enough tickets, `all` first."""
+    judged = {
+        (s.segment, s.window_size_s)
+        for r in records
+        if r.composite
+        for s in r.composite.streams
+        if not s.insufficient
+    }
+    maps = _stream_maps(records)
+    out = []
+    for segment, size in sorted(judged, key=lambda k: (k[0] != ALL, k[0], k[1])):
+        alarms, opened = maps[(segment, size)]
+        name = f"{segment} @ {format_duration(size)}"
+        out.append(score(name, stream.windows, alarms, opened=opened))
+    return out

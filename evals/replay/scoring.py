@@ -5,8 +5,8 @@ it flags the window). For each drift phase, the delay is counted from the phase'
 (its onset): 1 window when the onset window itself alarms, 2 when the next one does, and so on;
 tickets are those that arrived from the onset to the end of the detecting window. *Calm*
 windows are those of stationary phases before the first drift onset: an alarm there is a false
-alarm (for the composite, an alert *opened* there). Stationary windows after a drift are
-recovery, reported but not counted as false alarms.
+alarm (for the composite, each alert *opened* there, in any segment and window size).
+Stationary windows after a drift are recovery, reported but not counted as false alarms.
 """
 
 from __future__ import annotations
@@ -83,15 +83,15 @@ def score(
     windows: Sequence[WindowSpec],
     alarms: Mapping[int, bool],
     *,
-    opened: Mapping[int, bool] | None = None,
+    opened: Mapping[int, int] | None = None,
 ) -> DetectorScore:
-    """Score one detector. ``alarms[i]``: it alarms in window i; ``opened[i]``: an alert was
-    opened in window i (the composite only; peers count flagged windows as false alarms)."""
+    """Score one detector. ``alarms[i]``: it alarms in window i; ``opened[i]``: alerts opened
+    in window i (the composite only; peers count flagged windows as false alarms)."""
     judged = monitored(windows)
     detections = [_detection(onset, judged, alarms) for onset in onsets(windows)]
     calm = calm_windows(windows)
     flagged = sum(bool(alarms.get(w.index)) for w in calm)
-    false_alarms = flagged if opened is None else sum(bool(opened.get(w.index)) for w in calm)
+    false_alarms = flagged if opened is None else sum(int(opened.get(w.index, 0)) for w in calm)
     calm_ids = {w.index for w in calm}
     first = onsets(windows)
     drifts = set(drift_kinds())
@@ -100,14 +100,14 @@ def score(
         for w in judged
         if w.kind not in drifts and w.index not in calm_ids and first and w.index > first[0].index
     ]
-    source = alarms if opened is None else opened
+    source: Mapping[int, int] = alarms if opened is None else opened
     return DetectorScore(
         detector,
         detections,
         len(calm),
         false_alarms,
         flagged,
-        sum(bool(source.get(w.index)) for w in recovery),
+        sum(int(source.get(w.index, 0)) for w in recovery),
     )
 
 

@@ -24,6 +24,19 @@ class SignalPoint:
 
 
 @dataclass(frozen=True)
+class StreamVerdict:
+    """The monitor's verdict on one window of one alert stream (segment, window size)."""
+
+    segment: str
+    window_size_s: int
+    window_end: str
+    severity: str
+    insufficient: bool
+    opened: bool
+    alert_open: bool
+
+
+@dataclass(frozen=True)
 class CompositeVerdict:
     """The monitor's verdict on one window (segment ``all``), read back from its tables."""
 
@@ -40,6 +53,8 @@ class CompositeVerdict:
     insufficient: bool
     reason: str | None = None
     seconds: float = 0.0
+    # every stream computed for this window: each segment at each window size closing in it
+    streams: list[StreamVerdict] = field(default_factory=list)
 
     @property
     def opened(self) -> bool:

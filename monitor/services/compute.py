@@ -9,23 +9,23 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
 from typing import Any, get_args
 
 from sqlalchemy.orm import Session
 
 from agent.config import Settings
-from monitor.services import alert_lifecycle
+from monitor.services import alert_lifecycle, streams
 from monitor.services.alert_lifecycle import AlertEvent
 from monitor.services.explain import explain
 from monitor.signals import SignalResult, all_signals
 from monitor.signals.base import Group
-from monitor.stats.calibration import apply_thresholds, window_alpha
+from monitor.stats.budget import StreamBudget
+from monitor.stats.calibration import apply_thresholds
 from monitor.stats.evidence import Evidence, combine
 from monitor.stats.jsonable import jsonable
 from monitor.stats.samples import WindowData, class_names, traffic_window
-from monitor.stats.windows import Window, parse_duration, segments_to_compute
+from monitor.stats.windows import ALL, Window, segments_to_compute
 from monitor.storage import calibration_cache, references, repository
 from monitor.storage.references import Reference
 
@@ -48,6 +48,7 @@ class WindowReport:
     events: list[AlertEvent] = field(default_factory=list)
     reference_id: uuid.UUID | None = None
     calibration_cached: bool | None = None
+    sequential: dict[str, Any] | None = None
     seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
@@ -64,6 +65,7 @@ class WindowReport:
                 "threshold": self.threshold,
                 "drifted": [r.name for r in self.results if r.drifted],
                 "events": [f"{e.kind}:{e.alert_id}" for e in self.events],
+                "sequential": self.sequential,
                 "seconds": round(self.seconds, 3),
             }
         )
@@ -111,7 +113,24 @@ def _compute(session: Session, settings: Settings, window: Window, segment: str)
     if ref_data.n < minimum:
         reason = f"the reference holds {ref_data.n} tickets of this segment, fewer than {minimum}"
         return _insufficient(session, window, segment, current.n, ref_data.n, reason)
-    return _judge(session, settings, window, segment, current, reference, ref_data)
+    whole = ref_data if segment == ALL else _reference_all(session, settings, reference, classes)
+    budget = streams.budget_of(settings, window=window, segment=segment, reference_all=whole)
+    if budget.share <= 0.0:
+        reason = "no false-alarm budget: the segment's kind is not watched"
+        return _insufficient(session, window, segment, current.n, ref_data.n, reason)
+    return _judge(session, settings, window, segment, current, reference, ref_data, budget)
+
+
+def _reference_all(
+    session: Session, settings: Settings, reference: Reference, classes: tuple[str, ...]
+) -> WindowData:
+    return references.reference_data(
+        session,
+        reference,
+        segment=ALL,
+        classes=classes,
+        limit=settings.monitor_reference_max_tickets,
+    )
 
 
 def _judge(
@@ -122,11 +141,9 @@ def _judge(
     current: WindowData,
     reference: Reference,
     ref_data: WindowData,
+    budget: StreamBudget,
 ) -> WindowReport:
-    alpha = window_alpha(
-        timedelta(seconds=window.size_s),
-        one_false_alarm_per=parse_duration(settings.monitor_false_alarm_period),
-    )
+    alpha = budget.window_alpha
     calibration, cached = calibration_cache.calibration_for(
         session,
         reference_id=reference.id,
@@ -142,13 +159,39 @@ def _judge(
     )
     groups = evidence_groups(settings.monitor_evidence_groups)
     evidence = combine([r for r in results if specs[r.name].group in groups], calibration)
+    cusum = streams.advance(
+        session,
+        window=window,
+        segment=segment,
+        evidence=evidence,
+        reference_id=reference.id,
+        budget=budget,
+    )
+    if cusum.holds_alert and evidence.severity == "none":
+        # evidence too weak for one window that has added up: the stream's alert opens (or
+        # stays open while the episode's evidence stays positive)
+        evidence = replace(evidence, severity="warning")
     rows = [_signal_row(window, segment, r, specs[r.name].direction) for r in results]
     rows.append(_evidence_row(window, segment, evidence, current.n, ref_data.n))
+    seq_row = streams.sequential_row(
+        window,
+        segment,
+        cusum,
+        n=current.n,
+        n_reference=ref_data.n,
+        reference_id=reference.id,
+        budget=budget,
+        p_value=evidence.sum_tail_prob,
+    )
+    rows.append(seq_row)
     repository.upsert_signal_values(session, rows)
     ref_doc = {"id": reference.id, "kind": reference.kind, "ends_at": reference.ends_at}
     doc = alert_lifecycle.evidence_document(
         evidence, window=window, n=current.n, n_reference=ref_data.n, reference=ref_doc
     )
+    sequential = {"statistic": cusum.statistic, **seq_row["details"]}
+    sequential["threshold"] = budget.sequential_threshold
+    doc["sequential"] = sequential
     event = alert_lifecycle.advance(
         session,
         window=window,
@@ -171,6 +214,7 @@ def _judge(
         events=[event] if event else [],
         reference_id=reference.id,
         calibration_cached=cached,
+        sequential=sequential,
     )
 
 
@@ -281,6 +325,7 @@ def _insufficient(
         for name, direction in [
             *((s.name, s.direction) for s in all_signals().values()),
             (EVIDENCE, "increase"),
+            (streams.SEQUENTIAL, "increase"),
         ]
     ]
     repository.upsert_signal_values(session, rows)

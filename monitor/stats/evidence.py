@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -90,6 +90,17 @@ class Evidence:
     severity: Severity
     contributions: tuple[Contribution, ...]
     what_moved: WhatMoved
+    # Fisher's sum alone under its composite null: uniform under no drift, what the sequential
+    # layer (:mod:`monitor.stats.sequential`) accumulates across windows
+    sum_tail_prob: float = 1.0
+    # each signal group's own Fisher sum under its own composite null (same replicates): the
+    # sequential layer also accumulates these, so a drift that moves one group (new content
+    # moves novelty) is not diluted among the quiet groups
+    group_tail_probs: dict[str, float] = field(default_factory=dict)
+
+    def sequential_p_values(self) -> dict[str, float]:
+        """The p-values the sequential layer accumulates: the whole sum's, then each group's."""
+        return {"evidence": self.sum_tail_prob, **self.group_tail_probs}
 
 
 def combine(
@@ -130,7 +141,7 @@ def combine(
     severity: Severity = "none"
     if nulls is None:
         warning = critical = math.inf
-        tail_prob = 1.0
+        tail_prob = sum_tail_prob = 1.0
     else:
         composite, strongest = nulls
         warning, critical = composite.score_threshold(alpha), composite.score_threshold(crit)
@@ -140,10 +151,8 @@ def combine(
         ceiling = max(weight.values()) * -math.log(SMALLEST_TAIL_PROB) * (1.0 - 1e-9)
         top_warning = min(strongest.score_threshold(alpha), ceiling)
         top_critical = min(strongest.score_threshold(crit), ceiling)
-        tail_prob = min(
-            1.0,
-            2.0 * min(float(composite.tail_prob(score)[()]), float(strongest.tail_prob(top)[()])),
-        )
+        sum_tail_prob = float(composite.tail_prob(score)[()])
+        tail_prob = min(1.0, 2.0 * min(sum_tail_prob, float(strongest.tail_prob(top)[()])))
         if score > critical or top > top_critical:
             severity = "critical"
         elif score > warning or top > top_warning:
@@ -156,7 +165,25 @@ def combine(
         severity,
         tuple(contributions),
         what_moved(contributions, moved_alpha=moved_alpha),
+        sum_tail_prob,
+        group_tail_probs(contributions, calibration, weight) if nulls is not None else {},
     )
+
+
+def group_tail_probs(
+    contributions: Iterable[Contribution], calibration: Calibration, weights: Mapping[str, float]
+) -> dict[str, float]:
+    """Each group's Fisher sum, as a tail probability under the group's replicate null."""
+    by_group: dict[str, list[Contribution]] = {}
+    for c in contributions:
+        by_group.setdefault(c.group, []).append(c)
+    out = {}
+    for group, members in sorted(by_group.items()):
+        nulls = replicate_nulls(calibration, {c.name: weights[c.name] for c in members})
+        assert nulls is not None
+        score = sum(c.evidence for c in members)
+        out[group] = float(nulls[0].tail_prob(score)[()])
+    return out
 
 
 def _contribution(

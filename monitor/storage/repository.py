@@ -308,6 +308,25 @@ def evidence_severities(
     return {end: severity or "none" for end, severity in session.execute(stmt).all()}
 
 
+def previous_signal_row(
+    session: Session, *, signal: str, segment: str, window_size_s: int, before: datetime
+) -> SignalValue | None:
+    """The stream's latest computed (sufficient) row of ``signal`` before ``before``."""
+    stmt = (
+        select(SignalValue)
+        .where(
+            SignalValue.signal == signal,
+            SignalValue.segment == segment,
+            SignalValue.window_size_s == window_size_s,
+            SignalValue.window_end < before,
+            SignalValue.insufficient.is_(False),
+        )
+        .order_by(SignalValue.window_end.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
 def window_evidence_scores(
     session: Session, *, window_size_s: int, window_end: datetime
 ) -> dict[str, float]:

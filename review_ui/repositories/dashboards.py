@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent.models import Decision, SignalValue
 
 ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
+SEQUENTIAL = "evidence_sequential"  # the monitor's per-window CUSUM row
 
 
 def _bucket(column: Any, bucket: timedelta) -> Any:
@@ -26,6 +27,18 @@ async def signal_segments(session: AsyncSession) -> list[Any]:
         .limit(500)
     )
     return list((await session.execute(stmt)).all())
+
+
+async def latest_sequential(session: AsyncSession) -> list[SignalValue]:
+    """Each alert stream's latest sequential-evidence row (it carries the stream's budget)."""
+    stmt = (
+        select(SignalValue)
+        .where(SignalValue.signal == SEQUENTIAL, SignalValue.insufficient.is_(False))
+        .order_by(SignalValue.segment, SignalValue.window_size_s, SignalValue.window_end.desc())
+        .distinct(SignalValue.segment, SignalValue.window_size_s)
+        .limit(500)
+    )
+    return list((await session.scalars(stmt)).all())
 
 
 async def signal_series(

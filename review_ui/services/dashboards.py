@@ -32,6 +32,22 @@ class SignalPanel:
     drifted_windows: int
 
 
+@dataclass(frozen=True)
+class StreamBudgetRow:
+    """One alert stream's share of the deployment's false-alarm budget, and where its
+    sequential evidence stands (from its latest ``evidence_sequential`` row)."""
+
+    segment: str
+    window_size_s: int
+    share: float
+    window_alpha: float
+    sequential_arl: float
+    threshold: float | None
+    statistic: float | None
+    holds_alert: bool
+    window_end: datetime
+
+
 @dataclass
 class Dashboard:
     range_key: str
@@ -48,6 +64,12 @@ class Dashboard:
     cost_chart: Markup
     latency_chart: Markup
     totals: dict[str, Any] = field(default_factory=dict)
+    budget: list[StreamBudgetRow] = field(default_factory=list)
+
+    @property
+    def budget_spent(self) -> float:
+        """Expected false alerts per period of the streams judged so far (of the budget's 1)."""
+        return sum(b.share for b in self.budget)
 
 
 def _direction(rows: list[SignalValue]) -> str:
@@ -110,7 +132,29 @@ async def dashboard(
         **await _estimates(session, until, span),
         **await _ops(session, since, until, bucket),
     )
+    dash.budget = budget_rows(await reads.latest_sequential(session))
     return dash
+
+
+def budget_rows(rows: list[SignalValue]) -> list[StreamBudgetRow]:
+    """The budget table, `all` first, then by share."""
+    out = []
+    for r in rows:
+        d = r.details or {}
+        out.append(
+            StreamBudgetRow(
+                r.segment,
+                r.window_size_s,
+                float(d.get("budget_share", 0.0)),
+                float(d.get("window_alpha", 0.0)),
+                float(d.get("sequential_arl", 0.0)),
+                r.threshold,
+                r.value,
+                bool(r.drifted),
+                r.window_end,
+            )
+        )
+    return sorted(out, key=lambda b: (b.segment != "all", -b.share, b.segment, b.window_size_s))
 
 
 async def _signal_panels(

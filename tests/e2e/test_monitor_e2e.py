@@ -36,7 +36,7 @@ WINDOW_S = 30
 GRACE_S = 25
 CHANNELS = ("web", "email", "app")
 SECRET = "e2e-webhook-secret"
-SIGNALS_PER_WINDOW = len(all_signals()) + 1  # and the evidence row
+SIGNALS_PER_WINDOW = len(all_signals()) + 2  # and the evidence row and its sequential row
 
 
 def submit(api: str, key: str, bodies: list[dict[str, Any]]) -> None:
@@ -244,6 +244,17 @@ def _assert_windows(url: str, calm: Window, shifted: Window) -> None:
         expected = {"all", "channel:web", "channel:email", "channel:app"}
         assert expected <= set(segments), (window, segments)
         assert all(segments[s] == SIGNALS_PER_WINDOW for s in expected)
+    # one budget for the deployment: `all` half, the channels the rest by volume (one window
+    # size, one segment kind), so the four streams' shares add up to the whole budget
+    shares = query(
+        url,
+        "SELECT segment, (details->>'budget_share')::float8, threshold FROM signal_values "
+        "WHERE window_end = %s AND signal = 'evidence_sequential' AND NOT insufficient",
+        calm.end,
+    )
+    by_segment = {segment: share for segment, share, _ in shares}
+    assert by_segment["all"] == 0.5 and sum(by_segment.values()) == pytest.approx(1.0)
+    assert all(threshold > 0 for _, _, threshold in shares)
     calm_alerts = query(url, "SELECT segment FROM alerts WHERE last_window_end = %s", calm.end)
     assert calm_alerts == [], f"the calm window alerted: {calm_alerts}"
     evidence = query(

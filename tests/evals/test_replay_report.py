@@ -99,3 +99,48 @@ def test_a_scenario_report_and_the_index_of_several(tmp_path: Path) -> None:
     assert page.count("data:image/png;base64,") == 2
     for name in ("timeline.png", "signals.png"):
         assert (tmp_path / "second" / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def _with_streams(r: ReplayResult) -> ReplayResult:
+    """The same replay where a channel stream false-alarms in calm window 3 and a daily stream
+    (computed once, in window 4) is quiet; 15-minute windows are insufficient."""
+    from dataclasses import replace
+
+    from evals.replay.runner import stream_scores
+    from evals.replay.verdicts import StreamVerdict
+
+    records = []
+    for rec in r.records:
+        c = rec.composite
+        assert c is not None
+        i = rec.window.index
+        end = rec.window.end.isoformat()
+        streams = [
+            StreamVerdict("all", 3600, end, c.severity, False, c.opened, c.alert_open),
+            StreamVerdict("channel:app", 3600, end, "none", False, i == 3, 3 <= i <= 4),
+            StreamVerdict("all", 900, end, "none", True, False, False),
+        ]
+        if i == 4:
+            streams.append(StreamVerdict("all", 86400, end, "none", False, False, False))
+        records.append(replace(rec, composite=replace(c, streams=streams)))
+    return replace(
+        r,
+        records=records,
+        scores=score_all(r.stream, records),
+        stream_scores=stream_scores(r.stream, records),
+    )
+
+
+def test_every_segment_and_window_size_counts_and_each_gets_a_verdict() -> None:
+    r = _with_streams(result("wave", caught_at=6))
+    composite = r.score_of("composite")
+    assert composite.false_alarms == 1  # channel:app's calm alert, though `all` stayed quiet
+    assert composite.detections[0].delay_windows == 2  # window 6, as `all` alone
+    names = [s.detector for s in r.stream_scores]
+    assert names == ["all @ 1h", "all @ 1d", "channel:app @ 1h"]  # 15m: never sufficient
+    by_name = {s.detector: s for s in r.stream_scores}
+    assert by_name["channel:app @ 1h"].false_alarms == 1
+    assert by_name["channel:app @ 1h"].detections[0].missed
+    assert by_name["all @ 1h"].false_alarms == 0
+    table = markdown_table([summary(r)])
+    assert "| wave | channel:app @ 1h | wave: missed | 1 (of 3) |" in table

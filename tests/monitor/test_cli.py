@@ -23,7 +23,7 @@ from tests.monitor.traffic import production_version, seed_traffic, topics
 
 DAY = datetime(2026, 3, 1, tzinfo=UTC)
 SHIFTED_HOUR = DAY + timedelta(days=1, hours=3)
-ROWS = len(all_signals()) + 1
+ROWS = len(all_signals()) + 2  # and the evidence and its sequential row
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from tests.monitor.traffic import Topics, production_version, seed_history, seed
 
 DAY = datetime(2026, 3, 1, tzinfo=UTC)
 WINDOW = Window(3600, DAY + timedelta(days=2, hours=1))
-ROWS_PER_WINDOW = len(all_signals()) + 1
+ROWS_PER_WINDOW = len(all_signals()) + 2  # and the evidence, and its sequential row
 SETTINGS = Settings(
     monitor_calibration_replicates=100, monitor_reference_min_tickets=300, monitor_min_tickets=50
 )

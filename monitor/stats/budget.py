@@ -1,0 +1,122 @@
+"""One false-alarm budget for the whole deployment, split across its alert streams. Pure.
+
+``monitor_false_alarm_period`` (30 days) means: one false alert per period for the deployment,
+all segments, all window sizes, both layers together. An alert stream is one (segment, window
+size); it can open an alert in two ways, each with its own share of the stream's budget:
+
+* the *window* layer: one window's evidence passes its warning threshold, with probability
+  ``window_alpha`` per window under no drift;
+* the *sequential* layer (:mod:`sequential`): the CUSUM of the windows' p-values crosses its
+  threshold, on average once per ``sequential_arl`` windows under no drift.
+
+The split (expected false alerts per period, summing to 1):
+
+* segment ``all`` gets ``ALL_SHARE`` (half): it sees every ticket and is the one that catches a
+  drift spread over the whole stream;
+* the other half is shared equally by the watched segment kinds (queue, priority, channel), and
+  within a kind by the segment's share of the reference's tickets: every ticket is in exactly
+  one segment of each kind, so the shares of a kind sum to the kind's part (a segment the
+  reference never saw has no reference to be judged against and gets none);
+* each segment's share is split equally across the window sizes, and each stream's share
+  equally between the window and the sequential layer (``SEQUENTIAL_SHARE``).
+
+A stream with share s and windows of size w in a period P has P / w windows per period, so
+``window_alpha = (1 - SEQUENTIAL_SHARE) * s * w / P`` and ``sequential_arl = (P / w) /
+(SEQUENTIAL_SHARE * s)``: its expected false alerts per period are s. Streams that are
+insufficient (too few tickets) spend nothing of theirs: the deployment errs on the quiet side.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from monitor.stats.sequential import threshold_for_arl
+from monitor.stats.windows import ALL, segment_kind
+
+ALL_SHARE = 0.5
+SEQUENTIAL_SHARE = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class StreamBudget:
+    """One stream's part of the deployment's false-alarm budget."""
+
+    segment: str
+    window_size_s: int
+    share: float  # expected false alerts per period, of the deployment's 1
+    window_alpha: float
+    sequential_arl: float
+    sequential_threshold: float
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        return {
+            "segment": self.segment,
+            "window_size_s": self.window_size_s,
+            "share": self.share,
+            "window_alpha": self.window_alpha,
+            "sequential_arl": self.sequential_arl,
+            "sequential_threshold": self.sequential_threshold,
+        }
+
+
+def segment_share(segment: str, *, kinds: Iterable[str], volume: float) -> float:
+    """The segment's share of the deployment's budget (before the split by window size).
+
+    ``volume`` is the segment's share of the reference's tickets (ignored for ``all``).
+    """
+    watched = tuple(kinds)
+    if segment == ALL:
+        return ALL_SHARE if watched else 1.0
+    if segment_kind(segment) not in watched:
+        return 0.0
+    return (1.0 - ALL_SHARE) / len(watched) * min(max(volume, 0.0), 1.0)
+
+
+def stream_budget(
+    *,
+    segment: str,
+    window_size_s: int,
+    window_sizes: Iterable[int],
+    kinds: Iterable[str],
+    volume: float,
+    period: timedelta,
+    tracks: int = 1,
+) -> StreamBudget:
+    """The budget of one stream (see the module docstring for the split); the sequential
+    threshold is each of ``tracks`` CUSUMs' (their union keeps the stream's ARL)."""
+    sizes = set(window_sizes) | {window_size_s}
+    share = segment_share(segment, kinds=kinds, volume=volume) / len(sizes)
+    windows_per_period = period.total_seconds() / window_size_s
+    alpha = min(1.0, (1.0 - SEQUENTIAL_SHARE) * share / windows_per_period)
+    arl = windows_per_period / (SEQUENTIAL_SHARE * share) if share > 0 else math.inf
+    threshold = threshold_for_arl(arl * tracks) if math.isfinite(arl) else math.inf
+    return StreamBudget(segment, window_size_s, share, alpha, arl, threshold)
+
+
+def deployment_budget(
+    *,
+    volumes: Mapping[str, float],
+    window_sizes: Iterable[int],
+    kinds: Iterable[str],
+    period: timedelta,
+    tracks: int = 1,
+) -> list[StreamBudget]:
+    """Every stream's budget: ``all`` and each segment of ``volumes`` at each window size."""
+    sizes = sorted(set(window_sizes))
+    segments = [ALL, *sorted(s for s in volumes if s != ALL)]
+    return [
+        stream_budget(
+            segment=segment,
+            window_size_s=size,
+            window_sizes=sizes,
+            kinds=kinds,
+            volume=volumes.get(segment, 1.0),
+            period=period,
+            tracks=tracks,
+        )
+        for segment in segments
+        for size in sizes
+    ]

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from monitor.stats.budget import deployment_budget, segment_share, stream_budget
+from monitor.stats.sequential import in_control_arl
+
+DAY = 86400
+KINDS = ("queue", "priority", "channel")
+VOLUMES = {
+    "queue:cards": 0.6,
+    "queue:loans": 0.4,
+    "priority:P2": 0.25,
+    "priority:P3": 0.75,
+    "channel:web": 0.5,
+    "channel:email": 0.3,
+    "channel:app": 0.2,
+}
+SIZES = [900, 3600, DAY]
+
+
+def test_all_gets_half_and_the_rest_goes_by_volume_within_each_kind() -> None:
+    assert segment_share("all", kinds=KINDS, volume=1.0) == 0.5
+    assert segment_share("queue:cards", kinds=KINDS, volume=0.6) == pytest.approx(0.1)
+    assert segment_share("channel:app", kinds=KINDS, volume=0.2) == pytest.approx(0.5 / 3 * 0.2)
+    assert segment_share("channel:app", kinds=("queue",), volume=0.2) == 0.0
+    assert segment_share("all", kinds=(), volume=1.0) == 1.0
+
+
+def test_the_split_spends_exactly_one_false_alert_per_period() -> None:
+    period = timedelta(days=30)
+    streams = deployment_budget(volumes=VOLUMES, window_sizes=SIZES, kinds=KINDS, period=period)
+    assert len(streams) == 8 * 3
+    assert sum(s.share for s in streams) == pytest.approx(1.0)
+    windows = {s.window_size_s: period.total_seconds() / s.window_size_s for s in streams}
+    # expected false alerts per period: the window layer's alpha per window, the sequential
+    # layer's one per ARL windows
+    window_layer = sum(s.window_alpha * windows[s.window_size_s] for s in streams)
+    sequential = sum(windows[s.window_size_s] / s.sequential_arl for s in streams)
+    assert window_layer == pytest.approx(0.5)
+    assert sequential == pytest.approx(0.5)
+
+
+def test_one_stream_of_known_values() -> None:
+    b = stream_budget(
+        segment="all",
+        window_size_s=3600,
+        window_sizes=SIZES,
+        kinds=KINDS,
+        volume=1.0,
+        period=timedelta(days=30),
+    )
+    assert b.share == pytest.approx(1 / 6)
+    assert b.window_alpha == pytest.approx(0.5 * (1 / 6) / 720)  # 1.16e-4
+    assert b.sequential_arl == pytest.approx(720 / (0.5 / 6))  # 8,640 windows
+    assert in_control_arl(b.sequential_threshold) == pytest.approx(8640)
+
+
+def test_a_segment_the_reference_never_saw_gets_no_budget() -> None:
+    b = stream_budget(
+        segment="channel:fax",
+        window_size_s=3600,
+        window_sizes=[3600],
+        kinds=KINDS,
+        volume=0.0,
+        period=timedelta(days=30),
+    )
+    assert b.share == 0.0 and b.window_alpha == 0.0 and b.sequential_arl == float("inf")
