@@ -95,7 +95,9 @@ def test_a_small_replay_catches_a_strong_launch_and_writes_the_report(
         with Session(engine) as session:
             stored = session.scalar(
                 select(func.count(func.distinct(SignalValue.window_end))).where(
-                    SignalValue.segment == "all"
+                    SignalValue.segment == "all",
+                    # the replay's own windows; every other configured size is computed too
+                    SignalValue.window_size_s == int(scenario.clock.window.total_seconds()),
                 )
             )
             reviews = session.scalar(select(func.count()).select_from(Review))

@@ -114,9 +114,10 @@ def _alert_with_payloads(database_url: str) -> str:
     """An alert whose every text field carries a payload (as from tickets' own words)."""
     with psycopg.connect(database_url) as conn:
         (alert_id,) = conn.execute(
-            "INSERT INTO alerts (rule, segment, window_size_s, status, severity, score, threshold,"
-            " last_window_end, evidence, explanation, actions) VALUES (%s, %s, 3600, 'open',"
-            " 'warning', 1.0, 0.5, now(), %s, %s, %s) RETURNING id",
+            "INSERT INTO alerts (id, rule, segment, window_size_s, status, severity, score,"
+            " threshold, opened_at, updated_at, last_window_end, clean_windows, evidence,"
+            " explanation, actions) VALUES (gen_random_uuid(), %s, %s, 3600, 'open', 'warning',"
+            " 1.0, 0.5, now(), now(), now(), 0, %s, %s, %s) RETURNING id",
             (
                 "composite",
                 "source:" + _payload("segment")[:100],
@@ -158,8 +159,9 @@ def test_every_field_a_ticket_a_note_or_an_alert_carries_renders_inert(signed_in
     dialogs: list[str] = []
     reviewer.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     reviewer.goto(f"/review/tickets/{ticket}")
-    reviewer.select_option("#o-queue", "transfers")
+    reviewer.select_option("#o-queue", "top_ups" if route["queue"] != "top_ups" else "transfers")
     reviewer.select_option("#o-priority", "P3")
+    reviewer.select_option("#o-reason", "new_product")
     reviewer.fill("#o-note", _payload("note"))
     reviewer.click("#override-form button[value=queue]")
     reviewer.wait_for_url("**/review")
