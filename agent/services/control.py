@@ -69,11 +69,12 @@ class ControlPlane:
         self._lock = asyncio.Lock()
         self._versions: dict[uuid.UUID, ResolvedVersion] = {}
 
-    async def state(self) -> ControlState:
+    async def state(self, *, fresh: bool = False) -> ControlState:
         current = self._state
-        # Under load, one epoch read per ``recheck_s`` serves every ticket in between: a flip
-        # still reaches the next ticket within that window (20 ms), at a fraction of the reads.
-        if current is not None and time.monotonic() - self._checked_at < self._recheck_s:
+        # Under load, one epoch read per ``recheck_s`` serves the label reads in between (a
+        # label move reaches tickets within that window, 20 ms); ``fresh`` reads the epoch now.
+        recent = time.monotonic() - self._checked_at < self._recheck_s
+        if not fresh and current is not None and recent:
             return current
         epoch = await self._epoch()
         self._checked_at = time.monotonic()
@@ -141,7 +142,10 @@ class ControlPlane:
         }
 
     async def enabled(self) -> frozenset[str]:
-        return (await self.state()).switches
+        """The switches on now. The guard asks once per ticket and the epoch is read every
+        time, so a switch flipped before a ticket arrives reaches that ticket: at once, not
+        within the recheck window (one Redis GET per ticket)."""
+        return (await self.state(fresh=True)).switches
 
     async def resolve(self, *, sticky_key: str) -> ResolvedVersion | None:
         """Production, or the canary for a sticky per-customer share."""
