@@ -170,3 +170,12 @@ def test_the_versions_table_shows_the_fitted_threshold_and_the_gate_not_its_scor
     assert "min_confidence=0.37 (target_accuracy 0.95: 89.3% auto-routed, accuracy 0.966)" in page
     assert "novelty α=0.05 nearest_disagreement n=300" in page
     assert "0.123456" not in page  # the calibration scores stay out of the table
+
+
+def test_the_console_page_has_one_plain_title_and_one_portals_panel(live_ui):
+    client, _ = live_ui.login("oscar")
+    html = client.get("/ops").text
+    client.close()
+    title = html[html.index("<title>") + len("<title>") : html.index("</title>")]
+    assert title == "Operator console · ticketwatch"
+    assert html.count('id="portals"') == 1
