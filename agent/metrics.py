@@ -29,6 +29,12 @@ PORTAL_SUBMISSIONS = Counter(
     "Portal form posts, by outcome: accepted, invalid, honeypot, rate_limited.",
     ["outcome"],
 )
+INBOX_MESSAGES = Counter(
+    "ticketwatch_inbox_messages_total",
+    "Mail to the inbox, by outcome: accepted, duplicate, unknown_tenant, rate_limited, "
+    "too_big, empty, failed.",
+    ["outcome"],
+)
 DUPLICATES = Counter(
     "ticketwatch_duplicate_submissions_total", "Resubmissions answered with the first decision."
 )

@@ -12,6 +12,7 @@ from rich.table import Table
 from agent.commands.common import cli_actor, cli_session, console, run
 from agent.models.tenancy import ROLES
 from agent.services.operators import Actor
+from review_ui.inbox.cli import inbox
 from review_ui.services.users import create_user, list_users, set_user_disabled
 
 users_app = typer.Typer(
@@ -107,3 +108,4 @@ def users_enable(name: str) -> None:
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the root app."""
     app.add_typer(users_app, name="users")
+    app.command()(inbox)

@@ -15,15 +15,17 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.models import Decision, Override
+from agent.models import Decision, Override, Ticket
 from agent.repositories import decisions, history, reviews, tickets
 from agent.runtime import AgentRuntime
 from agent.services.portal import PortalTenant
-from agent.services.router import Submission
+from agent.services.router import Routed, Submission
 from agent.taxonomy import HUMAN_TRIAGE, Taxonomy
 from review_ui.services.review import taxonomy_for
 
 SOURCE, CHANNEL = "portal", "web"
+# Mail to the inbox (review_ui/inbox) is followed on the same status page.
+EMAIL_SOURCE = "email"
 # (field, label, required, maximum characters)
 FIELDS = (
     ("name", "Your name", True, 200),
@@ -82,9 +84,9 @@ def validate(form: dict[str, str]) -> tuple[PortalForm | None, dict[str, str]]:
     return (None, ordered) if errors else (PortalForm(**values), {})
 
 
-def new_reference() -> str:
+def new_reference(prefix: str = "P-") -> str:
     """A reference the person can quote: short, random (not the ticket's id)."""
-    return "P-" + secrets.token_hex(5).upper()
+    return prefix + secrets.token_hex(5).upper()
 
 
 async def submit(runtime: AgentRuntime, *, tenant: PortalTenant, form: PortalForm) -> Received:
@@ -102,6 +104,15 @@ async def submit(runtime: AgentRuntime, *, tenant: PortalTenant, form: PortalFor
         },
     )
     routed = await runtime.router.submit(submission, tenant_id=tenant.id)
+    return await received(runtime, routed=routed, tenant=tenant, reference=reference)
+
+
+async def received(
+    runtime: AgentRuntime, *, routed: Routed, tenant: PortalTenant, reference: str
+) -> Received:
+    """What the person is told of a routed ticket: its reference, the first-response target of
+    its priority, and the team where the tenant shows it (the portal's answer, the inbox's
+    acknowledgement)."""
     async with runtime.sessions() as session:
         taxonomy = await taxonomy_for(session, routed.decision)
     decision = routed.decision
@@ -110,6 +121,15 @@ async def submit(runtime: AgentRuntime, *, tenant: PortalTenant, form: PortalFor
         target = taxonomy.priority(decision.priority).target_first_response
     team = _team(taxonomy, decision.queue, tenant) if decision.routed_to != HUMAN_TRIAGE else None
     return Received(reference, routed.ticket.id, target, team)
+
+
+def reference_of(ticket: Ticket) -> str:
+    """The reference the person was given: the portal's is the external id; a mail's is kept
+    in its metadata (its external id is the Message-ID)."""
+    email = (ticket.metadata_ or {}).get(EMAIL_SOURCE)
+    if ticket.source == EMAIL_SOURCE and isinstance(email, dict) and email.get("reference"):
+        return str(email["reference"])
+    return ticket.external_id
 
 
 def _team(taxonomy: Taxonomy | None, queue: str | None, tenant: PortalTenant) -> str | None:
@@ -125,7 +145,11 @@ async def status(
     """Received, routed (to a team or to human triage), resolved: with times. None when the
     ticket is not this portal's."""
     ticket = await tickets.get(session, ticket_id)
-    if ticket is None or ticket.tenant_id != tenant.id or ticket.source != SOURCE:
+    if (
+        ticket is None
+        or ticket.tenant_id != tenant.id
+        or ticket.source not in (SOURCE, EMAIL_SOURCE)
+    ):
         return None
     decision = await decisions.final_for(session, ticket_id)
     outcome = await history.for_ticket(session, ticket_id)
@@ -135,7 +159,7 @@ async def status(
     steps.append(_routed_step(decision, overrides[-1] if overrides else None, taxonomy, tenant))
     resolved = outcome is not None and outcome.source == "helpdesk"
     steps.append(Step("Resolved", outcome.recorded_at if resolved and outcome else None))
-    return PortalStatus(ticket.external_id, steps)
+    return PortalStatus(reference_of(ticket), steps)
 
 
 def _routed_step(

@@ -14,7 +14,7 @@ from review_ui.deps import client_address, form_fields, runtime_of
 from review_ui.security.csrf import CSRF_FORM_FIELD, csrf_valid
 from review_ui.security.portal_limit import PREFIX, SubmissionLimiter
 from review_ui.security.secret import session_secret
-from review_ui.security.status_tokens import StatusTokens
+from review_ui.security.status_tokens import DAY_S, StatusTokens
 from review_ui.services import portal
 from review_ui.templating import render
 
@@ -24,7 +24,10 @@ router = APIRouter(prefix="/portal", include_in_schema=False)
 def _tokens(request: Request) -> StatusTokens:
     tokens: StatusTokens | None = getattr(request.app.state, "status_tokens", None)
     if tokens is None:
-        tokens = StatusTokens(session_secret(runtime_of(request).settings))
+        settings = runtime_of(request).settings
+        tokens = StatusTokens(
+            session_secret(settings), max_age_s=settings.portal_status_link_max_age_days * DAY_S
+        )
         request.app.state.status_tokens = tokens
     return tokens
 

@@ -6,7 +6,7 @@ import uuid
 
 from agent.services.portal import PortalTenant, slug_of
 from agent.taxonomy import load_taxonomy
-from review_ui.security.status_tokens import StatusTokens
+from review_ui.security.status_tokens import DAY_S, StatusTokens
 from review_ui.services.portal import _team, new_reference, validate
 
 GOOD = {
@@ -68,3 +68,14 @@ def test_the_team_is_named_only_by_display_name_and_only_on_opt_in():
     assert _team(named, "transfers", shows) == "Payments team"
     assert _team(named, "transfers", hides) is None
     assert _team(banking, "transfers", shows) is None  # no display name: the slug stays hidden
+
+
+def test_a_token_expires_after_its_maximum_age():
+    clock = [1_000_000.0]
+    tokens = StatusTokens("k" * 48, max_age_s=90 * DAY_S, now=lambda: clock[0])
+    ticket, tenant = uuid.uuid4(), uuid.uuid4()
+    token = tokens.token(ticket_id=ticket, tenant_id=tenant)
+    clock[0] += 90 * DAY_S
+    assert tokens.ticket_id(token, tenant_id=tenant) == ticket
+    clock[0] += 1
+    assert tokens.ticket_id(token, tenant_id=tenant) is None
