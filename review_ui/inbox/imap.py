@@ -2,10 +2,11 @@
 
 Each poll takes the mailbox's unseen messages, oldest first, through the same conversion and
 guards as the SMTP server (size cap, per-sender limit, the tenant's rate) and
-:meth:`MailIntake.deliver`. A delivered or refused message is marked ``\\Seen`` (a refused one
-also gets the keyword ``$TicketwatchRefused``, so people can find it); a message that could not
-be stored, or that meets the tenant's rate, stays unseen and is tried again at the next poll.
-The Message-ID keeps a message that is tried twice one ticket.
+:meth:`MailIntake.deliver`. A delivered or refused message is marked ``\\Seen``; a refused one
+is also ``\\Flagged`` (and gets the keyword ``$TicketwatchRefused`` where the server keeps
+keywords), so people can find it. A message that could not be stored, that meets the tenant's
+rate, or that arrives while the tenant takes no mail (its portal off) stays unseen and is tried
+again at the next poll. The Message-ID keeps a message that is tried twice one ticket.
 """
 
 from __future__ import annotations
@@ -157,8 +158,12 @@ class ImapPoller:
 
     @staticmethod
     def _mark(client: imaplib.IMAP4, uid: str, refused: bool) -> None:
-        flags = f"(\\Seen {REFUSED_KEYWORD})" if refused else "(\\Seen)"
-        client.uid("STORE", uid, "+FLAGS", flags)
+        client.uid("STORE", uid, "+FLAGS", "(\\Seen \\Flagged)" if refused else "(\\Seen)")
+        if refused:  # a server without keywords may refuse this one; the flags above stand
+            try:
+                client.uid("STORE", uid, "+FLAGS", f"({REFUSED_KEYWORD})")
+            except imaplib.IMAP4.error:
+                pass
 
 
 def _quoted(mailbox: str) -> str:

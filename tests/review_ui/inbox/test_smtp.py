@@ -5,108 +5,54 @@ the acknowledgement with a status link that the portal serves, received by a rel
 
 from __future__ import annotations
 
-import asyncio
 import re
 import smtplib
 import time
 import uuid
 from collections.abc import Iterator
-from email import policy
-from email.message import EmailMessage, Message
+from email.message import Message
 from typing import Any
 
 import httpx
 import pytest
-import redis
-from pydantic import SecretStr
-from sqlalchemy import select
 
-from agent.models import Ticket
-from agent.services.operators import Actor
-from agent.services.portal import set_portal
-from tests.asyncdb import session_for
-from tests.conftest import Servers, _redis_dbs, with_redis_db
+from tests.conftest import Servers
 from tests.live_ui import LiveUi
-from tests.review_ui.inbox.live_inbox import DOMAIN, InboxThread, RelaySink
+from tests.review_ui.inbox.live_inbox import (
+    DOMAIN,
+    INBOX,
+    MAX_BYTES,
+    SLUG,
+    InboxThread,
+    RelaySink,
+    email_tickets,
+    inbox_settings,
+    message_id_of,
+    new_sender,
+    plain_mail,
+    set_portal_of,
+)
 
-SLUG = "ui-tests"
-INBOX = f"{SLUG}@{DOMAIN}"
-MAX_BYTES = 64 * 1024
-PER_SENDER, PER_CLIENT, WINDOW_S = 3, 4, 86_400
 STATUS_LINK = re.compile(r"(http://\S+/portal/\S+/status/\S+)")
-
-
-def _set_portal(ui: LiveUi, enabled: bool) -> None:
-    async def body() -> None:
-        async with session_for(ui.database_url) as session:
-            await set_portal(
-                session,
-                name="ui-tests",
-                enabled=enabled,
-                actor=Actor("tests", "operator"),
-                slug=SLUG,
-            )
-
-    asyncio.run(body())
-
-
-@pytest.fixture(scope="module")
-def relay() -> Iterator[RelaySink]:
-    with RelaySink() as running:
-        yield running
+PER_SENDER, PER_CLIENT, WINDOW_S = 3, 4, 86_400
 
 
 @pytest.fixture(scope="module")
 def inbox(live_ui: LiveUi, servers: Servers, relay: RelaySink) -> Iterator[InboxThread]:
-    redis_url = with_redis_db(servers.redis_url, next(_redis_dbs))
-    redis.Redis.from_url(redis_url).flushdb()
-    settings = live_ui.settings.model_copy(
-        update={
-            "redis_url": SecretStr(redis_url),
-            "public_url": live_ui.url,
-            "inbox_domain": DOMAIN,
-            "inbox_max_message_bytes": MAX_BYTES,
-            "inbox_max_messages_per_sender": PER_SENDER,
-            "inbox_max_messages_per_client": PER_CLIENT,
-            "inbox_window_s": WINDOW_S,
-            "inbox_relay_host": "127.0.0.1",
-            "inbox_relay_port": relay.port,
-            "inbox_relay_tls": "none",
-        }
+    settings = inbox_settings(
+        live_ui,
+        servers,
+        relay,
+        inbox_max_messages_per_sender=PER_SENDER,
+        inbox_max_messages_per_client=PER_CLIENT,
+        inbox_window_s=WINDOW_S,
     )
-    _set_portal(live_ui, True)
+    set_portal_of(live_ui, True)
     try:
         with InboxThread(settings) as running:
             yield running
     finally:
-        _set_portal(live_ui, False)
-
-
-def _sender() -> str:
-    return f"person-{uuid.uuid4().hex[:10]}@customers.example"
-
-
-def _mail(sender: str, *, subject: str = "Card declined", text: str | None = None) -> EmailMessage:
-    message = EmailMessage(policy=policy.SMTP)  # CRLF line ends, as on the wire
-    message["From"] = f"Dana Reyes <{sender}>"
-    message["To"] = INBOX
-    message["Subject"] = subject
-    message["Message-ID"] = f"<{uuid.uuid4().hex}@customers.example>"
-    message.set_content(text or "My card was declined at a shop twice today.")
-    return message
-
-
-def _message_id(message: EmailMessage) -> str:
-    return str(message["Message-ID"]).strip("<>")
-
-
-def _tickets(ui: LiveUi, message_id: str) -> list[Ticket]:
-    async def body() -> list[Ticket]:
-        async with session_for(ui.database_url) as session:
-            stmt = select(Ticket).where(Ticket.source == "email", Ticket.external_id == message_id)
-            return list((await session.execute(stmt)).scalars())
-
-    return asyncio.run(body())
+        set_portal_of(live_ui, False)
 
 
 def _reference(reply: str) -> str:
@@ -126,14 +72,14 @@ def _acks_to(relay: RelaySink, address: str) -> list[Message]:
 def test_a_mail_sent_twice_is_one_ticket_acknowledged_once_with_a_working_status_link(
     inbox: InboxThread, relay: RelaySink, live_ui: LiveUi
 ) -> None:
-    sender = _sender()
-    message = _mail(sender)
+    sender = new_sender()
+    message = plain_mail(sender)
     message.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="a.pdf")
     first = inbox.send(message.as_bytes(), sender=sender, to=INBOX)
     again = inbox.send(message.as_bytes(), sender=sender, to=INBOX)
     reference = _reference(first)
     assert _reference(again) == reference and "received before" in again
-    [ticket] = _tickets(live_ui, _message_id(message))
+    [ticket] = email_tickets(live_ui, message_id_of(message))
     assert (ticket.channel, ticket.customer_id) == ("email", sender)
     assert ticket.subject == "Card declined" and "declined at a shop" in ticket.body
     assert ticket.metadata_["email"]["attachments"] == 1
@@ -148,27 +94,27 @@ def test_a_mail_sent_twice_is_one_ticket_acknowledged_once_with_a_working_status
     assert reference in status.text and "Received" in status.text
     # A later mail's acknowledgement comes after any the duplicate would have caused (acks are
     # sent in order): still one for the first mail.
-    later = _mail(sender, subject="One more thing")
+    later = plain_mail(sender, subject="One more thing")
     _ack_of(relay, _reference(inbox.send(later.as_bytes(), sender=sender, to=INBOX)))
     assert len([m for m in _acks_to(relay, sender) if reference in str(m["Subject"])]) == 1
 
 
 def test_html_only_mail_becomes_text(inbox: InboxThread, live_ui: LiveUi) -> None:
-    sender = _sender()
-    message = _mail(sender)
+    sender = new_sender()
+    message = plain_mail(sender)
     message.set_content(
         "<html><body><p>My <b>card</b> was declined.</p><script>x()</script></body></html>",
         subtype="html",
     )
     inbox.send(message.as_bytes(), sender=sender, to=INBOX)
-    [ticket] = _tickets(live_ui, _message_id(message))
+    [ticket] = email_tickets(live_ui, message_id_of(message))
     assert ticket.body == "My card was declined."
     assert ticket.metadata_["email"]["html_only"] is True
 
 
 @pytest.mark.parametrize("charset", ["iso-8859-1", "windows-1252"])
 def test_a_non_utf8_mail_is_decoded(inbox: InboxThread, live_ui: LiveUi, charset: str) -> None:
-    sender = _sender()
+    sender = new_sender()
     message_id = f"{uuid.uuid4().hex}@customers.example"
     text = (
         "Ma carte est bloquée à l'étranger, frais de 5 € ?"
@@ -186,15 +132,15 @@ def test_a_non_utf8_mail_is_decoded(inbox: InboxThread, live_ui: LiveUi, charset
         + b"\r\n"
     )
     inbox.send(raw, sender=sender, to=INBOX)
-    [ticket] = _tickets(live_ui, message_id)
+    [ticket] = email_tickets(live_ui, message_id)
     assert (ticket.subject, ticket.body) == ("Carte bloquée", text)
 
 
 def test_an_oversized_mail_is_refused_with_552_and_stored_nowhere(
     inbox: InboxThread, live_ui: LiveUi
 ) -> None:
-    sender = _sender()
-    message = _mail(sender, text="x" * 70 + ("\n" + "y" * 70) * (MAX_BYTES // 70))
+    sender = new_sender()
+    message = plain_mail(sender, text="x" * 70 + ("\n" + "y" * 70) * (MAX_BYTES // 70))
     with inbox.client() as smtp:  # no SIZE announced: refused after the data
         smtp.ehlo("tests.example")
         smtp.mail(sender)
@@ -205,45 +151,45 @@ def test_an_oversized_mail_is_refused_with_552_and_stored_nowhere(
     with inbox.client() as smtp, pytest.raises(smtplib.SMTPSenderRefused) as refused:
         smtp.sendmail(sender, [INBOX], message.as_bytes())  # SIZE announced: refused at once
     assert refused.value.smtp_code == 552 and b"at most 65,536 bytes" in refused.value.smtp_error
-    assert _tickets(live_ui, _message_id(message)) == []
+    assert email_tickets(live_ui, message_id_of(message)) == []
 
 
 @pytest.mark.parametrize("to", [f"no-such-tenant@{DOMAIN}", f"{SLUG}@elsewhere.example"])
 def test_mail_to_an_unknown_tenant_or_domain_is_refused_with_550(
     inbox: InboxThread, to: str
 ) -> None:
-    sender = _sender()
+    sender = new_sender()
     with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
-        inbox.send(_mail(sender).as_bytes(), sender=sender, to=to)
+        inbox.send(plain_mail(sender).as_bytes(), sender=sender, to=to)
     code, reply = refused.value.recipients[to]
     assert code == 550 and b"no such inbox here" in reply
 
 
-def test_a_disabled_tenant_takes_no_mail(inbox: InboxThread, live_ui: LiveUi) -> None:
-    sender = _sender()
-    _set_portal(live_ui, False)
+def test_a_disabled_tenant_takes_noplain_mail(inbox: InboxThread, live_ui: LiveUi) -> None:
+    sender = new_sender()
+    set_portal_of(live_ui, False)
     try:
         with pytest.raises(smtplib.SMTPRecipientsRefused):
-            inbox.send(_mail(sender).as_bytes(), sender=sender, to=INBOX)
+            inbox.send(plain_mail(sender).as_bytes(), sender=sender, to=INBOX)
     finally:
-        _set_portal(live_ui, True)
+        set_portal_of(live_ui, True)
 
 
 def test_a_bounce_is_not_a_ticket(inbox: InboxThread) -> None:
     with pytest.raises(smtplib.SMTPSenderRefused) as refused:
-        inbox.send(_mail("x@y.example").as_bytes(), sender="", to=INBOX)
+        inbox.send(plain_mail("x@y.example").as_bytes(), sender="", to=INBOX)
     assert refused.value.smtp_code == 550
 
 
 def test_an_auto_reply_is_a_ticket_but_never_acknowledged(
     inbox: InboxThread, relay: RelaySink, live_ui: LiveUi
 ) -> None:
-    sender = _sender()
-    auto = _mail(sender, subject="Out of office")
+    sender = new_sender()
+    auto = plain_mail(sender, subject="Out of office")
     auto["Auto-Submitted"] = "auto-replied"
     reference = _reference(inbox.send(auto.as_bytes(), sender=sender, to=INBOX))
-    assert len(_tickets(live_ui, _message_id(auto))) == 1
-    after = _mail(sender)
+    assert len(email_tickets(live_ui, message_id_of(auto))) == 1
+    after = plain_mail(sender)
     _ack_of(relay, _reference(inbox.send(after.as_bytes(), sender=sender, to=INBOX)))
     assert not any(reference in str(m["Subject"]) for m in _acks_to(relay, sender))
 
@@ -267,15 +213,15 @@ def test_a_flooding_sender_gets_451_and_never_reaches_the_router(
     inbox: InboxThread, live_ui: LiveUi
 ) -> None:
     def body() -> None:
-        sender = _sender()
+        sender = new_sender()
         for _ in range(PER_SENDER):
-            inbox.send(_mail(sender).as_bytes(), sender=sender, to=INBOX)
-        over = _mail(sender)
+            inbox.send(plain_mail(sender).as_bytes(), sender=sender, to=INBOX)
+        over = plain_mail(sender)
         with pytest.raises(smtplib.SMTPSenderRefused) as refused:
             inbox.send(over.as_bytes(), sender=sender, to=INBOX)
         assert refused.value.smtp_code == 451
         assert b"Too many messages from this sender" in refused.value.smtp_error
-        assert _tickets(live_ui, _message_id(over)) == []
+        assert email_tickets(live_ui, message_id_of(over)) == []
 
     _retrying_on_rollover(body)
 
@@ -284,14 +230,14 @@ def test_a_flooding_client_address_gets_451(inbox: InboxThread, live_ui: LiveUi)
     def body() -> None:
         source = "127.9.0.1"  # this test's alone (and the inbox's Redis starts empty)
         for _ in range(PER_CLIENT):
-            sender = _sender()
-            inbox.send(_mail(sender).as_bytes(), sender=sender, to=INBOX, source=source)
-        sender = _sender()
-        over = _mail(sender)
+            sender = new_sender()
+            inbox.send(plain_mail(sender).as_bytes(), sender=sender, to=INBOX, source=source)
+        sender = new_sender()
+        over = plain_mail(sender)
         with pytest.raises(smtplib.SMTPSenderRefused) as refused:
             inbox.send(over.as_bytes(), sender=sender, to=INBOX, source=source)
         assert refused.value.smtp_code == 451
         assert b"from your address" in refused.value.smtp_error
-        assert _tickets(live_ui, _message_id(over)) == []
+        assert email_tickets(live_ui, message_id_of(over)) == []
 
     _retrying_on_rollover(body)
