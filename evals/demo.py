@@ -35,6 +35,7 @@ from agent.services.calibration import calibrate_version
 from agent.services.control import ControlPlane
 from agent.services.history_loader import load_history
 from agent.services.operators import Actor, move_label, set_kill_switch
+from agent.services.portal import set_portal
 from agent.services.tenants import create_tenant
 from agent.services.versions import create_version
 from agent.taxonomy import load_taxonomy
@@ -108,13 +109,15 @@ async def _ensure_version_and_tenant(url: str, settings: Settings) -> str:
             else:
                 console.print("a production version exists already")
             if not key_file.exists():
-                _, key = await create_tenant(
-                    session, name=f"demo-{uuid.uuid4().hex[:6]}", actor=ACTOR
-                )
+                name = f"demo-{uuid.uuid4().hex[:6]}"
+                _, key = await create_tenant(session, name=name, actor=ACTOR)
+                # The demo tenant's portal (and so its inbox address) is on: audited like any.
+                portal = await set_portal(session, name=name, enabled=True, actor=ACTOR)
                 key_file.parent.mkdir(parents=True, exist_ok=True)
                 fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "w") as fh:
                     fh.write(key)
+                (key_file.parent / "portal_slug").write_text(portal.slug)
         return key_file.read_text().strip()
     finally:
         await engine.dispose()
@@ -258,7 +261,26 @@ def run_demo(settings: Settings, *, examples: int = 12, port: int | None = None)
         f"with ticketwatch users add\n"
         f"- the live monitor: ticketwatch worker and ticketwatch beat (windows of "
         f"{settings.monitor_window_sizes}); ticketwatch monitor status\n"
+        f"{_portal_lines(settings)}"
         f"- demo tenant API key: {settings.data_dir / 'demo' / 'api_key'}\n"
         f"- services: ticketwatch services status\n"
         f"demo finished in {time.perf_counter() - t_start:.0f}s"
+    )
+
+
+def _portal_lines(settings: Settings) -> str:
+    """Where the demo tenant's customers write: its portal, and its address at the inbox."""
+    slug_file = settings.data_dir / "demo" / "portal_slug"
+    if not slug_file.exists():  # a demo tenant made before portals: enable one by hand
+        return (
+            "- the ticket portal: ticketwatch tenants portal NAME --enable, then "
+            f"http://{settings.host}:{settings.port}/portal/<slug> under ticketwatch serve\n"
+        )
+    slug = slug_file.read_text().strip()
+    domain = settings.inbox_domain or "<any domain>"
+    return (
+        f"- the demo tenant's ticket portal (under ticketwatch serve): "
+        f"http://{settings.host}:{settings.port}/portal/{slug}\n"
+        f"- its email inbox: [bold]ticketwatch inbox[/] (SMTP on {settings.inbox_host}:"
+        f"{settings.inbox_port}), then mail {slug}@{domain} (docs/portal.md, Email inbox)\n"
     )

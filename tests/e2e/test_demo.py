@@ -45,6 +45,9 @@ def test_the_demo_routes_tickets_flips_the_switch_and_catches_the_launch(
     assert "cluster of" in out  # the alert names the new tickets
     assert (tmp_path / "replays" / "demo_launch" / "index.html").stat().st_size > 10_000
     assert (tmp_path / "demo" / "api_key").stat().st_mode & 0o077 == 0
+    # where the demo tenant's customers write: its (enabled) portal, and the inbox
+    assert re.search(r"http://127\.0\.0\.1:8000/portal/demo-[0-9a-f]{6}\b", out), out[-3000:]
+    assert "ticketwatch inbox" in out
     with psycopg.connect(servers.database("postgres")) as conn:
         left = conn.execute(
             "SELECT count(*) FROM pg_database WHERE datname LIKE 'tw_replay_%'"
