@@ -27,6 +27,8 @@ from tests.review_ui.inbox.live_inbox import (
     set_portal_of,
 )
 
+pytestmark = pytest.mark.slow  # starts an IMAP server process
+
 PER_SENDER = 2
 
 
