@@ -7,9 +7,11 @@ import signal
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from agent.commands.common import console
-from agent.config import get_settings
+from agent.config import Settings, get_settings
+from review_ui.inbox.imap import parse_imap_url
 from review_ui.inbox.server import InboxOptions, run_inbox
 
 
@@ -20,7 +22,7 @@ def inbox(
         str | None,
         typer.Option(
             "--imap",
-            help="Poll this mailbox instead of serving SMTP: imaps://user@host[:port][/mailbox].",
+            help="Poll this mailbox instead of serving SMTP, e.g. imaps://user@host:993/INBOX.",
         ),
     ] = None,
     tenant: Annotated[
@@ -36,6 +38,8 @@ def inbox(
         console.print("[red]error:[/] --imap needs --tenant SLUG (whose mailbox it is)")
         raise typer.Exit(2)
     settings = get_settings()
+    if imap is not None:
+        _check_imap_url(imap, settings)
     if metrics_port:
         from prometheus_client import start_http_server
 
@@ -49,10 +53,15 @@ def inbox(
     where = f"polling {tenant}'s mailbox" if imap else f"SMTP on {options.host}:{options.port}"
     acks = "through " + settings.inbox_relay_host if settings.inbox_relay_host else "off"
     console.print(f"inbox: {where}; acknowledgements {acks}. Ctrl-C stops it.")
+    asyncio.run(_serve(options))
+
+
+def _check_imap_url(url: str, settings: Settings) -> None:
+    password = settings.inbox_imap_password
     try:
-        asyncio.run(_serve(options))
-    except ValueError as exc:  # a malformed IMAP URL
-        console.print(f"[red]error:[/] {exc}")
+        parse_imap_url(url, password=password.get_secret_value() if password else None)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
 
 

@@ -46,7 +46,7 @@ def parse_imap_url(url: str, *, password: str | None = None) -> ImapMailbox:
     password may come from settings instead of the URL."""
     parts = urlsplit(url)
     if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
-        raise ValueError("the IMAP URL must look like imaps://user@host[:port][/mailbox]")
+        raise ValueError("the IMAP URL must look like imaps://user@host:993/INBOX")
     tls = parts.scheme == "imaps"
     secret = unquote(parts.password) if parts.password else password
     if not secret:

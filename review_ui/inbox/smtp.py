@@ -3,9 +3,9 @@ early as it can, so a refused mail costs no storage and never reaches the model.
 
 MAIL FROM: a bounce (empty sender) is refused; the client address's and the sender's limits
 are counted (4xx over them, so a real server retries later). RCPT TO: an address that is not an
-enabled tenant's is refused (550). DATA: larger than the cap, 552 (aiosmtpd stops storing at the
-cap); then the tenant's own rate, and the mail is stored and routed; 451 on a failure, so the
-sending server retries and the Message-ID keeps it one ticket.
+enabled tenant's is refused (550), and at most ten are taken (452). DATA: larger than the cap,
+552 (aiosmtpd stops storing at the cap); then the tenant's own rate, and the mail is stored and
+routed; 451 on a failure, so the sending server retries and the Message-ID keeps it one ticket.
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ LIMITED = {
     Limited.SENDER: "451 4.7.1 Too many messages from this sender; try again later",
     Limited.TENANT: "451 4.7.1 This inbox receives too many messages right now; try again later",
 }
+# One message makes at most this many tickets (one per tenant addressed), whatever its
+# envelope says: a flood may not multiply itself through recipients.
+MAX_RECIPIENTS = 10
+TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients; send the rest in another message"
 EMPTY = "550 5.6.0 The message has neither a subject nor any text; no ticket was made"
 FAILED = "451 4.3.0 The ticket could not be stored right now; try again later"
 # aiosmtpd's own replies to a message over its size limit (announced with SIZE, or sent).
@@ -75,6 +79,8 @@ class InboxHandler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return TOO_MANY_RECIPIENTS
         if await self.intake.tenant_for(address) is None:
             INBOX_MESSAGES.labels("unknown_tenant").inc()
             return unknown_recipient(address)

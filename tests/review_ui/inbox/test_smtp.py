@@ -175,6 +175,16 @@ def test_a_disabled_tenant_takes_noplain_mail(inbox: InboxThread, live_ui: LiveU
         set_portal_of(live_ui, True)
 
 
+def test_one_message_takes_at_most_ten_recipients(inbox: InboxThread) -> None:
+    with inbox.client() as smtp:
+        smtp.ehlo("tests.example")
+        smtp.mail(new_sender())
+        assert [smtp.rcpt(INBOX)[0] for _ in range(10)] == [250] * 10
+        code, reply = smtp.rcpt(INBOX)
+        smtp.rset()
+    assert code == 452 and b"Too many recipients" in reply
+
+
 def test_a_bounce_is_not_a_ticket(inbox: InboxThread) -> None:
     with pytest.raises(smtplib.SMTPSenderRefused) as refused:
         inbox.send(plain_mail("x@y.example").as_bytes(), sender="", to=INBOX)
