@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from typing import Annotated
 
@@ -38,6 +39,8 @@ def inbox(
         console.print("[red]error:[/] --imap needs --tenant SLUG (whose mailbox it is)")
         raise typer.Exit(2)
     settings = get_settings()
+    # aiosmtpd logs every command (addresses included) at INFO: its warnings are enough.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     if imap is not None:
         _check_imap_url(imap, settings)
     if metrics_port:

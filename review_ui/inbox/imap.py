@@ -72,6 +72,13 @@ class ImapPoller:
         self.intake = intake
         self.mailbox = mailbox
         self.slug = slug
+        # Where the mail was written to, as acknowledgements say (inbox_ack_from wins there).
+        if "@" in mailbox.username:
+            self.address = mailbox.username
+        elif intake.domain:
+            self.address = f"{slug}@{intake.domain}"
+        else:
+            self.address = f"no-reply@{mailbox.host}"
 
     async def run(self, *, poll_s: float, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -120,9 +127,10 @@ class ImapPoller:
         if await self.intake.tenant_over_limit(tenant):
             INBOX_MESSAGES.labels("rate_limited").inc()
             return Verdict.LATER
-        address = f"{tenant.slug}@{self.intake.domain}" if self.intake.domain else sender
         try:
-            await self.intake.deliver(mail, tenant=tenant, reply_to=sender, inbox_address=address)
+            await self.intake.deliver(
+                mail, tenant=tenant, reply_to=sender, inbox_address=self.address
+            )
         except Exception:
             log.exception("inbox: a mail could not be stored; it stays unseen")
             INBOX_MESSAGES.labels("failed").inc()

@@ -14,6 +14,7 @@ from review_ui.inbox.imap import parse_imap_url
 from tests.conftest import Servers
 from tests.live_ui import LiveUi
 from tests.review_ui.inbox.live_inbox import (
+    INBOX,
     MAX_BYTES,
     SLUG,
     ImapServer,
@@ -82,7 +83,7 @@ def test_polled_mail_becomes_one_ticket_per_message_id_and_refusals_are_flagged(
     assert len(imap.search("FLAGGED")) == 2
     reference = ticket.metadata_["email"]["reference"]
     ack = relay.sink.wait_for(lambda m: reference in str(m["Subject"]))
-    assert ack["To"] == sender
+    assert ack["To"] == sender and INBOX in str(ack["From"])  # the tenant's address
 
 
 def test_a_flooding_sender_is_refused_after_its_limit(
