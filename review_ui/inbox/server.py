@@ -58,3 +58,4 @@ async def run_inbox(settings: Settings, options: InboxOptions) -> None:
         if acks is not None:
             await acks.aclose()
         await runtime.close()
+        log.info("inbox: stopped")
