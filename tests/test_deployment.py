@@ -15,7 +15,7 @@ from agent.cli import _register_plugins, app
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
 SERVICES = COMPOSE["services"]
-APP_SERVICES = ("migrate", "api", "worker", "beat")
+APP_SERVICES = ("migrate", "api", "worker", "beat", "inbox")
 
 
 def cli() -> Any:
