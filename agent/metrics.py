@@ -32,7 +32,7 @@ PORTAL_SUBMISSIONS = Counter(
 INBOX_MESSAGES = Counter(
     "ticketwatch_inbox_messages_total",
     "Mail to the inbox, by outcome: accepted, duplicate, unknown_tenant, rate_limited, "
-    "too_big, empty, failed.",
+    "too_big, empty, unreadable, failed.",
     ["outcome"],
 )
 DUPLICATES = Counter(

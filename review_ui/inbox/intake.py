@@ -102,9 +102,6 @@ class MailIntake:
         """The tenant's per-minute rate over all its mail (a flood from many senders)."""
         return not await self._per_tenant.allow(str(tenant.id), limit=tenant.rate_limit_per_minute)
 
-    def retry_after_s(self) -> int:
-        return self._per_sender.retry_after_s()
-
     async def deliver(
         self, mail: InboundMail, *, tenant: PortalTenant, reply_to: str, inbox_address: str
     ) -> Delivered:

@@ -115,13 +115,16 @@ def _decoded(part: Message) -> str:
 def _header(message: Message, name: str) -> str:
     """The decoded header; raw 8-bit bytes in it (against RFC 5322, but sent) are read from
     the source line, where the parsed value has lost them."""
-    value = message.get(name)
-    if value is None:
+    raw = next((v for k, v in message.raw_items() if k.lower() == name), None)
+    if raw is None:
         return ""
-    raw = next((v for k, v in message.raw_items() if k.lower() == name), "")
+    try:
+        value = str(message.get(name))
+    except Exception:  # the stdlib's header parser fails on some malformed values (`<>`)
+        return _clean(" ".join(str(raw).split()))
     if isinstance(raw, str) and _has_escapes(raw):
         return _clean(" ".join(raw.split()))
-    return _clean(str(value))
+    return _clean(value)
 
 
 def _has_escapes(text: str) -> bool:

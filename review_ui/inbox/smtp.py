@@ -33,6 +33,7 @@ LIMITED = {
 MAX_RECIPIENTS = 10
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients; send the rest in another message"
 EMPTY = "550 5.6.0 The message has neither a subject nor any text; no ticket was made"
+UNREADABLE = "554 5.6.0 The message could not be read; no ticket was made"
 FAILED = "451 4.3.0 The ticket could not be stored right now; try again later"
 # aiosmtpd's own replies to a message over its size limit (announced with SIZE, or sent).
 AIOSMTPD_TOO_BIG = ("552 Error: Too much mail data", "552 Error: message size exceeds")
@@ -89,8 +90,12 @@ class InboxHandler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
-        mail = read_mail(raw)
+        try:
+            mail = read_mail(envelope.original_content or b"")
+        except Exception:  # the parser is lenient: this is a message no retry will mend
+            log.exception("inbox: a message could not be read")
+            INBOX_MESSAGES.labels("unreadable").inc()
+            return UNREADABLE
         if not mail.subject and not mail.body:
             INBOX_MESSAGES.labels("empty").inc()
             return EMPTY

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from review_ui.inbox.html_text import html_to_text
 from review_ui.inbox.mail import MAX_BODY, external_id, read_mail
 
@@ -111,3 +114,38 @@ def test_external_id_without_or_with_a_huge_message_id_is_a_stable_digest():
 def test_html_text_keeps_paragraphs_and_drops_hidden_parts():
     html = "<div>Hello&nbsp;there</div><br><table><tr><td>a</td><td>b</td></tr></table>"
     assert html_to_text(html) == "Hello there\n\na b"
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)  # the same cases every run
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"From: a@b\r\n",
+                b"Subject: =?x-bad?q?=FF?=\r\n",
+                b"Content-Type: multipart/alternative; boundary=XX\r\n",
+                b"Content-Type: text/html; charset=utf-99\r\n",
+                b"Content-Transfer-Encoding: base64\r\n",
+                b"Message-ID: <>\r\n",
+                b"\r\n",
+                b"--XX\r\n",
+                b"--XX--\r\n",
+                b"<p>hi</p>\r\n",
+                b"\xff\xfe\x00garbage\r\n",
+                b"=E9=\r\n",
+                b"Content-Disposition: attachment; filename*=x''%FF\r\n",
+                b'Content-Type: text/plain; charset="\r\n',
+                b"From: <>, =?utf-8?b?AA==?= <@>\r\n",
+                b"Return-Path: <>\r\n",
+                b"Auto-Submitted: \xff\r\n",
+            ]
+        ),
+        max_size=20,
+    ),
+    st.binary(max_size=200),
+)
+def test_any_message_reads_without_raising(lines: list[bytes], tail: bytes) -> None:
+    """Whatever arrives, reading it gives a mail (possibly empty): a sender never sees a 5xx
+    for a crash, and no NUL reaches Postgres."""
+    mail = read_mail(b"".join(lines) + tail)
+    assert "\x00" not in mail.subject + mail.body + mail.sender
