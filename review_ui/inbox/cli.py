@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from agent.commands.common import console
 from agent.config import Settings, get_settings
-from review_ui.inbox.imap import parse_imap_url
-from review_ui.inbox.server import InboxOptions, run_inbox
+
+if TYPE_CHECKING:
+    from review_ui.inbox.server import InboxOptions
 
 
 def inbox(
@@ -47,6 +48,10 @@ def inbox(
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port)
+    # Imported here: every `ticketwatch` command loads this module, and the inbox's imports
+    # (aiosmtpd, the agent's runtime) are only for this one.
+    from review_ui.inbox.server import InboxOptions
+
     options = InboxOptions(
         host=host or settings.inbox_host,
         port=port or settings.inbox_port,
@@ -60,6 +65,8 @@ def inbox(
 
 
 def _check_imap_url(url: str, settings: Settings) -> None:
+    from review_ui.inbox.imap import parse_imap_url
+
     password = settings.inbox_imap_password
     try:
         parse_imap_url(url, password=password.get_secret_value() if password else None)
@@ -69,6 +76,8 @@ def _check_imap_url(url: str, settings: Settings) -> None:
 
 
 async def _serve(options: InboxOptions) -> None:
+    from review_ui.inbox.server import run_inbox
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, options.stop.set)
