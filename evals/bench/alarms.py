@@ -213,12 +213,14 @@ def run(
         )
         for size in WINDOW_SIZES
     }
-    all_stream = sum(
-        int(s.opened.sum()) + int(n.sum())
-        for s, n in zip(streams, late, strict=True)
-        if s.budget.segment == "all"
+    all_stream = (
+        sum(
+            int(s.opened.sum()) + int(n.sum())
+            for s, n in zip(streams, late, strict=True)
+            if s.budget.segment == "all"
+        )
+        / months
     )
-    all_stream /= months
     return {
         "segments": 1 + len(volumes()),
         "window_sizes_s": list(WINDOW_SIZES),
