@@ -56,6 +56,6 @@ def test_a_late_label_alert_names_its_window_and_horizon(live_ui):
     line = f"past window {START} to {END} · judged 1h after it closed"
     for html in (console, dashboards, page):
         assert line in html
-    assert "accuracy 0.5 against the reference&#39;s 0.9" in page
+    assert "accuracy 0.5 against the reference's 0.9" in page
     budget = dashboards[dashboards.index('id="budget"') :]
     assert "Late-label α (per horizon)" in budget and "4.60e-05" in budget
