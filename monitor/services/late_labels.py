@@ -81,10 +81,16 @@ def rejudge_window(
     result, alpha = _judge(inputs)
     severity = _severity(result, alpha)
     report = RejudgeReport(window, segment, horizon_s, judged_at, result, severity)
-    details = {"horizon_s": horizon_s, "judged_at": judged_at.isoformat(), "alpha": alpha}
+    details: dict[str, Any] = {
+        "horizon_s": horizon_s,
+        "judged_at": judged_at.isoformat(),
+        "alpha": alpha,
+    }
     if severity != "none":
         event = _open_alert(session, report, inputs, alpha)
         report.events = [event] if event else []
+        if event is not None:
+            details["alert_id"] = str(event.alert_id)
     stored = signal_row(window, segment, result, "decrease")
     stored["signal"] = horizon_signal(horizon_s)
     stored["details"] = {**stored["details"], **jsonable(details)}

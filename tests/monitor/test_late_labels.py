@@ -87,6 +87,8 @@ def test_each_horizon_has_its_row_and_a_window_proved_wrong_opens_one_alert(db: 
     assert later.severity == "critical" and later.events == []  # the window has its alert
     alert = db.scalars(select(Alert)).one()
     assert alert.id == first.events[0].alert_id
+    assert rows["label_accuracy@1h"].details["alert_id"] == str(alert.id)
+    assert "alert_id" not in rows["label_accuracy@1d"].details
     assert (alert.rule, alert.last_window_end, alert.opened_at) == (
         "late_labels",
         WINDOW.end,
