@@ -155,6 +155,7 @@ def rejudge_window(
             horizon_s=horizon_s,
             judged_at=datetime.now(UTC),
         )
+    metrics.observe_rejudgement(report)
     dispatch(report.events)
     return report.summary()
 

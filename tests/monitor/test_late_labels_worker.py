@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from prometheus_client import REGISTRY
 from sqlalchemy import Engine, create_engine, pool, select
 from sqlalchemy.orm import Session
 
@@ -137,3 +138,5 @@ def test_a_calm_window_proved_wrong_by_late_labels_opens_an_alert_at_its_1h_reju
     assert alert.evidence["horizon"] == "1h" and alert.evidence["judged_at"]
     assert past.start.isoformat() in alert.explanation["summary"]
     assert "judged 1h after it closed" in alert.explanation["summary"]
+    exported = {"signal": "label_accuracy@1h", "segment": "all", "window": "1h"}
+    assert REGISTRY.get_sample_value("ticketwatch_monitor_signal_drifted", exported) == 1.0
