@@ -356,6 +356,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Beat waits this long after a window closes before computing it.",
     )
+    monitor_label_horizons: str = Field(
+        default="1h,24h,7d",
+        description="When, after a window closes, it is judged again on the labels (helpdesk "
+        "outcomes, reviews) that arrived since; a past window that proves wrong opens an alert.",
+    )
     monitor_false_alarm_period: str = Field(
         default="30d",
         description="Target false-alarm rate: one false alert per this period for the whole "

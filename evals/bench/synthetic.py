@@ -78,19 +78,22 @@ def synthetic_window(
     knn = np.where(knows, true, rng.integers(n_classes - 1, size=n))
     inclusion = np.where(confidence < 0.6, 0.5, 0.05)
     reviewed = rng.random(n) < inclusion
+    triage = (confidence < 0.5) | (predicted == n_classes - 1)
     return WindowSample(
         queue_probs=probs,
         predicted=predicted,
         embeddings=np.vstack(emb),
         is_fallback=rng.random(n) < 0.02,
         is_unknown=predicted == n_classes - 1,
-        is_human_triage=(confidence < 0.5) | (predicted == n_classes - 1),
+        is_human_triage=triage,
         is_error=rng.random(n) < 0.01,
         knn_consensus=knn,
         reviewed=reviewed,
         overridden=reviewed & (predicted != true),
         inclusion_prob=inclusion,
         true_label=np.where(rng.random(n) < 0.3, true, -1),
+        label_stratum=triage.astype(np.int64),  # the decision's mode: routed or to triage
+        label_parent=triage.astype(np.int64),
         confidence=confidence,
         latency_ms=rng.lognormal(6.0, 0.4, n) * latency_scale,
         cost_usd=rng.gamma(2.0, 2e-4, n),

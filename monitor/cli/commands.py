@@ -24,6 +24,7 @@ from monitor.stats.windows import (
     as_utc,
     closed_window,
     parse_duration,
+    parse_horizons,
     parse_segment_kinds,
     parse_window_sizes,
     windows_between,
@@ -37,7 +38,7 @@ console = Console(stderr=True)
 LogLevel = Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")]
 
 
-def _check_ready() -> None:
+def check_ready() -> None:
     """Exit with a clear message when the settings or the schema are not usable."""
     settings = get_settings()
     try:
@@ -45,6 +46,7 @@ def _check_ready() -> None:
         parse_duration(settings.monitor_false_alarm_period)
         parse_duration(settings.monitor_reference_period)
         parse_segment_kinds(settings.monitor_segments)
+        parse_horizons(settings.monitor_label_horizons)
         compute.evidence_groups(settings.monitor_evidence_groups)
     except ValueError as exc:
         console.print(f"[red]invalid monitor setting:[/] {exc}")
@@ -73,7 +75,7 @@ def worker(
     from monitor.worker import metrics
     from monitor.worker.celery_app import QUEUE, app
 
-    _check_ready()
+    check_ready()
     settings = get_settings()
     metrics.serve(settings.monitor_metrics_port if metrics_port is None else metrics_port)
     app.worker_main(
@@ -100,14 +102,14 @@ def beat(
     """Run Celery beat: once per window size, schedule the window that just closed."""
     from monitor.worker.celery_app import app
 
-    _check_ready()
+    check_ready()
     settings = get_settings()
     path = schedule_file or settings.data_dir / "celerybeat" / "schedule"
     path.parent.mkdir(parents=True, exist_ok=True)
     app.start(["beat", f"--schedule={path}", f"--loglevel={loglevel}"])
 
 
-def _parse_time(text: str | None) -> datetime:
+def parse_time(text: str | None) -> datetime:
     if text is None:
         return datetime.now(UTC)
     try:
@@ -116,7 +118,7 @@ def _parse_time(text: str | None) -> datetime:
         raise typer.BadParameter(f"{text!r} is not an ISO 8601 time") from exc
 
 
-def _window_size(text: str) -> int:
+def window_size(text: str) -> int:
     try:
         return parse_window_sizes(text)[0]
     except ValueError as exc:
@@ -180,8 +182,8 @@ def run_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
 ) -> None:
     """Compute a window now (on demand) for every segment seen in it."""
-    _check_ready()
-    reports = _compute(_window_size(window), _parse_time(at), segment)
+    check_ready()
+    reports = _compute(window_size(window), parse_time(at), segment)
     sent = _dispatch(reports) if notify else 0
     if as_json:
         typer.echo(json.dumps([r.summary() for r in reports], indent=2))
@@ -205,8 +207,8 @@ def backfill(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Recompute every window of a period, oldest first (idempotent: rows are replaced)."""
-    _check_ready()
-    begin, finish = _parse_time(start), _parse_time(end)
+    check_ready()
+    begin, finish = parse_time(start), parse_time(end)
     try:
         sizes = parse_window_sizes(window)
     except ValueError as exc:

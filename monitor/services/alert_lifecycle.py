@@ -25,7 +25,7 @@ from monitor.stats.jsonable import jsonable
 from monitor.stats.windows import Window
 from monitor.storage import alerts, repository
 
-RULE = "evidence_score"
+RULE = alerts.WINDOW_RULE
 EventKind = Literal["opened", "escalated", "resolved"]
 
 
@@ -76,7 +76,7 @@ def advance(
             explanation=jsonable(explain()),
             actions={},
         )
-        _audit(session, alert, "alert.open", window)
+        audit(session, alert, "alert.open", window)
         return AlertEvent(alert.id, "opened", alert.severity)
     if alert is None:
         return None
@@ -94,13 +94,13 @@ def advance(
         alert.status, alert.resolved_by, alert.resolved_at = "resolved", "monitor", now
         alert.clean_windows = clear_after
         session.flush()
-        _audit(session, alert, "alert.resolve", window)
+        audit(session, alert, "alert.resolve", window)
         return AlertEvent(alert.id, "resolved", alert.severity)
     session.flush()
     return None
 
 
-def _audit(session: Session, alert: Alert, action: str, window: Window) -> None:
+def audit(session: Session, alert: Alert, action: str, window: Window) -> None:
     """The monitor's own moves on an alert, in the audit log beside the operators'."""
     operations.add_audit_entry(
         session,

@@ -18,15 +18,16 @@ from agent.config import Settings
 from monitor.services import alert_lifecycle, streams
 from monitor.services.alert_lifecycle import AlertEvent
 from monitor.services.explain import explain
+from monitor.services.window_inputs import load_inputs
 from monitor.signals import SignalResult, all_signals
 from monitor.signals.base import Group
 from monitor.stats.budget import StreamBudget
 from monitor.stats.calibration import apply_thresholds
 from monitor.stats.evidence import Evidence, combine
 from monitor.stats.jsonable import jsonable
-from monitor.stats.samples import WindowData, class_names, traffic_window
-from monitor.stats.windows import ALL, Window, segments_to_compute
-from monitor.storage import calibration_cache, references, repository
+from monitor.stats.samples import WindowData
+from monitor.stats.windows import Window, segments_to_compute
+from monitor.storage import calibration_cache, repository
 from monitor.storage.references import Reference
 
 EVIDENCE = "evidence"
@@ -82,54 +83,20 @@ def compute_window(
 
 
 def _compute(session: Session, settings: Settings, window: Window, segment: str) -> WindowReport:
-    version = repository.production_version(session)
-    if version is None:
-        return _insufficient(session, window, segment, 0, 0, "no production version")
-    classes = class_names(version.queues)
-    limit = settings.monitor_window_max_tickets
-    current = traffic_window(
-        repository.window_rows(
-            session, start=window.start, end=window.end, segment=segment, limit=limit
-        ),
-        classes,
-    )
-    minimum = settings.monitor_min_tickets
-    if current.n < minimum:
-        reason = f"{current.n} tickets, fewer than {minimum}"
-        return _insufficient(session, window, segment, current.n, 0, reason)
-    reference = references.resolve_reference(
-        session, settings=settings, version=version, at=window.end
-    )
-    if reference is None:
-        reason = "no reference yet: no labelled history and no traffic reference"
-        return _insufficient(session, window, segment, current.n, 0, reason)
-    ref_data = references.reference_data(
+    inputs = load_inputs(session, settings=settings, window=window, segment=segment)
+    if inputs.reason is not None:
+        return _insufficient(session, window, segment, inputs.n, inputs.n_reference, inputs.reason)
+    assert inputs.current is not None and inputs.reference is not None
+    assert inputs.ref_data is not None and inputs.budget is not None
+    return _judge(
         session,
-        reference,
-        segment=segment,
-        classes=classes,
-        limit=settings.monitor_reference_max_tickets,
-    )
-    if ref_data.n < minimum:
-        reason = f"the reference holds {ref_data.n} tickets of this segment, fewer than {minimum}"
-        return _insufficient(session, window, segment, current.n, ref_data.n, reason)
-    whole = ref_data if segment == ALL else _reference_all(session, settings, reference, classes)
-    budget = streams.budget_of(settings, window=window, segment=segment, reference_all=whole)
-    if budget.share <= 0.0:
-        reason = "no false-alarm budget: the segment's kind is not watched"
-        return _insufficient(session, window, segment, current.n, ref_data.n, reason)
-    return _judge(session, settings, window, segment, current, reference, ref_data, budget)
-
-
-def _reference_all(
-    session: Session, settings: Settings, reference: Reference, classes: tuple[str, ...]
-) -> WindowData:
-    return references.reference_data(
-        session,
-        reference,
-        segment=ALL,
-        classes=classes,
-        limit=settings.monitor_reference_max_tickets,
+        settings,
+        window,
+        segment,
+        inputs.current,
+        inputs.reference,
+        inputs.ref_data,
+        inputs.budget,
     )
 
 
@@ -171,7 +138,7 @@ def _judge(
         # evidence too weak for one window that has added up: the stream's alert opens (or
         # stays open while the episode's evidence stays positive)
         evidence = replace(evidence, severity="warning")
-    rows = [_signal_row(window, segment, r, specs[r.name].direction) for r in results]
+    rows = [signal_row(window, segment, r, specs[r.name].direction) for r in results]
     rows.append(_evidence_row(window, segment, evidence, current.n, ref_data.n))
     seq_row = streams.sequential_row(
         window,
@@ -250,7 +217,7 @@ def _explanation(
     return out
 
 
-def _signal_row(window: Window, segment: str, r: SignalResult, direction: str) -> dict[str, Any]:
+def signal_row(window: Window, segment: str, r: SignalResult, direction: str) -> dict[str, Any]:
     finite = math.isfinite(r.value)
     return {
         "window_size_s": window.size_s,
@@ -342,3 +309,8 @@ def segments_of(
     if only_with_tickets and not seen:
         return []
     return segments_to_compute(seen, settings.monitor_segments)
+
+
+def judged_segments(session: Session, *, window: Window) -> list[str]:
+    """The segments of a window that were judged at close with enough tickets."""
+    return repository.judged_segments(session, window_size_s=window.size_s, window_end=window.end)

@@ -28,6 +28,7 @@ from monitor.stats.windows import (
     ALL,
     Window,
     parse_duration,
+    parse_horizons,
     parse_segment_kinds,
     parse_window_sizes,
 )
@@ -59,6 +60,7 @@ def budget_of(
         volume=volume,
         period=parse_duration(settings.monitor_false_alarm_period),
         tracks=tracks_of(settings),
+        horizons=len(parse_horizons(settings.monitor_label_horizons)),
     )
 
 
@@ -74,6 +76,7 @@ def deployment_budget_of(
         kinds=parse_segment_kinds(settings.monitor_segments),
         period=parse_duration(settings.monitor_false_alarm_period),
         tracks=tracks_of(settings),
+        horizons=len(parse_horizons(settings.monitor_label_horizons)),
     )
 
 
@@ -147,6 +150,7 @@ def sequential_row(
                 "reference_id": str(reference_id),
                 "sequential_arl": budget.sequential_arl,
                 "window_alpha": budget.window_alpha,
+                "late_label_alpha": budget.late_label_alpha,
                 "budget_share": budget.share,
             }
         ),

@@ -11,6 +11,7 @@ from monitor.signals import (  # noqa: F401  (imported to register the signals)
     entropy,
     history_disagreement,
     human_override,
+    label_accuracy,
     novelty,
     ops,
     predicted_labels,

@@ -30,7 +30,9 @@ class WindowSample:
     ``queue_probs`` is (n, K), rows sum to 1, the last column may be ``unknown``;
     ``embeddings`` is (n, d) L2-normalised; ``knn_consensus`` is the class the kNN vote of
     historical outcomes gives (-1 when there was none); ``true_label`` is -1 when unknown;
-    ``inclusion_prob`` is the probability each decision was sampled for review (1 if forced).
+    ``inclusion_prob`` is the probability each decision was sampled for review (1 if forced);
+    ``label_stratum`` and ``label_parent`` code the strata whose label rates weight the late
+    labels (the decision's mode and channel; its mode alone).
     """
 
     queue_probs: NDArray[np.floating[Any]] | None = None
@@ -45,6 +47,8 @@ class WindowSample:
     overridden: NDArray[np.bool_] | None = None
     inclusion_prob: NDArray[np.floating[Any]] | None = None
     true_label: NDArray[np.integer[Any]] | None = None
+    label_stratum: NDArray[np.integer[Any]] | None = None
+    label_parent: NDArray[np.integer[Any]] | None = None
     confidence: NDArray[np.floating[Any]] | None = None
     latency_ms: NDArray[np.floating[Any]] | None = None
     cost_usd: NDArray[np.floating[Any]] | None = None

@@ -7,7 +7,10 @@ size); it can open an alert in two ways, each with its own share of the stream's
 * the *window* layer: one window's evidence passes its warning threshold, with probability
   ``window_alpha`` per window under no drift;
 * the *sequential* layer (:mod:`sequential`): the CUSUM of the windows' p-values crosses its
-  threshold, on average once per ``sequential_arl`` windows under no drift.
+  threshold, on average once per ``sequential_arl`` windows under no drift;
+* the *late-label* layer: a past window re-judged on the labels that arrived after it closed
+  (``label_accuracy`` at each of ``horizons`` re-judgements), with probability
+  ``late_label_alpha`` per window and horizon under no drift.
 
 The split (expected false alerts per period, summing to 1):
 
@@ -18,11 +21,14 @@ The split (expected false alerts per period, summing to 1):
   one segment of each kind, so the shares of a kind sum to the kind's part (a segment the
   reference never saw has no reference to be judged against and gets none);
 * each segment's share is split equally across the window sizes, and each stream's share
-  equally between the window and the sequential layer (``SEQUENTIAL_SHARE``).
+  between the layers: half to the sequential one (``SEQUENTIAL_SHARE``), a tenth to the late
+  labels (``LATE_LABEL_SHARE``, itself split equally across the horizons), the rest to the
+  window judged at close.
 
 A stream with share s and windows of size w in a period P has P / w windows per period, so
-``window_alpha = (1 - SEQUENTIAL_SHARE) * s * w / P`` and ``sequential_arl = (P / w) /
-(SEQUENTIAL_SHARE * s)``: its expected false alerts per period are s. Streams that are
+``window_alpha = (1 - SEQUENTIAL_SHARE - LATE_LABEL_SHARE) * s * w / P``, ``sequential_arl =
+(P / w) / (SEQUENTIAL_SHARE * s)`` and ``late_label_alpha = LATE_LABEL_SHARE * s * w / (P *
+horizons)``: its expected false alerts per period are s. Streams that are
 insufficient (too few tickets) spend nothing of theirs: the deployment errs on the quiet side.
 """
 
@@ -38,6 +44,7 @@ from monitor.stats.windows import ALL, segment_kind
 
 ALL_SHARE = 0.5
 SEQUENTIAL_SHARE = 0.5
+LATE_LABEL_SHARE = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,7 @@ class StreamBudget:
     window_alpha: float
     sequential_arl: float
     sequential_threshold: float
+    late_label_alpha: float = 0.0
 
     def as_dict(self) -> dict[str, float | int | str]:
         return {
@@ -59,6 +67,7 @@ class StreamBudget:
             "window_alpha": self.window_alpha,
             "sequential_arl": self.sequential_arl,
             "sequential_threshold": self.sequential_threshold,
+            "late_label_alpha": self.late_label_alpha,
         }
 
 
@@ -84,16 +93,20 @@ def stream_budget(
     volume: float,
     period: timedelta,
     tracks: int = 1,
+    horizons: int = 3,
 ) -> StreamBudget:
     """The budget of one stream (see the module docstring for the split); the sequential
-    threshold is each of ``tracks`` CUSUMs' (their union keeps the stream's ARL)."""
+    threshold is each of ``tracks`` CUSUMs' (their union keeps the stream's ARL), the late-label
+    alpha each of ``horizons`` re-judgements' (Bonferroni over a window's horizons)."""
     sizes = set(window_sizes) | {window_size_s}
     share = segment_share(segment, kinds=kinds, volume=volume) / len(sizes)
     windows_per_period = period.total_seconds() / window_size_s
-    alpha = min(1.0, (1.0 - SEQUENTIAL_SHARE) * share / windows_per_period)
+    window_share = 1.0 - SEQUENTIAL_SHARE - LATE_LABEL_SHARE
+    alpha = min(1.0, window_share * share / windows_per_period)
     arl = windows_per_period / (SEQUENTIAL_SHARE * share) if share > 0 else math.inf
     threshold = threshold_for_arl(arl * tracks) if math.isfinite(arl) else math.inf
-    return StreamBudget(segment, window_size_s, share, alpha, arl, threshold)
+    late = min(1.0, LATE_LABEL_SHARE * share / (windows_per_period * max(horizons, 1)))
+    return StreamBudget(segment, window_size_s, share, alpha, arl, threshold, late)
 
 
 def deployment_budget(
@@ -103,6 +116,7 @@ def deployment_budget(
     kinds: Iterable[str],
     period: timedelta,
     tracks: int = 1,
+    horizons: int = 3,
 ) -> list[StreamBudget]:
     """Every stream's budget: ``all`` and each segment of ``volumes`` at each window size."""
     sizes = sorted(set(window_sizes))
@@ -116,6 +130,7 @@ def deployment_budget(
             volume=volumes.get(segment, 1.0),
             period=period,
             tracks=tracks,
+            horizons=horizons,
         )
         for segment in segments
         for size in sizes

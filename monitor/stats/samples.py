@@ -112,6 +112,11 @@ def label_indices(
     return np.array([index.get(x, missing) if x else missing for x in labels], dtype=np.int64)
 
 
+def codes(values: Sequence[str]) -> np.ndarray:
+    """Each value's index among the distinct values (in sorted order)."""
+    return np.unique(np.asarray(values, dtype=object), return_inverse=True)[1].astype(np.int64)
+
+
 def embedding_matrix(values: Sequence[Any]) -> np.ndarray:
     """(n, d) float32 embeddings, rows L2-normalised."""
     if not values:
@@ -155,6 +160,8 @@ def traffic_window(rows: Sequence[DecisionRow], classes: Sequence[str]) -> Windo
             np.array([r.inclusion_prob or 1.0 for r in rows], dtype=np.float64), 1e-6, 1.0
         ),
         true_label=label_indices([r.outcome_queue for r in rows], classes, missing=-1),
+        label_stratum=codes([f"{r.mode}|{r.channel}" for r in rows]),
+        label_parent=codes([r.mode for r in rows]),
         confidence=confidence,
         latency_ms=np.array([r.latency_ms for r in rows], dtype=np.float64),
         cost_usd=np.array([r.cost_usd for r in rows], dtype=np.float64),

@@ -46,6 +46,15 @@ def parse_window_sizes(text: str) -> list[int]:
     return sizes
 
 
+def parse_horizons(text: str) -> list[int]:
+    """Comma-separated durations as sorted, distinct re-judgement horizons in seconds (> 0)."""
+    parts = [part for part in text.split(",") if part.strip()]
+    horizons = sorted({int(parse_duration(part).total_seconds()) for part in parts})
+    if horizons and horizons[0] <= 0:
+        raise ValueError(f"horizons must be positive: {text!r}")
+    return horizons
+
+
 def parse_segment_kinds(text: str) -> tuple[str, ...]:
     """The segment kinds named in a comma-separated setting (may be empty)."""
     kinds = tuple(k.strip() for k in text.split(",") if k.strip())

@@ -15,13 +15,18 @@ from sqlalchemy.orm import Session
 from agent.models import Alert, AlertDelivery
 
 OPEN_STATUSES = ("open", "acknowledged")
+# A stream's alert, driven window by window by the evidence (its hysteresis), and an alert on one
+# past window that the labels arriving after it proved wrong (no hysteresis: a person closes it).
+WINDOW_RULE = "evidence_score"
+LATE_LABEL_RULE = "late_labels"
 
 
 def current_alert(session: Session, *, segment: str, window_size_s: int) -> Alert | None:
-    """The open (or acknowledged) alert of a segment and window size, locked for update."""
+    """The open (or acknowledged) stream alert of a segment and window size, locked."""
     stmt = (
         select(Alert)
         .where(
+            Alert.rule == WINDOW_RULE,
             Alert.segment == segment,
             Alert.window_size_s == window_size_s,
             Alert.status.in_(OPEN_STATUSES),
@@ -34,12 +39,34 @@ def current_alert(session: Session, *, segment: str, window_size_s: int) -> Aler
 
 
 def latest_window_applied(session: Session, *, segment: str, window_size_s: int) -> datetime | None:
-    """The last window any alert of this segment and size has taken into account."""
+    """The last window any stream alert of this segment and size has taken into account."""
     stmt = (
         select(Alert.last_window_end)
-        .where(Alert.segment == segment, Alert.window_size_s == window_size_s)
+        .where(
+            Alert.rule == WINDOW_RULE,
+            Alert.segment == segment,
+            Alert.window_size_s == window_size_s,
+        )
         .order_by(Alert.last_window_end.desc())
         .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def late_label_alert(
+    session: Session, *, segment: str, window_size_s: int, window_end: datetime
+) -> Alert | None:
+    """The late-label alert already opened on this past window (any status), locked."""
+    stmt = (
+        select(Alert)
+        .where(
+            Alert.rule == LATE_LABEL_RULE,
+            Alert.segment == segment,
+            Alert.window_size_s == window_size_s,
+            Alert.last_window_end == window_end,
+        )
+        .limit(1)
+        .with_for_update()
     )
     return session.scalar(stmt)
 

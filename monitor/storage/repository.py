@@ -327,6 +327,21 @@ def previous_signal_row(
     return session.scalars(stmt).first()
 
 
+def judged_segments(session: Session, *, window_size_s: int, window_end: datetime) -> list[str]:
+    """The segments of a window judged at close with enough tickets (a sufficient evidence row)."""
+    stmt = (
+        select(SignalValue.segment)
+        .where(
+            SignalValue.signal == "evidence",
+            SignalValue.window_size_s == window_size_s,
+            SignalValue.window_end == window_end,
+            SignalValue.insufficient.is_(False),
+        )
+        .order_by(SignalValue.segment)
+    )
+    return list(session.scalars(stmt))
+
+
 def window_evidence_scores(
     session: Session, *, window_size_s: int, window_end: datetime
 ) -> dict[str, float]:

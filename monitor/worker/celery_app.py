@@ -17,7 +17,12 @@ from celery.schedules import schedstate, schedule
 from agent.config import Settings, get_settings
 from agent.embedded import resolve_redis_url
 from agent.services.health import MONITOR_QUEUE
-from monitor.stats.windows import closed_window, format_duration, parse_window_sizes
+from monitor.stats.windows import (
+    closed_window,
+    format_duration,
+    parse_horizons,
+    parse_window_sizes,
+)
 
 QUEUE = MONITOR_QUEUE
 
@@ -59,16 +64,28 @@ class aligned(schedule):  # noqa: N801  (Celery's schedules are lower-case: cron
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """One entry per window size: schedule that size's just-closed window."""
-    return {
+    """One entry per window size: schedule that size's just-closed window; and one per window
+    size and label horizon: re-judge the window that closed that long ago on its late labels."""
+    sizes = parse_window_sizes(settings.monitor_window_sizes)
+    grace = settings.monitor_window_grace_s
+    entries = {
         f"monitor-windows-{format_duration(size)}": {
             "task": "monitor.schedule_windows",
-            "schedule": aligned(size, settings.monitor_window_grace_s),
+            "schedule": aligned(size, grace),
             "args": (size,),
             "options": {"queue": QUEUE, "expires": size},
         }
-        for size in parse_window_sizes(settings.monitor_window_sizes)
+        for size in sizes
     }
+    for size in sizes:
+        for horizon in parse_horizons(settings.monitor_label_horizons):
+            entries[f"monitor-late-labels-{format_duration(size)}+{format_duration(horizon)}"] = {
+                "task": "monitor.schedule_rejudgements",
+                "schedule": aligned(size, grace + horizon),
+                "args": (size, horizon),
+                "options": {"queue": QUEUE, "expires": size},
+            }
+    return entries
 
 
 def config(settings: Settings) -> dict[str, Any]:

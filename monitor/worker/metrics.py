@@ -11,6 +11,7 @@ import math
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from monitor.services.compute import WindowReport
+from monitor.services.late_labels import RejudgeReport, horizon_signal
 from monitor.stats.windows import format_duration
 
 LABELS = ["signal", "segment", "window"]
@@ -38,7 +39,8 @@ WINDOW_TICKETS = Gauge(
 )
 WINDOWS = Counter(
     "ticketwatch_monitor_windows_total",
-    "Windows computed, by outcome (ok, insufficient).",
+    "Windows computed or re-judged on late labels, by outcome (ok, insufficient, rejudged, "
+    "rejudged_insufficient).",
     ["window", "outcome"],
 )
 COMPUTE_SECONDS = Histogram(
@@ -69,6 +71,20 @@ def observe(report: WindowReport) -> None:
     for r in report.results:
         labels = (r.name, report.segment, window)
         SIGNAL_VALUE.labels(*labels).set(r.value if math.isfinite(r.value) else math.nan)
+        SIGNAL_THRESHOLD.labels(*labels).set(math.nan if r.threshold is None else r.threshold)
+        SIGNAL_DRIFTED.labels(*labels).set(1.0 if r.drifted else 0.0)
+    for event in report.events:
+        ALERT_EVENTS.labels(event.kind, event.severity).inc()
+
+
+def observe_rejudgement(report: RejudgeReport) -> None:
+    """Export one re-judgement on late labels (its signal named with its horizon)."""
+    window = format_duration(report.window.size_s)
+    r = report.result
+    WINDOWS.labels(window, "rejudged_insufficient" if r.insufficient else "rejudged").inc()
+    if not r.insufficient:
+        labels = (horizon_signal(report.horizon_s), report.segment, window)
+        SIGNAL_VALUE.labels(*labels).set(r.value)
         SIGNAL_THRESHOLD.labels(*labels).set(math.nan if r.threshold is None else r.threshold)
         SIGNAL_DRIFTED.labels(*labels).set(1.0 if r.drifted else 0.0)
     for event in report.events:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from agent.config import Settings, get_settings
 from agent.db import session_scope
 from agent.embedded import resolve_redis_url
-from monitor.services import compute
+from monitor.services import compute, late_labels
 from monitor.services.alert_lifecycle import AlertEvent
 from monitor.stats.windows import Window, closed_window, window_ending
 from monitor.worker import actions, metrics, webhooks
@@ -84,6 +84,80 @@ def _schedule_window(settings: Settings, redis: Redis, window: Window, *, catchi
             " (caught up)" if catching_up else "",
         )
     return len(segments)
+
+
+@app.task(
+    name="monitor.schedule_rejudgements",
+    acks_late=True,
+    autoretry_for=DB_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def schedule_rejudgements(window_size_s: int, horizon_s: int, at: str | None = None) -> int:
+    """Enqueue ``monitor.rejudge_window`` for each segment judged at close of the window that
+    closed ``horizon_s`` ago (and of the ``CATCH_UP_WINDOWS`` before it not yet re-judged at
+    this horizon). Returns how many window-segments were enqueued."""
+    settings = get_settings()
+    now = datetime.fromisoformat(at) if at else datetime.now(UTC)
+    back_to = now - timedelta(seconds=settings.monitor_window_grace_s + horizon_s)
+    latest = closed_window(window_size_s, back_to)
+    redis = Redis.from_url(resolve_redis_url(settings), socket_timeout=5)
+    try:
+        return sum(
+            _schedule_rejudgement(
+                redis,
+                window_ending(window_size_s, latest.end - timedelta(seconds=back * window_size_s)),
+                horizon_s,
+            )
+            for back in range(CATCH_UP_WINDOWS + 1)
+        )
+    finally:
+        redis.close()
+
+
+def _schedule_rejudgement(redis: Redis, window: Window, horizon_s: int) -> int:
+    key = f"ticketwatch:monitor:rejudged:{window.size_s}:{horizon_s}:{int(window.end.timestamp())}"
+    if redis.exists(key):
+        return 0
+    with session_scope() as session:
+        segments = compute.judged_segments(session, window=window)
+    # a window not judged at close yet (or without enough tickets) is looked at again next time
+    if not segments or not redis.set(key, "1", nx=True, ex=(CATCH_UP_WINDOWS + 2) * window.size_s):
+        return 0
+    for segment in segments:
+        rejudge_window.apply_async(
+            (window.size_s, window.end.isoformat(), segment, horizon_s), queue=QUEUE
+        )
+    log.info("re-judging %d segments of %s on late labels", len(segments), window.label)
+    return len(segments)
+
+
+@app.task(
+    name="monitor.rejudge_window",
+    acks_late=True,
+    autoretry_for=DB_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def rejudge_window(
+    window_size_s: int, window_end: str, segment: str, horizon_s: int
+) -> dict[str, Any]:
+    """Judge a past window again on the labels known now; a window proved wrong opens an alert."""
+    window = window_ending(window_size_s, datetime.fromisoformat(window_end))
+    with session_scope() as session:
+        report = late_labels.rejudge_window(
+            session,
+            settings=get_settings(),
+            window=window,
+            segment=segment,
+            horizon_s=horizon_s,
+            judged_at=datetime.now(UTC),
+        )
+    metrics.observe_rejudgement(report)
+    dispatch(report.events)
+    return report.summary()
 
 
 @app.task(

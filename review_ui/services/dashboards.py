@@ -42,6 +42,7 @@ class StreamBudgetRow:
     share: float
     window_alpha: float
     sequential_arl: float
+    late_label_alpha: float
     threshold: float | None
     statistic: float | None
     holds_alert: bool
@@ -148,6 +149,7 @@ def budget_rows(rows: list[SignalValue]) -> list[StreamBudgetRow]:
                 float(d.get("budget_share", 0.0)),
                 float(d.get("window_alpha", 0.0)),
                 float(d.get("sequential_arl", 0.0)),
+                float(d.get("late_label_alpha", 0.0)),
                 r.threshold,
                 r.value,
                 bool(r.drifted),

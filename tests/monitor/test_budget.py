@@ -36,11 +36,13 @@ def test_the_split_spends_exactly_one_false_alert_per_period() -> None:
     assert sum(s.share for s in streams) == pytest.approx(1.0)
     windows = {s.window_size_s: period.total_seconds() / s.window_size_s for s in streams}
     # expected false alerts per period: the window layer's alpha per window, the sequential
-    # layer's one per ARL windows
+    # layer's one per ARL windows, the late labels' alpha per window and horizon (three)
     window_layer = sum(s.window_alpha * windows[s.window_size_s] for s in streams)
     sequential = sum(windows[s.window_size_s] / s.sequential_arl for s in streams)
-    assert window_layer == pytest.approx(0.5)
+    late = sum(s.late_label_alpha * 3 * windows[s.window_size_s] for s in streams)
+    assert window_layer == pytest.approx(0.4)
     assert sequential == pytest.approx(0.5)
+    assert late == pytest.approx(0.1)
 
 
 def test_one_stream_of_known_values() -> None:
@@ -53,7 +55,8 @@ def test_one_stream_of_known_values() -> None:
         period=timedelta(days=30),
     )
     assert b.share == pytest.approx(1 / 6)
-    assert b.window_alpha == pytest.approx(0.5 * (1 / 6) / 720)  # 1.16e-4
+    assert b.window_alpha == pytest.approx(0.4 * (1 / 6) / 720)  # 9.3e-5
+    assert b.late_label_alpha == pytest.approx(0.1 * (1 / 6) / (720 * 3))  # 7.7e-6
     assert b.sequential_arl == pytest.approx(720 / (0.5 / 6))  # 8,640 windows
     assert in_control_arl(b.sequential_threshold) == pytest.approx(8640)
 
@@ -68,3 +71,4 @@ def test_a_segment_the_reference_never_saw_gets_no_budget() -> None:
         period=timedelta(days=30),
     )
     assert b.share == 0.0 and b.window_alpha == 0.0 and b.sequential_arl == float("inf")
+    assert b.late_label_alpha == 0.0

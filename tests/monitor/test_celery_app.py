@@ -25,9 +25,17 @@ def test_tasks_are_named_late_acknowledged_and_registered() -> None:
         "monitor.compute_window",
         "monitor.act_on_alert",
         "monitor.deliver_webhook",
+        "monitor.schedule_rejudgements",
+        "monitor.rejudge_window",
     }
     assert names <= set(app.tasks)
-    for task in (tasks.schedule_windows, tasks.compute_window, tasks.act_on_alert):
+    for task in (
+        tasks.schedule_windows,
+        tasks.compute_window,
+        tasks.act_on_alert,
+        tasks.schedule_rejudgements,
+        tasks.rejudge_window,
+    ):
         assert task.acks_late and task.max_retries == 8
     assert tasks.deliver_webhook.acks_late
 
@@ -38,9 +46,15 @@ def test_the_config_asks_for_reliable_delivery() -> None:
     assert conf["task_acks_late"] and conf["task_reject_on_worker_lost"]
     assert conf["worker_prefetch_multiplier"] == 1
     schedule = conf["beat_schedule"]
-    assert set(schedule) == {"monitor-windows-15m", "monitor-windows-1h"}
+    late = {f"monitor-late-labels-{w}+{h}" for w in ("15m", "1h") for h in ("1h", "1d", "7d")}
+    assert set(schedule) == {"monitor-windows-15m", "monitor-windows-1h"} | late
     assert schedule["monitor-windows-1h"]["args"] == (3600,)
     assert schedule["monitor-windows-1h"]["task"] == "monitor.schedule_windows"
+    rejudge = schedule["monitor-late-labels-1h+1d"]
+    assert rejudge["task"] == "monitor.schedule_rejudgements"
+    assert rejudge["args"] == (3600, 86400)
+    # due a day and the grace after each window closes
+    assert rejudge["schedule"] == aligned(3600, 30.0 + 86400)
 
 
 def test_an_aligned_schedule_is_due_once_per_window_after_the_grace() -> None:

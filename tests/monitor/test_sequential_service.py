@@ -118,6 +118,7 @@ def test_the_window_layer_gets_its_share_of_the_deployment_budget(db: Session) -
     )
     report = compute.compute_window(db, settings=settings, window=WINDOW, segment="all")
     assert report.sequential is not None
-    # all: half the budget, a third of it to 1-hour windows, half of that to the window layer
-    assert report.sequential["window_alpha"] == pytest.approx(0.5 / 3 * 0.5 / 720)
+    # all: half the budget, a third of it to 1-hour windows, four tenths of that to the window
+    # layer (half to the sequential one, a tenth to the late labels)
+    assert report.sequential["window_alpha"] == pytest.approx(0.5 / 3 * 0.4 / 720)
     assert report.sequential["sequential_arl"] == pytest.approx(720 / (0.5 / 3 * 0.5))

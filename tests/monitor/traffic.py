@@ -184,3 +184,34 @@ def seed_history(
     )
     db.flush()
     return ids
+
+
+def seed_labels(
+    db: Session,
+    sample: WindowSample,
+    ids: Sequence[uuid.UUID],
+    *,
+    labelled: Sequence[int],
+    wrong: Sequence[int],
+    recorded_at: datetime,
+    source: str = "helpdesk",
+) -> None:
+    """Final routes for the tickets at ``labelled``: the agent's own route, except at ``wrong``
+    (the next queue), as a helpdesk outcome (or a reviewer's, ``source="override"``)."""
+    assert sample.predicted is not None
+    wrong_set = set(wrong)
+    rows = []
+    for i in labelled:
+        predicted = int(sample.predicted[i])
+        queue = QUEUES[(predicted + 1) % len(QUEUES)] if i in wrong_set else CLASSES[predicted]
+        rows.append(
+            {
+                "ticket_id": ids[i],
+                "queue": queue,
+                "priority": "P3",
+                "source": source,
+                "recorded_at": recorded_at,
+            }
+        )
+    db.execute(insert(Outcome), rows)
+    db.flush()

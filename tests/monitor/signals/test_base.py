@@ -21,6 +21,7 @@ BUILTIN = {
     "history_disagreement",
     "human_override_rate",
     "calibration_ece",
+    "label_accuracy",
     "ops",
     "error_rate",
 }
