@@ -11,6 +11,11 @@ content, through the monitor's signals, thresholds, evidence and CUSUM, until th
 Signals that need reviews, outcomes or latencies are insufficient here, as in a replay
 without reviews: the evidence is the embedding, novelty, label-mix and confidence groups.
 
+The knn's novelty gate is simulated as ``versions create`` fits it (``--no-gate`` leaves it
+out): up to 4,000 history tickets scored leave-one-out by their nearest-neighbour distance, a
+ticket's conformal p-value against them, its ``unknown`` probability clip(1 - p / 2α, 0, 1) with
+the vote scaled by the rest, so ``unknown_rate`` sees the tickets the gate sends to people.
+
     python -m evals.bench.sequential_power --embeddings b77.npz [--trials 20 10 5]
     python -m evals.bench.sequential_power --embeddings b77.npz --label-mix 5
 """
@@ -20,7 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -48,6 +53,20 @@ MIX = {"fraud_and_disputes": 2.0, "account_and_security": 2.0, "top_ups": 0.6, "
 
 
 @dataclass(frozen=True)
+class Gate:
+    """The plain nearest-distance novelty gate, calibrated leave-one-out on the history."""
+
+    scores: NDArray[np.float64]
+    alpha: float = 0.05
+
+    def unknown(self, d1: NDArray[np.float64]) -> NDArray[np.float64]:
+        n = len(self.scores)
+        at_least = n - np.searchsorted(self.scores, d1, side="left")
+        p = (1 + at_least) / (n + 1)
+        return np.clip(1 - p / (2 * self.alpha), 0.0, 1.0)
+
+
+@dataclass(frozen=True)
 class Pools:
     history: NDArray[np.float32]
     history_queue: NDArray[np.int64]
@@ -55,13 +74,23 @@ class Pools:
     known_queue: NDArray[np.int64]
     new: NDArray[np.float32]
     queues: tuple[str, ...]
+    gate: Gate | None = None
 
     @property
     def n_classes(self) -> int:
         return len(self.queues)
 
 
-def pools(path: Path, seed: int = 0) -> Pools:
+def fit_gate(p: Pools, seed: int, n_calibration: int = 4000, alpha: float = 0.05) -> Gate:
+    """Nearest distance of held-out history tickets to the rest (exact copies left out)."""
+    rng = np.random.default_rng(seed + 3)
+    held = rng.choice(len(p.history), size=min(n_calibration, len(p.history)), replace=False)
+    d = 1.0 - p.history[held] @ p.history.T
+    d[d <= 1e-6] = np.inf  # itself and exact copies, as versions create leaves them out
+    return Gate(np.sort(d.min(axis=1).astype(np.float64)), alpha)
+
+
+def pools(path: Path, seed: int = 0, *, gate: bool = True) -> Pools:
     z = np.load(path)
     x = np.vstack([z["train"], z["test"]]).astype(np.float32)
     intent = np.concatenate([z["train_intent"], z["test_intent"]])
@@ -74,23 +103,38 @@ def pools(path: Path, seed: int = 0) -> Pools:
     hist = rest[:cut]
     known = rest[cut:]
     names = tuple(str(q) for q in queues)
-    return Pools(x[hist], queue[hist], x[known], queue[known], x[is_new], names)
+    p = Pools(x[hist], queue[hist], x[known], queue[known], x[is_new], names)
+    return replace(p, gate=fit_gate(p, seed)) if gate else p
 
 
 def sample(p: Pools, x: NDArray[np.float32], k: int = 10) -> WindowSample:
-    """The monitor's arrays for tickets ``x``: kNN-vote probabilities over the history."""
+    """The monitor's arrays for tickets ``x``: kNN-vote probabilities over the history, with
+    an ``unknown`` column from the gate when there is one."""
     sims = x @ p.history.T
     idx = np.argpartition(-sims, k, axis=1)[:, :k]
     weights = np.maximum(np.take_along_axis(sims, idx, 1), 0.0) + 1e-6
     probs = np.zeros((len(x), p.n_classes))
     np.add.at(probs, (np.arange(len(x))[:, None], p.history_queue[idx]), weights)
     probs /= probs.sum(axis=1, keepdims=True)
+    gate = p.gate
+    if gate is None:
+        return WindowSample(
+            queue_probs=probs,
+            predicted=probs.argmax(axis=1),
+            embeddings=x,
+            confidence=probs.max(axis=1),
+            n_classes=p.n_classes,
+        )
+    u = gate.unknown(1.0 - sims.max(axis=1).astype(np.float64))
+    probs = np.hstack([probs * (1 - u)[:, None], u[:, None]])
+    predicted = probs.argmax(axis=1)
     return WindowSample(
         queue_probs=probs,
-        predicted=probs.argmax(axis=1),
+        predicted=predicted,
         embeddings=x,
+        is_unknown=predicted == p.n_classes,
         confidence=probs.max(axis=1),
-        n_classes=p.n_classes,
+        n_classes=p.n_classes + 1,
     )
 
 
@@ -196,13 +240,14 @@ def first_alarm(
 def run(
     path: Path,
     *,
+    gate: bool = True,
     shares: tuple[float, ...] = (0.05, 0.02, 0.0),
     windows: tuple[int, ...] = (12, 26, 60),
     trials: tuple[int, ...] = (20, 10, 5),
     replicates: int = 200,
     seed: int = 0,
 ) -> dict[str, Any]:
-    p = pools(path, seed)
+    p = pools(path, seed, gate=gate)
     rng = np.random.default_rng(seed + 1)
     ref_idx = rng.choice(len(p.known), size=12 * WINDOW, replace=False)
     taken = np.zeros(len(p.known), dtype=bool)
@@ -243,6 +288,8 @@ def run(
             }
         )
     return {
+        "gate": gate,
+        "gate_alpha": p.gate.alpha if p.gate else None,
         "window_tickets": WINDOW,
         "reference_tickets": 12 * WINDOW,
         "window_alpha": budget.window_alpha,
@@ -262,10 +309,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label-mix", type=int, default=0, help="trials of the weekly drift")
     parser.add_argument("--shares", type=float, nargs="+", default=(0.05, 0.02, 0.0))
     parser.add_argument("--windows", type=int, nargs="+", default=(12, 26, 60))
+    parser.add_argument(
+        "--no-gate", dest="gate", action="store_false", help="leave the novelty gate out"
+    )
     args = parser.parse_args(argv)
     if args.label_mix:
         result = label_mix_delay(
-            pools(args.embeddings, args.seed),
+            pools(args.embeddings, args.seed, gate=args.gate),
             trials=args.label_mix,
             days=7,
             size=400,
@@ -275,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         result = run(
             args.embeddings,
+            gate=args.gate,
             shares=tuple(args.shares),
             windows=tuple(args.windows),
             trials=tuple(args.trials),
