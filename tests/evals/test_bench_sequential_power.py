@@ -43,3 +43,20 @@ def test_new_content_rows_and_the_label_mix_drift(tmp_path: Path) -> None:
     assert out["sequential_threshold"] > 7.0 and out["window_alpha"] < 2e-4
     mix = label_mix_delay(pools(path), trials=1, days=2, size=100, replicates=100, seed=0)
     assert mix["trials"] == 1 and len(mix["delays"]) == 1
+
+
+def test_the_simulated_gate_escalates_about_alpha_of_known_tickets_and_most_new_ones(
+    tmp_path: Path,
+) -> None:
+    from evals.bench.sequential_power import sample
+
+    p = pools(write_corpus(tmp_path / "corpus.npz"))
+    assert p.gate is not None and pools(tmp_path / "corpus.npz", gate=False).gate is None
+    known, new = sample(p, p.known), sample(p, p.new)
+    assert known.is_unknown is not None and new.is_unknown is not None
+    assert known.queue_probs is not None
+    # conformal: about alpha of tickets like the history (seeded; 4 sd either side)
+    assert 0.02 < known.is_unknown.mean() < 0.08
+    assert new.is_unknown.mean() > 0.5  # the new intents are their own clusters
+    assert known.n_classes == len(p.queues) + 1  # the unknown column
+    assert np.allclose(known.queue_probs.sum(axis=1), 1.0)
