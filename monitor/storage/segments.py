@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.repositories.tenants import SEGMENT_SLUG
 from monitor.stats.windows import ALL, segment_kind, segment_value
 
-# A ticket's tenant as a segment value (``tenant:<slug>``): the tenant's slug, or for a tenant
-# without one (its portal was never enabled) its name as agent.services.portal.slug_of makes
-# a slug of it; NULL for a ticket without a tenant (history, evals).
-TENANT_SEGMENT = (
-    "COALESCE(n.slug, NULLIF(btrim(left(btrim(regexp_replace(lower(n.name), '[^a-z0-9]+', '-', "
-    "'g'), '-'), 63), '-'), ''))"
-)
+# A ticket's tenant as a segment value (``tenant:<slug>``); NULL for a ticket without a
+# tenant (history, evals).
+TENANT_SEGMENT = SEGMENT_SLUG
 TENANT_JOIN = "LEFT JOIN tenants n ON n.id = t.tenant_id"
 DECISION_SEGMENT = {
     "queue": "d.queue",
