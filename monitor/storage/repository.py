@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 from pgvector.psycopg import register_vector
-from sqlalchemy import func, literal_column, select, text, update
+from sqlalchemy import String, func, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
@@ -124,8 +124,9 @@ def segments_seen(
 ) -> list[tuple[str, str, str, str]]:
     """Distinct (predicted queue, priority, channel, tenant) of a window's decisions."""
     tenant = aliased(Tenant, name="n")
+    slug = literal_column(TENANT_SEGMENT, type_=String)
     stmt = (
-        select(Decision.queue, Decision.priority, Ticket.channel, literal_column(TENANT_SEGMENT))
+        select(Decision.queue, Decision.priority, Ticket.channel, slug)
         .join(Ticket, Ticket.id == Decision.ticket_id)
         .outerjoin(tenant, tenant.id == Ticket.tenant_id)
         .where(
