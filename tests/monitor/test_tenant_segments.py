@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from agent.config import Settings
 from agent.services.operators import Actor
 from monitor.services import compute, streams
+from monitor.stats.budget import SEQUENTIAL_SHARE
 from monitor.stats.samples import traffic_window
 from monitor.storage import references, repository
 from tests.factories import make_tenant
@@ -80,10 +81,13 @@ def test_each_tenant_segment_takes_its_share_of_the_budget_by_volume(
     )
     assert stored and all(r.segment == segment for r in stored)
     # half the budget to the four kinds, a quarter of that to tenants, split by volume, a
-    # third of it to 1-hour windows and half of that to the window layer
+    # third of it to 1-hour windows; that stream's share is then split between its layers
     share = 0.5 / 4 * volume / 3
     assert report.sequential is not None
-    assert report.sequential["window_alpha"] == pytest.approx(share * 0.5 / PERIOD_HOURS)
+    assert report.sequential["budget_share"] == pytest.approx(share)
+    sequential = PERIOD_HOURS / (SEQUENTIAL_SHARE * share)
+    assert report.sequential["sequential_arl"] == pytest.approx(sequential)
+    assert 0 < report.sequential["window_alpha"] < share / PERIOD_HOURS
 
 
 def test_the_tenant_segments_shares_sum_to_their_kinds_part_of_one_budget(
