@@ -336,9 +336,10 @@ class Settings(BaseSettings):
         description="Rolling windows the monitor computes, aligned to the clock (s, m, h, d).",
     )
     monitor_segments: str = Field(
-        default="queue,priority,channel",
+        default="queue,priority,channel,tenant",
         description="Segment kinds watched besides the whole stream (`all`): queue, priority "
-        "(both as predicted) and channel; empty: the whole stream only.",
+        "(both as predicted), channel and tenant (`tenant:<slug>`); empty: the whole stream "
+        "only.",
     )
     monitor_min_tickets: int = Field(
         default=50,

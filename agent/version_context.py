@@ -19,6 +19,11 @@ from agent.classify.prompt_template import PromptTemplate, parse_prompt
 from agent.classify.registry import ClassifierKind
 from agent.routing import DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_PRIORITY_CONFIDENCE
 
+# Whose outcomes a version retrieves (``params.history_scope``): ``shared``, the whole pool;
+# ``tenant``, only the ticket's own tenant's (docs/versions.md, "History scope").
+HISTORY_SCOPES = ("shared", "tenant")
+DEFAULT_HISTORY_SCOPE = "shared"
+
 THRESHOLD_DEFAULTS = {
     "min_confidence": DEFAULT_MIN_CONFIDENCE,
     "min_priority_confidence": DEFAULT_MIN_PRIORITY_CONFIDENCE,
@@ -27,16 +32,31 @@ THRESHOLD_DEFAULTS = {
 
 def resolve_params(kind: ClassifierKind, params: dict[str, Any]) -> dict[str, Any]:
     """``params`` with every default written in: the knn vote's, the kind's own, and for a
-    model-backed kind the LLM's (``params["llm"]``) and ``novel_to_model``."""
+    model-backed kind the LLM's (``params["llm"]``) and ``novel_to_model``; and the
+    ``history_scope``."""
     from agent.classify.llm_factory import LLMParams
 
-    resolved = {**KnnParams().to_params(), **dict(kind.defaults), **params}
+    resolved = {
+        **KnnParams().to_params(),
+        **dict(kind.defaults),
+        "history_scope": DEFAULT_HISTORY_SCOPE,
+        **params,
+    }
+    if resolved["history_scope"] not in HISTORY_SCOPES:
+        raise ValueError(
+            f"history_scope {resolved['history_scope']!r} is not one of {', '.join(HISTORY_SCOPES)}"
+        )
     if not kind.model_backed and params.get("llm"):
         raise ValueError(f"the {kind.name} classifier calls no model: it takes no llm params")
     if kind.model_backed:
         resolved.setdefault("novel_to_model", False)
         resolved["llm"] = {**LLMParams.defaults(), **params.get("llm", {})}
     return resolved
+
+
+def history_scope(params: dict[str, Any]) -> str:
+    """A stored version's history scope (versions created before it existed: ``shared``)."""
+    return str(params.get("history_scope", DEFAULT_HISTORY_SCOPE))
 
 
 def resolve_thresholds(thresholds: dict[str, Any]) -> dict[str, Any]:

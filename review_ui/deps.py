@@ -10,10 +10,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
 
 from agent.db import async_session_scope
 from agent.runtime import AgentRuntime
 from review_ui.security.csrf import CSRF_FORM_FIELD, CSRF_HEADER, csrf_valid
+from review_ui.security.forms import FORM_TYPES, URLENCODED, undecodable, unreadable
 from review_ui.services.users import UserRef, active_user
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -24,7 +26,8 @@ class LoginRequired(Exception):
 
 
 class UiError(Exception):
-    """An error page: 403 (role or CSRF), 404, 409, 429."""
+    """An error page: 400 (an unreadable form or link), 403 (role or CSRF), 404, 409, 415 (not
+    a form), 429."""
 
     def __init__(self, status: int, title: str, message: str) -> None:
         super().__init__(message)
@@ -49,9 +52,9 @@ async def verify_csrf(request: Request) -> None:
     """Refuse (403) any state-changing request without the session's CSRF token."""
     if request.method in SAFE_METHODS:
         return
+    form = await readable_form(request)  # a body no handler should read is refused first
     submitted = request.headers.get(CSRF_HEADER)
     if not submitted:
-        form = await request.form()
         value = form.get(CSRF_FORM_FIELD)
         submitted = value if isinstance(value, str) else None
     if not csrf_valid(request.session, submitted):
@@ -97,9 +100,23 @@ Operator = Annotated[UserRef, Depends(require("operator"))]
 Admin = Annotated[UserRef, Depends(require("admin"))]
 
 
-async def form_fields(request: Request) -> dict[str, str]:
-    """The submitted form as plain strings (files are not accepted)."""
+async def readable_form(request: Request) -> FormData:
+    """The submitted form: 415 when the body is something else, 400 when it holds a NUL
+    character, a file, text that is not UTF-8 or a broken %-escape (security/forms.py)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in FORM_TYPES and await request.body():
+        raise UiError(415, "Not a form", "Send the form as a browser does (URL-encoded).")
+    if ctype == URLENCODED and undecodable(await request.body()):
+        raise UiError(400, "Unreadable form", "The form's text is not valid URL-encoded UTF-8.")
     form = await request.form()
+    if problem := unreadable(form):
+        raise UiError(400, "Unreadable form", problem)
+    return form
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The submitted form as plain strings."""
+    form = await readable_form(request)
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 

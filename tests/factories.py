@@ -20,6 +20,7 @@ from agent.models import (
     Decision,
     SignalValue,
     TaxonomyRecord,
+    Tenant,
     Ticket,
 )
 from agent.version_context import VersionContent
@@ -71,6 +72,21 @@ def make_agent_version(db: Session, **overrides: Any) -> AgentVersion:
     )
     values.setdefault("content_hash", content.content_hash())
     row = AgentVersion(**values)
+    db.add(row)
+    db.flush()
+    return row
+
+
+def make_tenant(db: Session, **overrides: Any) -> Tenant:
+    key = uuid.uuid4().hex
+    row = Tenant(
+        **{
+            "name": f"tenant-{key[:8]}",
+            "api_key_hash": key + key,
+            "api_key_prefix": key[:8],
+            **overrides,
+        }
+    )
     db.add(row)
     db.flush()
     return row

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,6 +53,13 @@ ClassifierOpt = Annotated[
     str, typer.Option(callback=_registered_kind, help=f"The kind: {kinds_help()}.")
 ]
 MODEL_KINDS = ", ".join(k.name for k in all_kinds().values() if k.model_backed)
+
+
+class HistoryScope(StrEnum):
+    """A version's ``params.history_scope`` (agent/version_context.py)."""
+
+    shared = "shared"
+    tenant = "tenant"
 
 
 def load_history_command(
@@ -177,6 +185,13 @@ def create_version_command(
     ] = False,
     calibrate: Annotated[bool, typer.Option(help="Fit the knn on held-out history.")] = True,
     k: Annotated[int, typer.Option(min=1, max=100)] = 15,
+    history_scope: Annotated[
+        HistoryScope,
+        typer.Option(
+            help="Whose outcomes it retrieves (and shows the LLM as examples): shared, the "
+            "whole pool; tenant, only the ticket's own tenant's (docs/versions.md)."
+        ),
+    ] = HistoryScope.shared,
     rationale: Annotated[str, typer.Option(help="Why this version exists.")] = "",
     promote: Annotated[bool, typer.Option(help="Label it production right away.")] = False,
 ) -> None:
@@ -202,9 +217,11 @@ def create_version_command(
             model=model,
             prompt=prompt_text,
             llm=llm_params,
+            history_scope=history_scope.value,
         )
         params = fitted.params.to_params()
         thresholds = fitted.thresholds(min_confidence or DEFAULT_MIN_CONFIDENCE)
+    params["history_scope"] = history_scope.value
     if novel_to_model:
         params["novel_to_model"] = True
     if llm_params:
@@ -275,6 +292,7 @@ def _calibrate(
     model: str | None,
     prompt: str = "",
     llm: dict[str, Any] | None = None,
+    history_scope: str = "shared",
 ) -> VersionCalibration:
     """Fit on held-out history and print what was fitted, and what is missing."""
     settings = get_settings()
@@ -291,6 +309,7 @@ def _calibrate(
             k=k,
             alpha=alpha,
             classifier=model_classifier,
+            history_scope=history_scope,
         )
     report = fitted.knn
     if report is not None:

@@ -25,12 +25,26 @@ class TextEmbedder(Protocol):
     async def embed(self, text: str) -> np.ndarray: ...
 
 
+@dataclass(frozen=True, slots=True)
+class TenantOnly:
+    """Retrieve only this tenant's outcomes (None: the history loaded without a tenant)."""
+
+    tenant_id: str | None
+
+
 class NeighbourStore(Protocol):
     async def nearest(
-        self, *, embedding: np.ndarray, k: int, exclude_ticket_id: str, taxonomy: str | None = None
+        self,
+        *,
+        embedding: np.ndarray,
+        k: int,
+        exclude_ticket_id: str,
+        taxonomy: str | None = None,
+        tenant: TenantOnly | None = None,
     ) -> list[Neighbour]:
         """The k nearest outcomes as labelled under ``taxonomy`` (a content hash): relabelled
-        ones once history was migrated into it, the recorded ones otherwise."""
+        ones once history was migrated into it, the recorded ones otherwise; only ``tenant``'s
+        when given (a version whose ``history_scope`` is ``tenant``), else the whole pool."""
         ...
 
 

@@ -11,12 +11,13 @@ from langgraph.runtime import Runtime
 from agent.budgets import BudgetLevel
 from agent.classify.base import cost_estimate_usd
 from agent.classify.novelty import NoveltyGate
-from agent.graph.context import AgentContext
+from agent.graph.context import AgentContext, TenantOnly
 from agent.graph.edges import after_embed, after_gate, after_guard, after_retrieve, after_version
 from agent.graph.state import RouteState
 from agent.graph.tracing import traced
 from agent.routing import decide as decide_route
 from agent.switches import intake_segments, predicted_segments, tripped_at_intake
+from agent.version_context import history_scope
 
 DEFAULT_K = 15
 
@@ -96,6 +97,15 @@ def _taxonomy_hash(state: RouteState) -> str | None:
     return version.taxonomy.content_hash if version else None
 
 
+def _tenant_scope(state: RouteState) -> TenantOnly | None:
+    """The ticket's tenant when its version retrieves per tenant, else None (the pool). The
+    neighbours are also the LLM's few-shot examples, so those never cross tenants either."""
+    version = state.get("version")
+    if version is None or history_scope(version.params) != "tenant":
+        return None
+    return TenantOnly(state["ticket"].tenant_id)
+
+
 def _k(state: RouteState) -> int:
     version = state.get("version")
     k = int(version.params.get("k", DEFAULT_K)) if version else DEFAULT_K
@@ -128,6 +138,7 @@ async def retrieve(state: RouteState, runtime: Runtime[AgentContext]) -> dict[st
         k=_k(state),
         exclude_ticket_id=state["ticket"].ticket_id,
         taxonomy=_taxonomy_hash(state),
+        tenant=_tenant_scope(state),
     )
     return {"neighbours": neighbours}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,23 +24,42 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.models import Outcome, Ticket
 
+
+@dataclass(frozen=True, slots=True)
+class TenantScope:
+    """Retrieve one tenant's outcomes only (None: those loaded without a tenant)."""
+
+    tenant_id: uuid.UUID | None
+
+
 # Search breadth of the HNSW index scan (recall vs latency); iterative scans keep filtered
 # queries (the ticket itself excluded) from returning fewer than k rows.
 EF_SEARCH = 64
 
-NEAREST = """
-SELECT o.ticket_id, o.queue, o.priority, t.subject, t.body, o.embedding <=> %(q)s AS distance
-FROM outcomes o JOIN tickets t ON t.id = o.ticket_id
-WHERE o.embedding IS NOT NULL AND o.ticket_id <> %(exclude)s
-ORDER BY o.embedding <=> %(q)s
-LIMIT %(k)s"""
-# The same under a later taxonomy: the relabelled rows of one label set (``taxonomy migrate``).
-NEAREST_RELABELLED = """
-SELECT o.ticket_id, o.queue, o.priority, t.subject, t.body, o.embedding <=> %(q)s AS distance
-FROM relabelled_outcomes o JOIN tickets t ON t.id = o.ticket_id
-WHERE o.taxonomy_id = %(labels)s AND o.embedding IS NOT NULL AND o.ticket_id <> %(exclude)s
-ORDER BY o.embedding <=> %(q)s
-LIMIT %(k)s"""
+
+# The nearest outcomes of one label set: the recorded ``outcomes`` or, under a later taxonomy,
+# the relabelled rows of one label set (``taxonomy migrate``); with ``tenant_scoped``, only
+# those of the ticket's own tenant (tickets without one: the history loaded without one).
+def _nearest_sql(*, relabelled: bool, tenant_scoped: bool) -> str:
+    table, labels = (
+        ("relabelled_outcomes", "o.taxonomy_id = %(labels)s AND ")
+        if relabelled
+        else ("outcomes", "")
+    )
+    tenant = " AND t.tenant_id IS NOT DISTINCT FROM %(tenant)s" if tenant_scoped else ""
+    return (
+        "SELECT o.ticket_id, o.queue, o.priority, t.subject, t.body, o.embedding <=> %(q)s "
+        f"AS distance FROM {table} o JOIN tickets t ON t.id = o.ticket_id WHERE {labels}"
+        f"o.embedding IS NOT NULL AND o.ticket_id <> %(exclude)s{tenant} "
+        "ORDER BY o.embedding <=> %(q)s LIMIT %(k)s"
+    )
+
+
+NEAREST = {
+    (relabelled, scoped): _nearest_sql(relabelled=relabelled, tenant_scoped=scoped)
+    for relabelled in (False, True)
+    for scoped in (False, True)
+}
 # The label set a taxonomy reads: its own relabelled rows once history was migrated into it.
 LABEL_SET = (
     "SELECT x.id FROM taxonomies x WHERE x.content_hash = %s AND EXISTS "
@@ -61,12 +81,15 @@ async def nearest_rows(
     k: int,
     exclude: uuid.UUID,
     labels: uuid.UUID | None = None,
+    tenant: TenantScope | None = None,
 ) -> list[tuple[Any, ...]]:
     """The per-ticket path's :func:`nearest`, on a pool connection set up by
     :func:`configure_search`: ``(ticket_id, queue, priority, subject, body, distance)``.
-    ``labels``: a migrated taxonomy's id (:func:`label_set`), None for the recorded outcomes."""
+    ``labels``: a migrated taxonomy's id (:func:`label_set`), None for the recorded outcomes;
+    ``tenant``: one tenant's outcomes only, None for the whole pool."""
     params = {"q": embedding, "k": k, "exclude": exclude, "labels": labels}
-    cur = await conn.execute(NEAREST if labels is None else NEAREST_RELABELLED, params)
+    params["tenant"] = tenant.tenant_id if tenant else None
+    cur = await conn.execute(NEAREST[(labels is not None, tenant is not None)], params)
     return await cur.fetchall()
 
 
@@ -152,12 +175,17 @@ _SAMPLE_ORDER = "ORDER BY md5(t.source || ':' || t.external_id || %s), o.ticket_
 
 
 @contextmanager
-def connect(database_url: str, *, ef_search: int | None = None) -> Iterator[psycopg.Connection]:
-    """A sync connection with pgvector registered (and a wider HNSW scan when asked)."""
+def connect(
+    database_url: str, *, ef_search: int | None = None, iterative: bool = False
+) -> Iterator[psycopg.Connection]:
+    """A sync connection with pgvector registered (and a wider HNSW scan when asked; iterative
+    scans for filtered queries, as the per-ticket path has them)."""
     with psycopg.connect(database_url) as conn:
         register_vector(conn)
         if ef_search is not None:
             conn.execute(f"SET hnsw.ef_search = {int(ef_search)}")
+        if iterative:
+            conn.execute("SET hnsw.iterative_scan = relaxed_order")
         yield conn
 
 
@@ -202,15 +230,24 @@ def nearest_others(
     exclude: Any,
     limit: int,
     labels: uuid.UUID | None = None,
+    same_tenant: bool = False,
 ) -> list[tuple[Any, ...]]:
     """The ``limit`` outcomes nearest to ``embedding`` other than ticket ``exclude``:
-    ``(ticket_id, queue, priority, distance)``."""
-    source, params = _labelled(labels, tickets=False)
+    ``(ticket_id, queue, priority, distance)``; with ``same_tenant``, only those of
+    ``exclude``'s tenant (as a ``tenant`` history scope retrieves at serving)."""
+    source, params = _labelled(labels, tickets=same_tenant)
+    tenant = (
+        " AND t.tenant_id IS NOT DISTINCT FROM (SELECT x.tenant_id FROM tickets x WHERE x.id = %s)"
+        if same_tenant
+        else ""
+    )
     return conn.execute(
         "SELECT o.ticket_id, o.queue, o.priority, o.embedding <=> %s AS d FROM "
         + source
-        + " AND o.ticket_id <> %s ORDER BY o.embedding <=> %s LIMIT %s",
-        (embedding, *params, exclude, embedding, limit),
+        + " AND o.ticket_id <> %s"
+        + tenant
+        + " ORDER BY o.embedding <=> %s LIMIT %s",
+        (embedding, *params, exclude, *((exclude,) if same_tenant else ()), embedding, limit),
     ).fetchall()
 
 

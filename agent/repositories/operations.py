@@ -103,7 +103,7 @@ async def audit_entries(
 ) -> list[AuditEntry]:
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if action_prefix:
-        stmt = stmt.where(AuditEntry.action.startswith(action_prefix))
+        stmt = stmt.where(AuditEntry.action.startswith(action_prefix, autoescape=True))
     return list((await session.execute(stmt)).scalars())
 
 

@@ -6,10 +6,26 @@ import uuid
 from typing import Any
 
 import psycopg
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.models import Tenant
+
+# A tenant's name for the monitor's ``tenant:<slug>`` segments, as SQL over ``tenants n``: its
+# slug, or for a tenant without one (its portal was never enabled) its name made a slug as
+# agent.services.portal.slug_of does; NULL when the name has no letter or digit.
+SEGMENT_SLUG = (
+    "COALESCE(n.slug, NULLIF(btrim(left(btrim(regexp_replace(lower(n.name), '[^a-z0-9]+', '-', "
+    "'g'), '-'), 63), '-'), ''))"
+)
+
+
+async def by_segment_slug(session: AsyncSession, slug: str) -> Tenant | None:
+    """The tenant a ``tenant:<slug>`` segment of the monitor names."""
+    n = Tenant.__table__.alias("n")
+    stmt = select(n.c.id).where(literal_column(SEGMENT_SLUG) == slug).limit(1)
+    tenant_id = (await session.execute(stmt)).scalar_one_or_none()
+    return None if tenant_id is None else await session.get(Tenant, tenant_id)
 
 
 async def by_key_hash(session: AsyncSession, key_hash: str) -> Tenant | None:

@@ -33,6 +33,7 @@ from agent.classify.novelty import (
 from agent.classify.novelty import leave_one_out as without_copies
 from agent.repositories import history
 from agent.taxonomy import Taxonomy
+from agent.version_context import DEFAULT_HISTORY_SCOPE
 
 # Held-out tickets a version is fitted on: the gate's realized escalation rate scatters around
 # alpha by about sqrt(alpha / n); 4,000 keeps it within a point (docs/abstention.md).
@@ -50,12 +51,21 @@ SPARE_NEIGHBOURS = 10
 
 
 def held_out_history(
-    database_url: str, *, n: int, k: int, seed: int = 0, taxonomy: str | None = None
+    database_url: str,
+    *,
+    n: int,
+    k: int,
+    seed: int = 0,
+    taxonomy: str | None = None,
+    per_tenant: bool = False,
 ) -> list[HeldOut]:
     """``n`` history tickets (a seeded random sample, the same for the same history) with their
     k nearest other outcomes (exact copies of the ticket's text left out too) and its text.
-    ``taxonomy`` (a content hash): read history as labelled under it (``taxonomy migrate``)."""
-    with history.connect(database_url, ef_search=HELD_OUT_EF_SEARCH) as conn:
+    ``taxonomy`` (a content hash): read history as labelled under it (``taxonomy migrate``).
+    ``per_tenant``: each ticket's neighbours from its own tenant's outcomes only, as a version
+    with ``history_scope: tenant`` retrieves them (docs/abstention.md, "History scope")."""
+    connection = history.connect(database_url, ef_search=HELD_OUT_EF_SEARCH, iterative=per_tenant)
+    with connection as conn:
         labels = history.label_set_sync(conn, taxonomy) if taxonomy else None
         cases = []
         for ticket_id, queue, priority, embedding, body in history.held_out_sample(
@@ -67,6 +77,7 @@ def held_out_history(
                 exclude=ticket_id,
                 limit=k + SPARE_NEIGHBOURS,
                 labels=labels,
+                same_tenant=per_tenant,
             )
             near = [Neighbour(str(r[0]), "", r[1], r[2], float(r[3])) for r in rows]
             neighbours = without_copies(near)[:k]
@@ -155,17 +166,24 @@ def calibrate_version(
     seed: int = 0,
     classifier: Classifier | None = None,
     model_tickets: int = 200,
+    history_scope: str = DEFAULT_HISTORY_SCOPE,
 ) -> VersionCalibration:
     """Fit the knn vote, the novelty gate and (for a target) the confidence threshold.
 
     ``classifier`` is a model-backed classifier (llm, cascade) whose confidence the threshold
     is fitted to, on ``model_tickets`` held-out tickets; without one the knn vote's is used.
+    ``history_scope`` is the version's: with ``tenant`` every held-out ticket's neighbours come
+    from its own tenant's outcomes, as they will when the version serves.
     """
-    cases = [
-        c
-        for c in held_out_history(database_url, n=n, k=k, seed=seed, taxonomy=taxonomy.content_hash)
-        if c.queue in taxonomy.queue_names
-    ]
+    held_out = held_out_history(
+        database_url,
+        n=n,
+        k=k,
+        seed=seed,
+        taxonomy=taxonomy.content_hash,
+        per_tenant=history_scope == "tenant",
+    )
+    cases = [c for c in held_out if c.queue in taxonomy.queue_names]
     params, report, warnings = _knn_params(cases, taxonomy, k)
     model, fallback = None, None
     if score == LEARNED:

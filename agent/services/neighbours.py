@@ -11,6 +11,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from agent.classify.base import Neighbour
+from agent.graph.context import TenantOnly
 from agent.repositories import history
 
 # How long "history was not migrated into this taxonomy" is believed before asking again (a
@@ -29,8 +30,17 @@ class PgNeighbourStore:
         self._label_sets: dict[str, tuple[uuid.UUID | None, float]] = {}
 
     async def nearest(
-        self, *, embedding: np.ndarray, k: int, exclude_ticket_id: str, taxonomy: str | None = None
+        self,
+        *,
+        embedding: np.ndarray,
+        k: int,
+        exclude_ticket_id: str,
+        taxonomy: str | None = None,
+        tenant: TenantOnly | None = None,
     ) -> list[Neighbour]:
+        scope = None
+        if tenant is not None:
+            scope = history.TenantScope(uuid.UUID(tenant.tenant_id) if tenant.tenant_id else None)
         async with self._pool.connection() as conn:
             labels = None
             if taxonomy is not None:
@@ -41,6 +51,7 @@ class PgNeighbourStore:
                 k=k,
                 exclude=uuid.UUID(exclude_ticket_id),
                 labels=labels,
+                tenant=scope,
             )
         return [
             Neighbour(

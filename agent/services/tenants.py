@@ -95,3 +95,13 @@ class TenantAuthenticator:
             self._cache.clear()
         self._cache[digest] = (time.monotonic(), ref)
         return ref
+
+
+async def switch_segment(session: AsyncSession, segment: str) -> str:
+    """The kill-switch (and review-boost) segment of a monitor segment: the monitor names a
+    tenant ``tenant:<slug>``, switches name it ``tenant:<id>``; other kinds are the same."""
+    kind, _, value = segment.partition(":")
+    if kind != "tenant":
+        return segment
+    tenant = await tenants.by_segment_slug(session, value)
+    return segment if tenant is None else f"tenant:{tenant.id}"

@@ -13,7 +13,13 @@ from agent.repositories import catalog
 from agent.services.operators import Actor, OperatorError, audit
 from agent.services.versions import content_columns, register_taxonomy, stored_content
 from agent.taxonomy import Taxonomy
-from agent.version_context import Difference, VersionContent, differences
+from agent.version_context import (
+    HISTORY_SCOPES,
+    Difference,
+    VersionContent,
+    differences,
+    history_scope,
+)
 
 FORMAT = "ticketwatch-version/1"
 
@@ -108,6 +114,11 @@ def _read(document: dict[str, Any]) -> tuple[VersionContent, Taxonomy]:
         raise OperatorError(f"the version export is malformed: {exc}") from None
     if taxonomy.content_hash != content.taxonomy_hash:
         raise OperatorError("the export's taxonomy does not match the hash its version names")
+    if history_scope(content.params) not in HISTORY_SCOPES:
+        raise OperatorError(
+            f"the version export is malformed: history_scope {history_scope(content.params)!r} "
+            f"is not one of {', '.join(HISTORY_SCOPES)}"
+        )
     return content, taxonomy
 
 

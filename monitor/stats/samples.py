@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -26,6 +26,7 @@ class DecisionRow(NamedTuple):
 
     ticket_id: uuid.UUID
     channel: str
+    tenant: str | None
     queue: str | None
     priority: str | None
     routed_to: str
@@ -50,6 +51,7 @@ class HistoryRow(NamedTuple):
 
     ticket_id: uuid.UUID
     channel: str
+    tenant: str | None
     queue: str
     priority: str
     embedding: Any
@@ -66,21 +68,28 @@ class WindowData:
     priorities: list[str | None]
     channels: list[str]
     n_total: int
+    # Each ticket's tenant as its segment value (repository.TENANT_SEGMENT); None: no tenant.
+    tenants: list[str | None] = field(default_factory=list)
 
     @property
     def n(self) -> int:
         return self.sample.n
 
     def segment_counts(self) -> Counter[str]:
-        """Tickets per segment (``queue:x``, ``priority:x``, ``channel:x``)."""
+        """Tickets per segment (``queue:x``, ``priority:x``, ``channel:x``, ``tenant:x``)."""
         counts: Counter[str] = Counter()
-        for kind, values in (
-            ("queue", self.queues),
-            ("priority", self.priorities),
-            ("channel", self.channels),
-        ):
+        for kind, values in self.columns().items():
             counts.update(f"{kind}:{v}" for v in values if v)
         return counts
+
+    def columns(self) -> dict[str, list[str | None]]:
+        """Each ticket's value of each segment kind."""
+        return {
+            "queue": self.queues,
+            "priority": self.priorities,
+            "channel": list(self.channels),
+            "tenant": self.tenants,
+        }
 
 
 def class_names(queues: Sequence[str]) -> tuple[str, ...]:
@@ -175,6 +184,7 @@ def traffic_window(rows: Sequence[DecisionRow], classes: Sequence[str]) -> Windo
         [r.priority for r in rows],
         [r.channel for r in rows],
         rows[0].n_total if rows else 0,
+        [r.tenant for r in rows],
     )
 
 
@@ -192,17 +202,13 @@ def history_window(rows: Sequence[HistoryRow], classes: Sequence[str]) -> Window
         [r.priority for r in rows],
         [r.channel for r in rows],
         rows[0].n_total if rows else 0,
+        [r.tenant for r in rows],
     )
 
 
 def segment_shares(data: WindowData, kind: str) -> dict[str, float]:
     """Share of the window's tickets in each segment of ``kind``."""
-    columns: dict[str, list[str | None]] = {
-        "queue": data.queues,
-        "priority": data.priorities,
-        "channel": list(data.channels),
-    }
-    values = columns.get(kind, [])
+    values = data.columns().get(kind, [])
     if not values:
         return {}
     counts = Counter(v for v in values if v)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 ALL = "all"
-SEGMENT_KINDS = ("queue", "priority", "channel")
+SEGMENT_KINDS = ("queue", "priority", "channel", "tenant")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 MIN_WINDOW_S = 10
@@ -116,7 +116,9 @@ def segment_kind(segment: str) -> str:
         return ALL
     kind, sep, value = segment.partition(":")
     if not sep or kind not in SEGMENT_KINDS or not value:
-        raise ValueError(f"invalid segment {segment!r}: use 'all' or queue:/priority:/channel:")
+        raise ValueError(
+            f"invalid segment {segment!r}: use 'all' or queue:/priority:/channel:/tenant:"
+        )
     return kind
 
 
@@ -126,8 +128,8 @@ def segment_value(segment: str) -> str | None:
     return None if segment == ALL else segment.partition(":")[2]
 
 
-def segments_to_compute(seen: Iterable[tuple[str, str, str]], kinds_setting: str) -> list[str]:
-    """``all`` and the watched segments among the (queue, priority, channel) seen."""
+def segments_to_compute(seen: Iterable[tuple[str, str, str, str]], kinds_setting: str) -> list[str]:
+    """``all`` and the watched segments among the (queue, priority, channel, tenant) seen."""
     kinds = parse_segment_kinds(kinds_setting)
     out = {ALL}
     for values in seen:

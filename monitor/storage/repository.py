@@ -14,9 +14,9 @@ from typing import Any
 
 import psycopg
 from pgvector.psycopg import register_vector
-from sqlalchemy import func, select, text, update
+from sqlalchemy import String, func, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from agent.models import (
     AgentVersion,
@@ -26,29 +26,35 @@ from agent.models import (
     Outcome,
     SignalValue,
     TaxonomyRecord,
+    Tenant,
     Ticket,
     VersionLabel,
 )
 from agent.taxonomy import Taxonomy
 from monitor.stats.samples import DecisionRow, HistoryRow
-from monitor.stats.windows import ALL, segment_kind, segment_value
-
-_DECISION_SEGMENT = {"queue": "d.queue", "priority": "d.priority", "channel": "t.channel"}
-_HISTORY_SEGMENT = {"queue": "o.queue", "priority": "o.priority", "channel": "t.channel"}
+from monitor.storage.segments import (
+    DECISION_SEGMENT,
+    HISTORY_SEGMENT,
+    TENANT_SEGMENT,
+    segment_filter,
+    with_tenant,
+)
 
 # The agent's final decisions (not shadow runs, not tickets no version saw: a global kill
 # switch or no production version) on tickets received in [start, end). Above ``limit`` rows,
 # a deterministic uniform sample (by the hash of the ticket's source and external id, so the same
 # tickets give the same sample, in the same order, whatever ids they were given).
 WINDOW_SQL = """
-SELECT t.id, t.channel, d.queue, d.priority, d.routed_to, d.mode, d.queue_probs, d.confidence,
-       d.knn_consensus, d.latency_ms, d.cost_usd::float8, d.prompt_tokens + d.completion_tokens,
+SELECT t.id, t.channel, {tenant}, d.queue, d.priority, d.routed_to, d.mode, d.queue_probs,
+       d.confidence, d.knn_consensus, d.latency_ms, d.cost_usd::float8,
+       d.prompt_tokens + d.completion_tokens,
        d.error IS NOT NULL, (d.model IS NOT NULL AND d.model = v.fallback_model),
        r.verdict, COALESCE(r.inclusion_prob, d.inclusion_prob), o.queue, t.embedding,
        count(*) OVER ()
 FROM decisions d
 JOIN tickets t ON t.id = d.ticket_id
 JOIN agent_versions v ON v.id = d.agent_version_id
+{tenant_join}
 LEFT JOIN reviews r ON r.decision_id = d.id
 LEFT JOIN outcomes o ON o.ticket_id = t.id AND o.source <> 'history'
 WHERE d.is_final AND NOT d.is_shadow AND t.embedding IS NOT NULL
@@ -58,9 +64,10 @@ LIMIT %(limit)s
 """
 
 HISTORY_SQL = """
-SELECT t.id, t.channel, o.queue, o.priority, o.embedding, count(*) OVER ()
+SELECT t.id, t.channel, {tenant}, o.queue, o.priority, o.embedding, count(*) OVER ()
 FROM outcomes o
 JOIN tickets t ON t.id = o.ticket_id
+{tenant_join}
 WHERE o.source = 'history' AND o.embedding IS NOT NULL AND o.recorded_at < %(end)s {filters}
 ORDER BY md5(t.source || ':' || t.external_id), t.id
 LIMIT %(limit)s
@@ -83,14 +90,6 @@ def _driver(session: Session) -> psycopg.Connection[Any]:
     return conn
 
 
-def _segment_filter(segment: str, columns: dict[str, str]) -> tuple[str, dict[str, Any]]:
-    if segment == ALL:
-        return "", {}
-    return f" AND {columns[segment_kind(segment)]} = %(segment_value)s", {
-        "segment_value": segment_value(segment)
-    }
-
-
 def window_rows(
     session: Session,
     *,
@@ -101,32 +100,35 @@ def window_rows(
     version_id: uuid.UUID | None = None,
 ) -> list[DecisionRow]:
     """The decisions of a window (or a traffic reference, with ``version_id``)."""
-    where, params = _segment_filter(segment, _DECISION_SEGMENT)
+    where, params = segment_filter(segment, DECISION_SEGMENT)
     if version_id is not None:
         where += " AND d.agent_version_id = %(version_id)s"
         params["version_id"] = version_id
     params.update(start=start, end=end, limit=limit)
     with _driver(session).cursor(binary=True) as cur:
-        cur.execute(WINDOW_SQL.format(filters=where).encode(), params)
+        cur.execute(with_tenant(WINDOW_SQL, where).encode(), params)
         return [DecisionRow(*row) for row in cur.fetchall()]
 
 
 def history_rows(session: Session, *, end: datetime, segment: str, limit: int) -> list[HistoryRow]:
     """Labelled history recorded before ``end`` (a history reference)."""
-    where, params = _segment_filter(segment, _HISTORY_SEGMENT)
+    where, params = segment_filter(segment, HISTORY_SEGMENT)
     params.update(end=end, limit=limit)
     with _driver(session).cursor(binary=True) as cur:
-        cur.execute(HISTORY_SQL.format(filters=where).encode(), params)
+        cur.execute(with_tenant(HISTORY_SQL, where).encode(), params)
         return [HistoryRow(*row) for row in cur.fetchall()]
 
 
 def segments_seen(
     session: Session, *, start: datetime, end: datetime
-) -> list[tuple[str, str, str]]:
-    """Distinct (predicted queue, priority, channel) of a window's decisions."""
+) -> list[tuple[str, str, str, str]]:
+    """Distinct (predicted queue, priority, channel, tenant) of a window's decisions."""
+    tenant = aliased(Tenant, name="n")
+    slug = literal_column(TENANT_SEGMENT, type_=String)
     stmt = (
-        select(Decision.queue, Decision.priority, Ticket.channel)
+        select(Decision.queue, Decision.priority, Ticket.channel, slug)
         .join(Ticket, Ticket.id == Decision.ticket_id)
+        .outerjoin(tenant, tenant.id == Ticket.tenant_id)
         .where(
             Decision.is_final,
             Decision.is_shadow.is_(False),
@@ -136,7 +138,7 @@ def segments_seen(
         )
         .distinct()
     )
-    return [(q or "", p or "", c) for q, p, c in session.execute(stmt).all()]
+    return [(q or "", p or "", c, n or "") for q, p, c, n in session.execute(stmt).all()]
 
 
 def production_version(session: Session) -> VersionInfo | None:

@@ -26,6 +26,7 @@ from agent.models import Alert
 from agent.services import operators
 from agent.services.control import ControlPlane
 from agent.services.operators import Actor
+from agent.services.tenants import switch_segment
 from agent.switches import GLOBAL_SWITCH
 from monitor.stats.windows import ALL
 
@@ -98,8 +99,9 @@ async def act(
         if alert is None:
             raise LookupError(f"no alert {alert_id}")
         done = dict(alert.actions or {})
+        segment = await switch_segment(session, alert.segment)
         steps, skipped = plan(
-            settings, segment=alert.segment, severity=alert.severity, event=event, done=done
+            settings, segment=segment, severity=alert.severity, event=event, done=done
         )
         for step in steps:
             await _carry_out(session, step, alert, done)

@@ -38,7 +38,7 @@ async def audit_page(
     if before_id is not None:
         stmt = stmt.where(AuditEntry.id < before_id)
     if action_prefix:
-        stmt = stmt.where(AuditEntry.action.startswith(action_prefix))
+        stmt = stmt.where(AuditEntry.action.startswith(action_prefix, autoescape=True))
     return list((await session.execute(stmt)).scalars())
 
 

@@ -118,8 +118,9 @@ async def dashboard(
     until = datetime.now(UTC)
     since = until - span
     segments = [(r[0], int(r[1])) for r in await reads.signal_segments(session)]
-    if segments and (segment, window_size_s) not in segments:
-        segment, window_size_s = next(((s, w) for s, w in segments if s == segment), segments[0])
+    if (segment, window_size_s) not in segments:  # none asked, or one never computed
+        fallback = segments[0] if segments else (None, None)
+        segment, window_size_s = next(((s, w) for s, w in segments if s == segment), fallback)
     alerts = await console_reads.alerts_between(session, since=since, until=until)
     panels = await _signal_panels(session, segment, window_size_s, alerts, since, until)
     dash = Dashboard(

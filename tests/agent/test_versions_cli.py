@@ -108,3 +108,38 @@ def test_a_bad_prompt_file_is_refused_before_anything_is_fitted(
         code=2,
     )
     assert "must contain {ticket}" in out
+
+
+def test_the_history_scope_is_part_of_the_version_its_hash_diff_and_export(
+    cli, monkeypatch, two_databases, tmp_path: Path
+) -> None:
+    here, there = two_databases
+    create = ["versions", "create", "--no-calibrate"]
+    invoke(cli, monkeypatch, here, *create, "1.0.0")
+    invoke(cli, monkeypatch, here, *create, "1.1.0", "--history-scope", "tenant")
+
+    def shown(url: str, semver: str) -> dict:
+        return json.loads(invoke(cli, monkeypatch, url, "versions", "show", semver, "--json"))
+
+    shared, tenant = shown(here, "1.0.0"), shown(here, "1.1.0")
+    assert shared["content"]["params"]["history_scope"] == "shared"
+    assert tenant["content"]["params"]["history_scope"] == "tenant"
+    assert shared["content_hash"] != tenant["content_hash"]
+    assert 'params.history_scope: "tenant"' in invoke(
+        cli, monkeypatch, here, "versions", "show", "1.1.0"
+    )
+    diff = invoke(cli, monkeypatch, here, "versions", "diff", "1.0.0", "1.1.0", code=1)
+    assert diff.strip() == 'params.history_scope: "shared" → "tenant"'
+
+    exported = tmp_path / "v.json"
+    invoke(cli, monkeypatch, here, "versions", "export", "1.1.0", "-o", str(exported))
+    invoke(cli, monkeypatch, there, "versions", "import", str(exported))
+    assert shown(there, "1.1.0")["content_hash"] == tenant["content_hash"]
+
+    doc = json.loads(exported.read_text())
+    doc["content"]["params"]["history_scope"] = "shared"
+    exported.write_text(json.dumps(doc))
+    refused = invoke(cli, monkeypatch, there, "versions", "import", str(exported), code=1)
+    assert "does not match its hash" in refused
+    bad = invoke(cli, monkeypatch, here, *create, "1.2.0", "--history-scope", "everyone", code=2)
+    assert "everyone" in bad

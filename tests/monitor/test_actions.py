@@ -17,7 +17,7 @@ from agent.api.app import create_app
 from agent.config import Settings
 from agent.db import sqlalchemy_url
 from agent.embed import get_embedder
-from agent.models import Alert, AuditEntry, Decision, ReviewBoost, Switch
+from agent.models import Alert, AuditEntry, Decision, ReviewBoost, Switch, Tenant
 from monitor.worker.actions import plan, run_actions
 from tests.factories import make_alert
 from tests.live import ServerThread, set_up_agent, settings_for
@@ -154,3 +154,16 @@ def test_the_plan_follows_the_settings() -> None:
     assert [s.key for s in steps] == ["global"]
     done = {"kill_switch": {"key": "global"}}
     assert plan(glob, segment="all", severity="critical", event="opened", done=done) == ([], {})
+
+
+def test_a_tenant_segments_alert_switches_that_tenant_by_its_id(live: Live) -> None:
+    settings = with_actions(live, monitor_action_kill_switch="segment", monitor_auto_release=True)
+    with live.session() as db:  # the API key's tenant, "tests": no portal, so no slug of its own
+        tenant = db.scalars(select(Tenant).where(Tenant.name == "tests")).one()
+    alert_id = live.alert("tenant:tests")  # the monitor names tenants by slug
+    done = run_actions(settings, alert_id=alert_id, event="opened")
+    assert done["kill_switch"]["key"] == f"tenant:{tenant.id}"  # switches name them by id
+    routed = live.route("web")
+    assert (routed["mode"], routed["routed_to"]) == ("kill_switch", "human_triage")
+    run_actions(settings, alert_id=alert_id, event="resolved")
+    assert live.route("web")["mode"] != "kill_switch"

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy.orm import Session
 
 from agent.models import Outcome, Review, User
+from agent.services.portal import slug_of
 from monitor.stats.samples import history_window, traffic_window
 from monitor.storage import repository
-from tests.factories import make_decision, make_ticket, random_embedding
+from tests.factories import make_decision, make_tenant, make_ticket, random_embedding
 from tests.monitor.traffic import CLASSES, production_version
 
 START = datetime(2026, 3, 1, 10, tzinfo=UTC)
@@ -151,7 +152,27 @@ def test_segments_filter_on_predicted_queue_priority_and_channel(db, version_id)
     assert {r.ticket_id for r in rows(db, "priority:P1")} == {a.ticket_id, b.ticket_id}
     assert rows(db, "priority:P4") == []
     seen = set(repository.segments_seen(db, start=START, end=END))
-    assert seen == {("transfers", "P1", "email"), ("card_orders", "P1", "web")}
+    assert seen == {("transfers", "P1", "email", ""), ("card_orders", "P1", "web", "")}
+
+
+def test_a_tenant_segment_is_the_tenants_slug_or_else_its_name_as_a_slug(db, version_id) -> None:
+    acme = make_tenant(db, name="Acme", slug="acme-support")
+    bravo = make_tenant(db, name="  Bravo Bank, Ltd.  ")  # no portal: no slug of its own
+    a = decide(db, version_id, ticket=ticket(db, tenant_id=acme.id))
+    b = decide(db, version_id, ticket=ticket(db, tenant_id=bravo.id))
+    nobody = decide(db, version_id)
+    assert [r.ticket_id for r in rows(db, "tenant:acme-support")] == [a.ticket_id]
+    assert [r.ticket_id for r in rows(db, "tenant:bravo-bank-ltd")] == [b.ticket_id]
+    assert rows(db, "tenant:acme") == []  # the name is not looked at once there is a slug
+    by_id = {r.ticket_id: r.tenant for r in rows(db)}
+    assert by_id == {
+        a.ticket_id: "acme-support",
+        b.ticket_id: "bravo-bank-ltd",
+        nobody.ticket_id: None,
+    }
+    assert slug_of(bravo.name) == "bravo-bank-ltd"  # the same slug the portal would give it
+    tenants = {s[3] for s in repository.segments_seen(db, start=START, end=END)}
+    assert tenants == {"acme-support", "bravo-bank-ltd", ""}
 
 
 def test_a_large_window_is_a_deterministic_sample_with_its_total(db, version_id) -> None:

@@ -67,7 +67,8 @@ def test_segments() -> None:
     assert segment_kind("all") == "all" and segment_value("all") is None
     assert segment_kind("queue:card_orders") == "queue"
     assert segment_value("channel:email") == "email"
-    for bad in ("tenant:x", "queue:", "cards"):
+    assert segment_kind("tenant:acme") == "tenant" and segment_value("tenant:acme") == "acme"
+    for bad in ("customer:x", "tenant:", "queue:", "cards"):
         with pytest.raises(ValueError):
             segment_kind(bad)
     assert parse_segment_kinds("") == ()
@@ -76,8 +77,9 @@ def test_segments() -> None:
 
 
 def test_segments_to_compute_follow_the_setting() -> None:
-    seen = [("cards", "P2", "web"), ("transfers", "P3", "web"), ("", "", "email")]
+    seen = [("cards", "P2", "web", "acme"), ("transfers", "P3", "web", ""), ("", "", "email", "")]
     assert segments_to_compute(seen, "channel") == ["all", "channel:email", "channel:web"]
+    assert segments_to_compute(seen, "tenant") == ["all", "tenant:acme"]
     assert segments_to_compute(seen, "queue,priority") == [
         "all",
         "priority:P2",

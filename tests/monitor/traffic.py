@@ -85,6 +85,7 @@ def seed_traffic(
     channels: Sequence[str] = ("web", "email"),
     new_from: int | None = None,
     seed: int = 0,
+    tenants: Sequence[uuid.UUID | None] = (None,),
 ) -> list[uuid.UUID]:
     """Write the sample's tickets (received evenly over [start, start + span)) and decisions.
 
@@ -101,6 +102,7 @@ def seed_traffic(
             "external_id": ids[i].hex,
             "body": topic_text(rng, None if new_from is not None and i >= new_from else i % 30),
             "channel": channels[i % len(channels)],
+            "tenant_id": tenants[i % len(tenants)],
             "received_at": start + span * (i / n),
             "embedding": sample.embeddings[i].tolist(),  # type: ignore[index]
         }
