@@ -123,6 +123,18 @@ class Settings(BaseSettings):
         description="How long a model call's budget hold counts when nothing settles it (the "
         "process crashed); longer than a classification's model calls with their retries.",
     )
+    shadow_monthly_budget_usd: float | None = Field(
+        default=None,
+        ge=0,
+        description="Monthly model budget of the shadow version's runs (its own, never a "
+        "tenant's); once spent, shadow runs stop until the month ends. Unset: unlimited.",
+    )
+    shadow_max_per_minute: int = Field(
+        default=0,
+        ge=0,
+        description="Most shadow runs started per minute, all workers together (0: no limit); "
+        "tickets over it are not shadowed.",
+    )
 
     # --- logging -----------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(

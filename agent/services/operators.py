@@ -105,6 +105,33 @@ async def move_label(
     )
 
 
+async def set_shadow(
+    session: AsyncSession, *, semver: str | None, percent: int, actor: Actor
+) -> str:
+    """Run ``semver`` as the shadow on ``percent`` of live tickets; ``percent`` 0 turns the
+    shadow off (``semver`` may then be omitted: the current shadow). The shadow's version."""
+    current = {row.label: row for row in await catalog.labels(session)}.get("shadow")
+    if semver is None:
+        if current is None:
+            raise OperatorError("no shadow version is set; name one")
+        row = await catalog.get_version(session, current.agent_version_id)
+        assert row is not None
+        semver = row.semver
+    production = {row.label: row for row in await catalog.labels(session)}.get("production")
+    version = await version_or_error(session, semver)
+    if percent > 0 and production is not None and production.agent_version_id == version.id:
+        raise OperatorError(f"{semver} serves production; a shadow runs another version")
+    await move_label(
+        session,
+        label="shadow",
+        semver=semver,
+        actor=actor,
+        canary_percent=percent,
+        action="version.shadow" if percent > 0 else "version.shadow_off",
+    )
+    return semver
+
+
 async def rollback_production(
     session: AsyncSession, *, actor: Actor, to_semver: str | None = None
 ) -> str:

@@ -24,6 +24,7 @@ class VersionRow:
     labels: list[str]
     canary_percent: int | None
     decisions_24h: int
+    shadow_percent: int | None = None
 
 
 @dataclass
@@ -69,8 +70,11 @@ async def version_rows(session: AsyncSession, since: datetime) -> list[VersionRo
     for version in await catalog.list_versions(session):
         own = labels.get(version.id, [])
         canary = next((r.canary_percent for r in own if r.label == "canary"), None)
+        shadow = next((r.canary_percent for r in own if r.label == "shadow"), None)
         out.append(
-            VersionRow(version, sorted(r.label for r in own), canary, counts.get(version.id, 0))
+            VersionRow(
+                version, sorted(r.label for r in own), canary, counts.get(version.id, 0), shadow
+            )
         )
     return out
 
@@ -106,7 +110,7 @@ async def set_switch(
 async def change_label(
     session: AsyncSession, *, action: str, semver: str, percent: int, actor: operators.Actor
 ) -> str:
-    """promote | canary | rollback; the version production or the canary now serves."""
+    """promote | canary | shadow | rollback; the version production or the canary now serves."""
     if action == "promote":
         await operators.move_label(
             session, label="production", semver=semver, actor=actor, action="version.promote"
@@ -122,6 +126,10 @@ async def change_label(
             action="version.canary",
         )
         return semver
+    if action == "shadow":
+        return await operators.set_shadow(
+            session, semver=semver or None, percent=percent, actor=actor
+        )
     if action == "rollback":
         return await operators.rollback_production(session, actor=actor, to_semver=semver or None)
     raise operators.OperatorError(f"unknown version action {action!r}")

@@ -80,6 +80,9 @@ async def versions(request: Request, user: Operator, form: Form) -> Response:
     done = {
         "promote": f"Production now serves {served}.",
         "canary": f"Canary {served} serves {percent}% of customers.",
+        "shadow": f"Shadow {served} runs on {percent}% of tickets."
+        if percent
+        else f"Shadow {served} is off.",
         "rollback": f"Production rolled back to {served}.",
     }[action]
     flash(request, done)
