@@ -25,7 +25,7 @@ from monitor.stats.calibration import apply_thresholds
 from monitor.stats.evidence import Evidence, combine
 from monitor.stats.jsonable import jsonable
 from monitor.stats.samples import WindowData, class_names, traffic_window
-from monitor.stats.windows import ALL, Window, segments_to_compute
+from monitor.stats.windows import ALL, Window, is_candidate_stream, segments_to_compute
 from monitor.storage import calibration_cache, references, repository
 from monitor.storage.references import Reference
 
@@ -103,17 +103,22 @@ def _compute(session: Session, settings: Settings, window: Window, segment: str)
     if reference is None:
         reason = "no reference yet: no labelled history and no traffic reference"
         return _insufficient(session, window, segment, current.n, 0, reason)
+    # A candidate stream is judged against production's whole reference: what it should route
+    # like. A segment of production's stream against the reference's same segment.
+    ref_segment = ALL if is_candidate_stream(segment) else segment
     ref_data = references.reference_data(
         session,
         reference,
-        segment=segment,
+        segment=ref_segment,
         classes=classes,
         limit=settings.monitor_reference_max_tickets,
     )
     if ref_data.n < minimum:
         reason = f"the reference holds {ref_data.n} tickets of this segment, fewer than {minimum}"
         return _insufficient(session, window, segment, current.n, ref_data.n, reason)
-    whole = ref_data if segment == ALL else _reference_all(session, settings, reference, classes)
+    whole = (
+        ref_data if ref_segment == ALL else _reference_all(session, settings, reference, classes)
+    )
     budget = streams.budget_of(settings, window=window, segment=segment, reference_all=whole)
     if budget.share <= 0.0:
         reason = "no false-alarm budget: the segment's kind is not watched"
@@ -335,10 +340,12 @@ def _insufficient(
 def segments_of(
     session: Session, *, settings: Settings, window: Window, only_with_tickets: bool = False
 ) -> list[str]:
-    """The segments to compute for a window: ``all``, and each configured kind's values among
-    the window's decisions (none at all for a window without tickets if ``only_with_tickets``:
-    a missed window that nothing came in has nothing to catch up)."""
+    """The segments to compute for a window: ``all``, each configured kind's values among
+    the window's production decisions, and each candidate stream with decisions in it (none
+    at all for a window without tickets if ``only_with_tickets``: a missed window that nothing
+    came in has nothing to catch up)."""
     seen = repository.segments_seen(session, start=window.start, end=window.end)
-    if only_with_tickets and not seen:
+    streams = repository.streams_seen(session, start=window.start, end=window.end)
+    if only_with_tickets and not seen and not streams:
         return []
-    return segments_to_compute(seen, settings.monitor_segments)
+    return segments_to_compute(seen, settings.monitor_segments, streams)

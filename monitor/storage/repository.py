@@ -31,13 +31,20 @@ from agent.models import (
 )
 from agent.taxonomy import Taxonomy
 from monitor.stats.samples import DecisionRow, HistoryRow
-from monitor.stats.windows import ALL, segment_kind, segment_value
+from monitor.stats.windows import (
+    ALL,
+    is_candidate_stream,
+    segment_kind,
+    segment_value,
+    stream_of,
+)
 
 _DECISION_SEGMENT = {"queue": "d.queue", "priority": "d.priority", "channel": "t.channel"}
 _HISTORY_SEGMENT = {"queue": "o.queue", "priority": "o.priority", "channel": "t.channel"}
 
-# The agent's final decisions (not shadow runs, not tickets no version saw: a global kill
-# switch or no production version) on tickets received in [start, end). Above ``limit`` rows,
+# The agent's decisions of one stream (production's final ones by default; a canary's final
+# ones or a shadow's; never tickets no version saw: a global kill switch or no production
+# version) on tickets received in [start, end). Above ``limit`` rows,
 # a deterministic uniform sample (by the hash of the ticket's source and external id, so the same
 # tickets give the same sample, in the same order, whatever ids they were given).
 WINDOW_SQL = """
@@ -51,7 +58,7 @@ JOIN tickets t ON t.id = d.ticket_id
 JOIN agent_versions v ON v.id = d.agent_version_id
 LEFT JOIN reviews r ON r.decision_id = d.id
 LEFT JOIN outcomes o ON o.ticket_id = t.id AND o.source <> 'history'
-WHERE d.is_final AND NOT d.is_shadow AND t.embedding IS NOT NULL
+WHERE {stream} AND t.embedding IS NOT NULL
   AND t.received_at >= %(start)s AND t.received_at < %(end)s {filters}
 ORDER BY md5(t.source || ':' || t.external_id), t.id
 LIMIT %(limit)s
@@ -83,8 +90,17 @@ def _driver(session: Session) -> psycopg.Connection[Any]:
     return conn
 
 
+# Which decisions a stream holds; a traffic reference takes a version's served decisions.
+_STREAM_SQL = {
+    "production": "d.is_final AND d.stream = 'production'",
+    "canary": "d.is_final AND d.stream = 'canary'",
+    "shadow": "d.is_shadow",
+    "served": "d.is_final AND NOT d.is_shadow",
+}
+
+
 def _segment_filter(segment: str, columns: dict[str, str]) -> tuple[str, dict[str, Any]]:
-    if segment == ALL:
+    if segment == ALL or is_candidate_stream(segment):
         return "", {}
     return f" AND {columns[segment_kind(segment)]} = %(segment_value)s", {
         "segment_value": segment_value(segment)
@@ -100,14 +116,18 @@ def window_rows(
     limit: int,
     version_id: uuid.UUID | None = None,
 ) -> list[DecisionRow]:
-    """The decisions of a window (or a traffic reference, with ``version_id``)."""
+    """The decisions of a window of a segment's stream (or a traffic reference, with
+    ``version_id``: the version's served decisions)."""
     where, params = _segment_filter(segment, _DECISION_SEGMENT)
+    stream = _STREAM_SQL[stream_of(segment)]
     if version_id is not None:
         where += " AND d.agent_version_id = %(version_id)s"
         params["version_id"] = version_id
+        stream = _STREAM_SQL["served"]
     params.update(start=start, end=end, limit=limit)
+    sql = WINDOW_SQL.format(filters=where, stream=stream)
     with _driver(session).cursor(binary=True) as cur:
-        cur.execute(WINDOW_SQL.format(filters=where).encode(), params)
+        cur.execute(sql.encode(), params)
         return [DecisionRow(*row) for row in cur.fetchall()]
 
 
@@ -123,13 +143,13 @@ def history_rows(session: Session, *, end: datetime, segment: str, limit: int) -
 def segments_seen(
     session: Session, *, start: datetime, end: datetime
 ) -> list[tuple[str, str, str]]:
-    """Distinct (predicted queue, priority, channel) of a window's decisions."""
+    """Distinct (predicted queue, priority, channel) of a window's production decisions."""
     stmt = (
         select(Decision.queue, Decision.priority, Ticket.channel)
         .join(Ticket, Ticket.id == Decision.ticket_id)
         .where(
             Decision.is_final,
-            Decision.is_shadow.is_(False),
+            Decision.stream == "production",
             Decision.agent_version_id.is_not(None),
             Ticket.received_at >= start,
             Ticket.received_at < end,
@@ -137,6 +157,22 @@ def segments_seen(
         .distinct()
     )
     return [(q or "", p or "", c) for q, p, c in session.execute(stmt).all()]
+
+
+def streams_seen(session: Session, *, start: datetime, end: datetime) -> list[str]:
+    """The candidate streams (``canary``, ``shadow``) with decisions in a window."""
+    stmt = (
+        select(Decision.stream)
+        .join(Ticket, Ticket.id == Decision.ticket_id)
+        .where(
+            Decision.stream != "production",
+            Decision.agent_version_id.is_not(None),
+            Ticket.received_at >= start,
+            Ticket.received_at < end,
+        )
+        .distinct()
+    )
+    return sorted(session.scalars(stmt))
 
 
 def production_version(session: Session) -> VersionInfo | None:
