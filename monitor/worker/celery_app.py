@@ -101,5 +101,5 @@ def configure(app: Celery, settings: Settings) -> None:
     app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
-app = Celery("ticketwatch", include=["monitor.worker.tasks", "monitor.worker.shadow"])
+app = Celery("ticketwatch", include=["monitor.worker.tasks"])
 app.add_defaults(lambda: config(get_settings()))  # read on first use, not at import

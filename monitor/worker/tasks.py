@@ -20,6 +20,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from agent.config import Settings, get_settings
 from agent.db import session_scope
 from agent.embedded import resolve_redis_url
+from agent.services.shadow_dispatch import SHADOW_TASK
+from agent.services.shadow_runtime import shadow_runtime
 from monitor.services import compute
 from monitor.services.alert_lifecycle import AlertEvent
 from monitor.stats.windows import Window, closed_window, window_ending
@@ -155,3 +157,21 @@ def deliver_webhook(self: Task, alert_id: str, event: str) -> bool:
         log.error("webhook gave up on %s %s after %d attempts", event, alert_id, number)
         return False
     raise self.retry(countdown=webhooks.backoff_s(settings, number))
+
+
+@app.task(
+    name=SHADOW_TASK,
+    acks_late=True,
+    autoretry_for=DB_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=5,
+)
+def run_shadow(ticket_id: str, version_id: str) -> str:
+    """Route a live ticket through the shadow version (enqueued by the API after production's
+    decision was recorded). Idempotent: one shadow decision per (ticket, version). Returns what
+    happened: ``recorded``, ``exists``, ``not_shadow``, ``budget``, ``rate``, ``no_ticket``."""
+    outcome = shadow_runtime(get_settings()).run(uuid.UUID(ticket_id), uuid.UUID(version_id))
+    if outcome not in ("recorded", "exists"):
+        log.info("shadow run of ticket %s by %s: %s", ticket_id, version_id, outcome)
+    return outcome
