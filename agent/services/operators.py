@@ -83,8 +83,10 @@ async def move_label(
     actor: Actor,
     canary_percent: int = 0,
     action: str = "version.label",
+    **details: Any,
 ) -> None:
-    """Point a label at a version (promote, roll back, set the canary)."""
+    """Point a label at a version (promote, roll back, set the canary); ``details`` go to the
+    audit entry with it."""
     if label not in ("production", "canary", "shadow"):
         raise OperatorError(f"unknown label {label!r}")
     if not 0 <= canary_percent <= 100:
@@ -102,6 +104,7 @@ async def move_label(
         version=semver,
         canary_percent=canary_percent,
         previous_version_id=str(previous.agent_version_id) if previous else None,
+        **details,
     )
 
 
