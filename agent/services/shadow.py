@@ -107,6 +107,11 @@ class ShadowRunner:
         self._control, self._redis, self._graph = control, redis, graph
         self._history, self._classifiers, self._embedder = history, classifiers, embedder
 
+    async def aclose(self) -> None:
+        await self._pool.close()
+        if self._redis is not None:
+            await self._redis.aclose()
+
     async def run(self, ticket_id: uuid.UUID, version_id: uuid.UUID) -> ShadowOutcome:
         """Route the ticket through the shadow version, once; what happened."""
         label = await self._control.label("shadow", fresh=True)

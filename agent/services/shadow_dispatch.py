@@ -101,4 +101,5 @@ class ShadowDispatch:
                 self._pending -= 1
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        """Send what is queued, then stop (a server's shutdown)."""
+        self._executor.shutdown(wait=True)

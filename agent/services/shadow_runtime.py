@@ -55,6 +55,12 @@ class ShadowRuntime:
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
+    def close(self) -> None:
+        """Close the pool and stop the loop (tests; a worker keeps it for its life)."""
+        self._call(self._runner.aclose())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
     async def _start(self) -> ShadowRunner:
         settings = self._settings
         url = resolve_database_url(settings)

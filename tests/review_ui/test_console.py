@@ -99,6 +99,26 @@ def test_canary_promote_and_rollback_from_the_console(live_ui):
     )
 
 
+def test_a_shadow_is_set_and_turned_off_from_the_console(live_ui):
+    semver = f"1.2.{uuid.uuid4().int % 1000}"
+    asyncio.run(_candidate(live_ui.database_url, semver))
+    client, token = live_ui.login("oscar")
+
+    def act(percent: int) -> str:
+        form = {"action": "shadow", "semver": semver, "percent": percent, "csrf_token": token}
+        assert client.post("/ops/versions", data=form).status_code == 303
+        return client.get("/ops").text
+
+    page = act(20)
+    assert labels(live_ui.database_url)["shadow"] == (semver, 20)
+    assert f"Shadow {semver} runs on 20% of tickets." in page and "shadow 20%" in page
+    page = act(0)
+    assert labels(live_ui.database_url)["shadow"] == (semver, 0)
+    assert f"Shadow {semver} is off." in page
+    assert [a[2:] for a in audit(live_ui.database_url, "version.shadow")][-1] == ("shadow", semver)
+    assert audit(live_ui.database_url, "version.shadow_off")[-1][0] == "oscar"
+
+
 def test_the_kill_switch_asks_for_a_reason_and_a_confirmation(live_ui):
     client, token = live_ui.login("oscar")
     form = {"kind": "queue", "value": "top_ups", "state": "on", "csrf_token": token}
