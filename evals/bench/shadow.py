@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -89,8 +90,10 @@ def run(
     concurrency: int = 4,
     history: int = 1000,
     rounds: int = 4,
+    worker: bool = True,
     settings: Settings | None = None,
 ) -> dict[str, Any]:
+    """``worker`` False leaves the shadow's messages queued: what the API side alone costs."""
     settings = settings or get_settings()
     server, redis_url = resolve_database_url(settings), resolve_redis_url(settings)
     with scratch_database(server) as url:
@@ -100,11 +103,13 @@ def run(
         api_port, metrics_port = free_port(), free_port()
         env = _env(url, settings, redis_url, metrics_port)
         api = ["-m", "agent", "serve", "--port", str(api_port)]
-        worker = ["-m", "agent", "worker", "--concurrency", "2"]
+        worker_args = ["-m", "agent", "worker", "--concurrency", "2"]
         api_url = f"http://127.0.0.1:{api_port}"
         with (
             process(api, env=env, ready_url=f"{api_url}/ready"),
-            process(worker, env=env, ready_url=f"http://127.0.0.1:{metrics_port}"),
+            process(worker_args, env=env, ready_url=f"http://127.0.0.1:{metrics_port}")
+            if worker
+            else nullcontext(),
         ):
             bodies = ticket_bodies(sample_texts(n + 2 * concurrency, seed=13), "shadow-bench")
             warm, rest = bodies[: 2 * concurrency], bodies[2 * concurrency :]
@@ -121,7 +126,8 @@ def run(
                 )
                 (on if shadow_on else off).append(result)
             shadowed_expected = sum(len(p) for i, p in enumerate(parts) if i % 2 == 1)
-            deadline = time.monotonic() + 120
+            # runs still queued when a round turned the shadow off are skipped (``not_shadow``)
+            deadline = time.monotonic() + (30 if worker else 0)
             while _shadow_count(url) < shadowed_expected and time.monotonic() < deadline:
                 time.sleep(0.5)
             shadowed = _shadow_count(url)
@@ -139,5 +145,11 @@ def run(
             {"off": round(a.percentile(50), 2), "on": round(b.percentile(50), 2)}
             for a, b in zip(off, on, strict=True)
         ],
-        "config": {"n": n, "concurrency": concurrency, "history": history, "rounds": rounds},
+        "config": {
+            "n": n,
+            "concurrency": concurrency,
+            "history": history,
+            "rounds": rounds,
+            "worker": worker,
+        },
     }
