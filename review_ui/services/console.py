@@ -14,6 +14,7 @@ from agent import switches
 from agent.models import AgentVersion, Alert, AuditEntry, Switch, Tenant
 from agent.repositories import catalog, operations
 from agent.services import operators
+from agent.services.rollout import Comparison, compare_versions
 from agent.services.tenants import list_tenants
 from review_ui.repositories import console as reads
 
@@ -133,6 +134,11 @@ async def change_label(
     if action == "rollback":
         return await operators.rollback_production(session, actor=actor, to_semver=semver or None)
     raise operators.OperatorError(f"unknown version action {action!r}")
+
+
+async def comparison(session: AsyncSession, *, candidate: str) -> Comparison:
+    """``versions compare`` for the console (the CLI's defaults)."""
+    return await compare_versions(session, candidate=candidate)
 
 
 async def change_alert(

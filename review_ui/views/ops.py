@@ -141,6 +141,18 @@ async def alert_action(
     return RedirectResponse(back, status_code=303)
 
 
+@router.get("/compare/{ref}", response_class=HTMLResponse)
+async def compare(request: Request, ref: str, user: Operator) -> Response:
+    """A canary or shadow against production: figures per segment and the verdict (read-only;
+    ``versions compare --auto`` acts on it)."""
+    try:
+        async with unit_of_work(request) as session:
+            result = await console.comparison(session, candidate=ref)
+    except OperatorError as exc:
+        raise UiError(404, "Nothing to compare", str(exc)) from None
+    return render(request, "compare.html", {"c": result})
+
+
 @router.get("/audit", response_class=HTMLResponse)
 async def audit_log(
     request: Request, user: Operator, before: int | None = None, action: str | None = None
