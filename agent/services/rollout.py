@@ -151,4 +151,25 @@ async def guard_canary(session: AsyncSession, comparison: Comparison, *, actor: 
     return True
 
 
-__all__ = ["Comparison", "Thresholds", "compare_versions", "guard_canary"]
+async def guard_serving_canary(
+    session: AsyncSession, *, actor: Actor, thresholds: Thresholds | None = None
+) -> Comparison | None:
+    """The guarded rollout's step: judge the canary now serving, stop it on ``roll back``;
+    ``None`` when no canary serves anyone."""
+    row = {r.label: r for r in await catalog.labels(session)}.get("canary")
+    if row is None or row.canary_percent == 0:
+        return None
+    result = await compare_versions(
+        session, candidate="canary", stream="canary", thresholds=thresholds
+    )
+    await guard_canary(session, result, actor=actor)
+    return result
+
+
+__all__ = [
+    "Comparison",
+    "Thresholds",
+    "compare_versions",
+    "guard_canary",
+    "guard_serving_canary",
+]

@@ -15,7 +15,6 @@ from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
-import psycopg
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -36,6 +35,7 @@ from evals.bench.harness import (
     scratch_database,
     ticket_bodies,
 )
+from evals.repository import shadow_decision_count
 
 ACTOR = Actor("bench", "admin")
 SHADOW = "1.1.0"
@@ -65,12 +65,6 @@ def _set_shadow(url: str, settings: Settings, percent: int, *, create: bool = Fa
             await engine.dispose()
 
     asyncio.run(body())
-
-
-def _shadow_count(url: str) -> int:
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT count(*) FROM decisions WHERE is_shadow").fetchone()
-    return int(row[0]) if row else 0
 
 
 def _env(url: str, settings: Settings, redis_url: str, metrics_port: int) -> dict[str, str]:
@@ -128,9 +122,9 @@ def run(
             shadowed_expected = sum(len(p) for i, p in enumerate(parts) if i % 2 == 1)
             # runs still queued when a round turned the shadow off are skipped (``not_shadow``)
             deadline = time.monotonic() + (30 if worker else 0)
-            while _shadow_count(url) < shadowed_expected and time.monotonic() < deadline:
+            while shadow_decision_count(url) < shadowed_expected and time.monotonic() < deadline:
                 time.sleep(0.5)
-            shadowed = _shadow_count(url)
+            shadowed = shadow_decision_count(url)
     base, shadow = LoadResult.pooled(off), LoadResult.pooled(on)
     return {
         "latency_ratio_p50": round(shadow.percentile(50) / base.percentile(50), 4),

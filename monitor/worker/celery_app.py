@@ -59,8 +59,16 @@ class aligned(schedule):  # noqa: N801  (Celery's schedules are lower-case: cron
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """One entry per window size: schedule that size's just-closed window."""
-    return {
+    """One entry per window size: schedule that size's just-closed window; and the guarded
+    rollout's check of the canary when it is on."""
+    guard = {
+        "versions-guard-canary": {
+            "task": "versions.guard_canary",
+            "schedule": timedelta(seconds=settings.canary_guard_interval_s),
+            "options": {"queue": QUEUE, "expires": settings.canary_guard_interval_s},
+        }
+    }
+    return (guard if settings.canary_auto_rollback else {}) | {
         f"monitor-windows-{format_duration(size)}": {
             "task": "monitor.schedule_windows",
             "schedule": aligned(size, settings.monitor_window_grace_s),
