@@ -118,7 +118,7 @@ class AgentRuntime:
 
     async def close(self) -> None:
         self.exporter.close()
-        self.shadows.close()
+        self.shadows.close(flush=False)  # a shadow is a sample: queued ones may go
         await self.embedder.aclose()
         await self.redis.aclose()
         await self.pool.close()

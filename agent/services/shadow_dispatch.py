@@ -100,6 +100,7 @@ class ShadowDispatch:
             with self._lock:
                 self._pending -= 1
 
-    def close(self) -> None:
-        """Send what is queued, then stop (a server's shutdown)."""
-        self._executor.shutdown(wait=True)
+    def close(self, *, flush: bool = True) -> None:
+        """Stop: after sending what is queued, or (``flush`` False, a server's shutdown, which
+        must not wait on a broker that is down) after the send in flight only."""
+        self._executor.shutdown(wait=True, cancel_futures=not flush)
