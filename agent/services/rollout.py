@@ -99,6 +99,8 @@ async def compare_versions(
     stream = stream or await _stream_of(session, cand)
     if stream not in ("canary", "shadow"):
         raise OperatorError("the candidate's stream is canary or shadow")
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)  # a naive time from the command line is UTC
     start = since or await rollout.first_decision_at(session, version_id=cand.id, stream=stream)
     start = start or EPOCH
     if stream == "shadow":
