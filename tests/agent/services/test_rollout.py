@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from agent.cli import app as cli_app
 from agent.config import get_settings
+from agent.rollout.sequential import e_above
 from agent.services.operators import Actor, move_label
 from agent.services.rollout import compare_versions, guard_canary
 from agent.services.versions import create_version
@@ -115,13 +116,15 @@ def _reviewer(conn: psycopg.Connection[Any]) -> uuid.UUID:
     return uid
 
 
-def seed_canary(url: str, ids: dict[str, uuid.UUID], *, canary_right: bool, n: int = 12) -> None:
+def seed_canary(
+    url: str, ids: dict[str, uuid.UUID], *, canary_right: bool, n: int = 12, offset: int = 0
+) -> None:
     """``n`` reviewed decisions per version on web tickets: production's all kept; the
     canary's kept too (``canary_right``) or all overridden."""
     with psycopg.connect(url) as conn:
         reviewer = _reviewer(conn)
         for i in range(n):
-            at = T0 + timedelta(seconds=i)
+            at = T0 + timedelta(seconds=i + offset)
             _decide(
                 conn,
                 ticket=_ticket(conn, "web", at),
@@ -187,6 +190,22 @@ def test_a_worse_canary_is_judged_roll_back_and_stopped(fresh_db_url) -> None:
     assert "12 of 12" in audit[0][0]["verdict"]
     # judged again, nothing more happens: the canary serves no one
     assert not run(compare_and_guard(fresh_db_url, auto=True)).rolled_back
+
+
+def test_a_worse_canary_stops_at_the_pair_the_test_predicts(fresh_db_url) -> None:
+    # every canary decision overridden, every production one kept: each labelled pair is
+    # discordant against the canary, and E(theta > 1/2) first reaches 2/alpha = 40 at 8 pairs
+    predicted = next(w for w in range(1, 30) if e_above(w, 0, 0.5) >= 40.0)
+    assert predicted == 8
+    ids = run(_versions(fresh_db_url, {"production": ("1.0.0", 0), "canary": ("1.1.0", 20)}))
+    stopped_at = None
+    for pairs in range(1, 13):
+        seed_canary(fresh_db_url, ids, canary_right=False, n=1, offset=pairs)
+        if run(compare_and_guard(fresh_db_url, auto=True)).rolled_back:
+            stopped_at = pairs
+            break
+    assert stopped_at == predicted
+    assert labels(fresh_db_url)["canary"] == ("1.1.0", 0)
 
 
 def test_a_canary_as_good_as_production_keeps_serving(fresh_db_url) -> None:
