@@ -12,7 +12,15 @@ from importlib.metadata import entry_points
 
 import typer
 
-from agent.commands import history, operators, serve, services, settings_cmd, versions_cmd
+from agent.commands import (
+    compare_cmd,
+    history,
+    operators,
+    serve,
+    services,
+    settings_cmd,
+    versions_cmd,
+)
 from agent.commands.taxonomy_cmd import taxonomy_app
 from agent.config import get_settings
 from agent.datasets.cli import app as datasets_app
@@ -47,6 +55,7 @@ operators.versions_app.command("show")(versions_cmd.show)
 operators.versions_app.command("diff")(versions_cmd.diff)
 operators.versions_app.command("export")(versions_cmd.export)
 operators.versions_app.command("import")(versions_cmd.import_)
+operators.versions_app.command("compare")(compare_cmd.compare)
 
 
 def _register_plugins() -> None:

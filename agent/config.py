@@ -123,6 +123,26 @@ class Settings(BaseSettings):
         description="How long a model call's budget hold counts when nothing settles it (the "
         "process crashed); longer than a classification's model calls with their retries.",
     )
+    shadow_monthly_budget_usd: float | None = Field(
+        default=None,
+        ge=0,
+        description="Monthly model budget of the shadow version's runs (its own, never a "
+        "tenant's); once spent, shadow runs stop until the month ends. Unset: unlimited.",
+    )
+    canary_auto_rollback: bool = Field(
+        default=False,
+        description="Guarded rollout: beat runs `versions compare canary --auto` every "
+        "`canary_guard_interval_s`, so a canary judged 'roll back' stops itself (audited).",
+    )
+    canary_guard_interval_s: int = Field(
+        default=300, ge=10, description="How often the guarded rollout judges the canary."
+    )
+    shadow_max_per_minute: int = Field(
+        default=0,
+        ge=0,
+        description="Most shadow runs started per minute, all workers together (0: no limit); "
+        "tickets over it are not shadowed.",
+    )
 
     # --- logging -----------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(

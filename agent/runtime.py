@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 
 from psycopg_pool import AsyncConnectionPool
@@ -21,6 +22,7 @@ from agent.services.control import ControlPlane
 from agent.services.neighbours import PgNeighbourStore
 from agent.services.recorder import PostgresRecorder
 from agent.services.router import TicketRouter
+from agent.services.shadow_dispatch import ShadowDispatch, publisher
 from agent.services.tenants import TenantAuthenticator
 from agent.tracing import TraceExport, trace_export
 
@@ -40,6 +42,7 @@ class AgentRuntime:
     tenants: TenantAuthenticator
     classifiers: ClassifierRegistry
     exporter: TraceExport
+    shadows: ShadowDispatch
 
     @classmethod
     async def start(cls, settings: Settings) -> AgentRuntime:
@@ -85,6 +88,10 @@ class AgentRuntime:
             budgets=budgets,
         )
         exporter = trace_export(settings)
+        shadows = ShadowDispatch(
+            shadow_label=lambda: _shadow_of(control),
+            publish=publisher(resolve_redis_url(settings)),
+        )
         router = TicketRouter(
             pool=pool,
             sessions=sessions,
@@ -92,6 +99,7 @@ class AgentRuntime:
             context=context,
             exporter=exporter,
             budgets=budgets,
+            shadows=shadows,
         )
         return cls(
             settings,
@@ -105,11 +113,18 @@ class AgentRuntime:
             TenantAuthenticator(sessions),
             classifiers,
             exporter,
+            shadows,
         )
 
     async def close(self) -> None:
         self.exporter.close()
+        self.shadows.close(flush=False)  # a shadow is a sample: queued ones may go
         await self.embedder.aclose()
         await self.redis.aclose()
         await self.pool.close()
         await self.engine.dispose()
+
+
+def _shadow_of(control: ControlPlane) -> tuple[uuid.UUID, int] | None:
+    ref = control.cached_label("shadow")
+    return (ref.version_id, ref.canary_percent) if ref is not None else None

@@ -49,6 +49,25 @@ def bench_routing(
     typer.echo(json.dumps(result, indent=None if as_json else 2))
 
 
+@bench_app.command("shadow")
+def bench_shadow(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+    n: Annotated[int, typer.Option(min=20, help="Tickets, shadow off and on together.")] = 400,
+    concurrency: Annotated[int, typer.Option(min=1)] = 4,
+    history: Annotated[int, typer.Option(min=100, help="History tickets loaded.")] = 1000,
+    rounds: Annotated[int, typer.Option(min=1, help="Off/on round pairs.")] = 4,
+    worker: Annotated[
+        bool, typer.Option(help="Run the worker (--no-worker: the API side's cost alone).")
+    ] = True,
+) -> None:
+    """Production's latency with a shadow at 100% over without (API and worker, real)."""
+    from evals.bench.shadow import run
+
+    console.print("setting up a scratch database with history; this takes a minute…")
+    result = run(n=n, concurrency=concurrency, history=history, rounds=rounds, worker=worker)
+    typer.echo(json.dumps(result, indent=None if as_json else 2))
+
+
 @bench_app.command("embed")
 def bench_embed(
     n: Annotated[int, typer.Option(min=8, help="Texts per timed round.")] = 256,

@@ -153,3 +153,10 @@ def latest_alert(database_url: str) -> dict[str, Any] | None:
         return conn.execute(
             "SELECT severity, explanation FROM alerts ORDER BY opened_at DESC LIMIT 1"
         ).fetchone()
+
+
+def shadow_decision_count(database_url: str) -> int:
+    """How many shadow decisions the database holds (``bench shadow``)."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT count(*) FROM decisions WHERE is_shadow").fetchone()
+    return int(row[0]) if row else 0

@@ -121,6 +121,7 @@ def make_decision(db: Session, ticket: Ticket | None = None, **overrides: Any) -
             "confidence": 0.9,
             "queue_probs": {"cards": 0.9, "unknown": 0.1},
             "priority_probs": {"P3": 1.0},
+            "stream": "shadow" if overrides.get("is_shadow") else "production",
             **overrides,
         }
     )

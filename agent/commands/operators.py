@@ -18,7 +18,8 @@ switch_app = typer.Typer(
     help="Kill switches: route every new ticket (or a segment) to humans.", no_args_is_help=True
 )
 versions_app = typer.Typer(
-    help="Agent versions and their labels (promote, roll back, canary).", no_args_is_help=True
+    help="Agent versions and their labels (promote, roll back, canary, shadow, compare).",
+    no_args_is_help=True,
 )
 tenants_app = typer.Typer(
     help="Tenants: the systems allowed to submit tickets.", no_args_is_help=True
@@ -110,7 +111,8 @@ def versions_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
             labels: dict[uuid.UUID, list[str]] = {}
             for lab in version_labels:
                 labels.setdefault(lab.agent_version_id, []).append(
-                    f"{lab.label}" + (f" {lab.canary_percent}%" if lab.label == "canary" else "")
+                    f"{lab.label}"
+                    + (f" {lab.canary_percent}%" if lab.label != "production" else "")
                 )
             return [
                 {
@@ -174,6 +176,30 @@ def canary(semver: str, percent: Annotated[int, typer.Option(min=0, max=100)] = 
     """Serve this version to a sticky share of customers (1 → 5 → 20 → 50 → 100)."""
     _label("canary", semver, percent, "version.canary")
     console.print(f"canary → {semver} for {percent}% of customers")
+
+
+@versions_app.command("shadow")
+def shadow(
+    semver: Annotated[str | None, typer.Argument(help="The candidate (omit with --off).")] = None,
+    percent: Annotated[
+        int, typer.Option(min=0, max=100, help="Share of live tickets it also routes.")
+    ] = 100,
+    off: Annotated[bool, typer.Option("--off", help="Stop shadowing.")] = False,
+) -> None:
+    """Run a version as the shadow: after production decides, a worker routes the same ticket
+    with it (recorded, never served) on a share of live tickets chosen by ticket id."""
+
+    async def body() -> str:
+        async with cli_session(notify_control=True) as session:
+            return await operators.set_shadow(
+                session, semver=semver, percent=0 if off else percent, actor=cli_actor()
+            )
+
+    served = run(body)
+    if off:
+        console.print(f"shadow {served} is off")
+    else:
+        console.print(f"shadow → {served} on {percent}% of tickets")
 
 
 @versions_app.command("rollback")

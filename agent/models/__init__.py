@@ -6,7 +6,7 @@ from agent.models.evals import EvalRun, GoldenSet
 from agent.models.monitoring import AlertDelivery, MonitorCalibration, MonitorReference
 from agent.models.operations import Alert, AuditEntry, ReviewBoost, SignalValue, Switch
 from agent.models.reviews import VERDICTS, Review
-from agent.models.tenancy import BudgetReservation, Tenant, TenantSpend, User
+from agent.models.tenancy import BudgetReservation, ShadowSpend, Tenant, TenantSpend, User
 from agent.models.tickets import (
     Decision,
     Outcome,
@@ -39,6 +39,7 @@ __all__ = [
     "TaxonomyMigration",
     "TaxonomyRecord",
     "Tenant",
+    "ShadowSpend",
     "TenantSpend",
     "Ticket",
     "TraceSpan",

@@ -69,6 +69,20 @@ class TenantSpend(Base):
     spent_usd: Mapped[Decimal] = mapped_column(Numeric(14, 6))
 
 
+class ShadowSpend(Base):
+    """The model cost of a shadow version's runs in one calendar month (UTC), kept by the same
+    trigger as ``tenant_spend`` (migration ``5d0a3c1e7b15``): a shadow never spends a tenant's
+    budget; it has its own (``shadow_monthly_budget_usd``)."""
+
+    __tablename__ = "shadow_spend"
+
+    agent_version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agent_versions.id"), primary_key=True
+    )
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    spent_usd: Mapped[Decimal] = mapped_column(Numeric(14, 6))
+
+
 class User(Base):
     """A person using the review UI: reviewer, operator or admin."""
 

@@ -92,6 +92,19 @@ class Decision(Base):
             "id",
             postgresql_where=text("is_final AND sampled_for_review"),
         ),
+        # A shadow run writes one decision per (ticket, version); its task may run again.
+        Index(
+            "uq_decisions_one_shadow_per_ticket_version",
+            "ticket_id",
+            "agent_version_id",
+            unique=True,
+            postgresql_where=text("is_shadow"),
+        ),
+        CheckConstraint(
+            "stream IN ('production', 'canary', 'shadow') AND is_shadow = (stream = 'shadow') "
+            "AND NOT (is_shadow AND is_final)",
+            name="stream",
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -99,6 +112,10 @@ class Decision(Base):
     agent_version_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agent_versions.id"))
     is_final: Mapped[bool] = mapped_column(default=True)
     is_shadow: Mapped[bool] = mapped_column(default=False)
+    # The label that served it: production, canary (sticky share) or shadow (never served).
+    stream: Mapped[str] = mapped_column(
+        String(16), default="production", server_default="production"
+    )
     queue: Mapped[str | None] = mapped_column(String(100))
     priority: Mapped[str | None] = mapped_column(String(10))
     routed_to: Mapped[str] = mapped_column(String(100))

@@ -10,10 +10,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import numpy as np
 import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.models import Decision, TraceSpan
@@ -51,11 +52,13 @@ _SETTLE = """
 r AS (DELETE FROM budget_reservations WHERE id = %(reservation_id)s)"""
 
 
+_WRITTEN = [c for c in DECISION_COLUMNS if c not in ("is_final", "is_shadow", "created_at")]
+
+
 def _record_sql(with_embedding: bool) -> str:
-    cols = [c for c in DECISION_COLUMNS if c not in ("is_final", "is_shadow", "created_at")]
     insert = (
-        f"d AS (INSERT INTO decisions ({', '.join(cols)}, is_final, is_shadow) VALUES "
-        f"({', '.join(f'%({c})s' for c in cols)}, true, false) "
+        f"d AS (INSERT INTO decisions ({', '.join(_WRITTEN)}, is_final, is_shadow) VALUES "
+        f"({', '.join(f'%({c})s' for c in _WRITTEN)}, true, false) "
         "ON CONFLICT (ticket_id) WHERE is_final DO NOTHING RETURNING id)"
     )
     ctes = [insert, _SPANS, _SETTLE] + ([_EMBEDDING] if with_embedding else [])
@@ -63,6 +66,16 @@ def _record_sql(with_embedding: bool) -> str:
 
 
 RECORD = {True: _record_sql(True), False: _record_sql(False)}
+
+# A shadow run: never final, at most one per (ticket, version), the ticket's embedding left as
+# production wrote it, no tenant budget hold to settle (the shadow has its own budget).
+RECORD_SHADOW = (
+    f"WITH d AS (INSERT INTO decisions ({', '.join(_WRITTEN)}, is_final, is_shadow) VALUES "
+    f"({', '.join(f'%({c})s' for c in _WRITTEN)}, false, true) "
+    "ON CONFLICT (ticket_id, agent_version_id) WHERE is_shadow DO NOTHING RETURNING id),\n"
+    + _SPANS.strip()
+    + "\nSELECT id FROM d"
+)
 
 # The tenant's spend this calendar month (UTC): one row of the ledger that a trigger on
 # decisions keeps (migration c3d7b0d9e012), equal to the sum of the month's decisions' cost.
@@ -109,6 +122,41 @@ async def record(
     return row[0] if row else None
 
 
+async def record_shadow(
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    decision: dict[str, Any],
+    spans: list[dict[str, Any]],
+    trace_id: str,
+) -> uuid.UUID | None:
+    """A shadow decision and its spans in one statement; ``None`` when the ticket already has
+    this version's shadow decision (a task delivered twice)."""
+    params = {
+        **decision,
+        "queue_probs": Jsonb(decision["queue_probs"]),
+        "priority_probs": Jsonb(decision["priority_probs"]),
+        "spans": Jsonb(spans),
+        "trace_id": trace_id,
+    }
+    row = await (await conn.execute(RECORD_SHADOW, params)).fetchone()
+    return row[0] if row else None
+
+
+async def stored_embedding(
+    conn: psycopg.AsyncConnection[Any], ticket_id: uuid.UUID
+) -> tuple[np.ndarray, str] | None:
+    """The ticket's embedding as production stored it, and its model (``None``: none yet)."""
+    cur = await conn.execute(
+        "SELECT embedding, embedding_model FROM tickets WHERE id = %s AND embedding IS NOT NULL",
+        (ticket_id,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    vector = row[0].to_numpy() if hasattr(row[0], "to_numpy") else row[0]
+    return np.asarray(vector, dtype=np.float32), row[1]
+
+
 async def month_spend_usd(conn: psycopg.AsyncConnection[Any], tenant_id: uuid.UUID) -> float:
     """The model cost of the tenant's decisions this calendar month (UTC)."""
     row = await (await conn.execute(MONTH_SPEND, {"tenant_id": tenant_id})).fetchone()
@@ -121,9 +169,37 @@ async def final_for(session: AsyncSession, ticket_id: uuid.UUID) -> Decision | N
 
 
 async def spans_for(session: AsyncSession, ticket_id: uuid.UUID) -> list[TraceSpan]:
+    """The ticket's trace: the spans of its served run, not those of shadow runs."""
+    shadow = select(Decision.id).where(Decision.ticket_id == ticket_id, Decision.is_shadow)
     stmt = (
         select(TraceSpan)
-        .where(TraceSpan.ticket_id == ticket_id)
+        .where(
+            TraceSpan.ticket_id == ticket_id,
+            or_(TraceSpan.decision_id.is_(None), TraceSpan.decision_id.not_in(shadow)),
+        )
         .order_by(TraceSpan.started_at, TraceSpan.id)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def has_shadow(
+    conn: psycopg.AsyncConnection[Any], ticket_id: uuid.UUID, version_id: uuid.UUID
+) -> bool:
+    cur = await conn.execute(
+        "SELECT 1 FROM decisions WHERE ticket_id = %s AND agent_version_id = %s AND is_shadow",
+        (ticket_id, version_id),
+    )
+    return await cur.fetchone() is not None
+
+
+async def shadow_month_spend_usd(
+    conn: psycopg.AsyncConnection[Any], version_id: uuid.UUID
+) -> float:
+    """The model cost of the version's shadow runs this calendar month (UTC)."""
+    cur = await conn.execute(
+        "SELECT coalesce(sum(spent_usd), 0) FROM shadow_spend WHERE agent_version_id = %s "
+        "AND month = (date_trunc('month', now() AT TIME ZONE 'UTC'))::date",
+        (version_id,),
+    )
+    row = await cur.fetchone()
+    return float(row[0]) if row else 0.0

@@ -162,6 +162,19 @@ class ControlPlane:
             return None
         return await self._version(chosen.version_id, label)
 
+    def cached_label(self, label: str) -> LabelRef | None:
+        """The label as of the last load, without any read (the shadow dispatch asks right
+        after the ticket's own guard step refreshed it)."""
+        state = self._state
+        return state.labels.get(label) if state is not None else None
+
+    async def label(self, label: str, *, fresh: bool = False) -> LabelRef | None:
+        return (await self.state(fresh=fresh)).labels.get(label)
+
+    async def version(self, version_id: uuid.UUID, label: str) -> ResolvedVersion:
+        """A version by id, served through ``label`` (cached: versions are immutable)."""
+        return await self._version(version_id, label)
+
     async def production(self) -> ResolvedVersion | None:
         ref = (await self.state()).labels.get("production")
         return await self._version(ref.version_id, "production") if ref else None

@@ -83,8 +83,10 @@ async def move_label(
     actor: Actor,
     canary_percent: int = 0,
     action: str = "version.label",
+    **details: Any,
 ) -> None:
-    """Point a label at a version (promote, roll back, set the canary)."""
+    """Point a label at a version (promote, roll back, set the canary); ``details`` go to the
+    audit entry with it."""
     if label not in ("production", "canary", "shadow"):
         raise OperatorError(f"unknown label {label!r}")
     if not 0 <= canary_percent <= 100:
@@ -102,7 +104,35 @@ async def move_label(
         version=semver,
         canary_percent=canary_percent,
         previous_version_id=str(previous.agent_version_id) if previous else None,
+        **details,
     )
+
+
+async def set_shadow(
+    session: AsyncSession, *, semver: str | None, percent: int, actor: Actor
+) -> str:
+    """Run ``semver`` as the shadow on ``percent`` of live tickets; ``percent`` 0 turns the
+    shadow off (``semver`` may then be omitted: the current shadow). The shadow's version."""
+    current = {row.label: row for row in await catalog.labels(session)}.get("shadow")
+    if semver is None:
+        if current is None:
+            raise OperatorError("no shadow version is set; name one")
+        row = await catalog.get_version(session, current.agent_version_id)
+        assert row is not None
+        semver = row.semver
+    production = {row.label: row for row in await catalog.labels(session)}.get("production")
+    version = await version_or_error(session, semver)
+    if percent > 0 and production is not None and production.agent_version_id == version.id:
+        raise OperatorError(f"{semver} serves production; a shadow runs another version")
+    await move_label(
+        session,
+        label="shadow",
+        semver=semver,
+        actor=actor,
+        canary_percent=percent,
+        action="version.shadow" if percent > 0 else "version.shadow_off",
+    )
+    return semver
 
 
 async def rollback_production(

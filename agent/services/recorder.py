@@ -49,6 +49,7 @@ def decision_values(state: RouteState, *, latency_ms: float) -> dict[str, Any]:
         "completion_tokens": c.completion_tokens if c else 0,
         "cost_usd": Decimal(str(round(c.cost_usd, 6))) if c else Decimal(0),
         "latency_ms": latency_ms,
+        "stream": version.label if version and version.label == "canary" else "production",
     }
 
 

@@ -27,6 +27,7 @@ from agent.models import Decision, Ticket
 from agent.repositories import decisions, tickets
 from agent.services.budgets import TenantBudgets
 from agent.services.neighbours import ticket_text
+from agent.services.shadow_dispatch import ShadowDispatch
 from agent.tracing import NoExport, TraceExport
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,23 @@ class Routed:
     duplicate: bool
 
 
+def initial_state(ticket: Ticket) -> RouteState:
+    """A graph run's input for a stored ticket."""
+    return RouteState(
+        ticket=TicketInput(
+            ticket_id=str(ticket.id),
+            text=ticket_text(ticket.subject, ticket.body),
+            channel=ticket.channel,
+            source=ticket.source,
+            customer_id=ticket.customer_id,
+            tenant_id=str(ticket.tenant_id) if ticket.tenant_id else None,
+            received_at=ticket.received_at,
+        ),
+        trace_id=new_trace_id(),
+        spans=[],
+    )
+
+
 def _ticket(row: dict[str, Any]) -> Ticket:
     return Ticket(**{("metadata_" if k == "metadata" else k): v for k, v in row.items()})
 
@@ -69,9 +87,11 @@ class TicketRouter:
         context: AgentContext,
         exporter: TraceExport | None = None,
         budgets: TenantBudgets | None = None,
+        shadows: ShadowDispatch | None = None,
         duplicate_wait_s: float = 10.0,
     ) -> None:
         self._budgets = budgets
+        self._shadows = shadows
         self._exporter = exporter or NoExport()
         self._pool = pool
         self._sessions = sessions
@@ -122,19 +142,7 @@ class TicketRouter:
 
     async def route(self, ticket: Ticket) -> Decision:
         """Run the graph for a stored ticket and return its final decision."""
-        state = RouteState(
-            ticket=TicketInput(
-                ticket_id=str(ticket.id),
-                text=ticket_text(ticket.subject, ticket.body),
-                channel=ticket.channel,
-                source=ticket.source,
-                customer_id=ticket.customer_id,
-                tenant_id=str(ticket.tenant_id) if ticket.tenant_id else None,
-                received_at=ticket.received_at,
-            ),
-            trace_id=new_trace_id(),
-            spans=[],
-        )
+        state = initial_state(ticket)
         # Every log line written while the ticket is routed (model retries, fallbacks, the
         # recorder) carries its ids, so a JSON log line leads to the ticket and its trace.
         with structlog.contextvars.bound_contextvars(
@@ -149,6 +157,8 @@ class TicketRouter:
         if row.get("created_at") is not None and str(row["id"]) == final.get("decision_id"):
             self._observe(decision, final)
             self._exporter.export(final, row)
+            if self._shadows is not None:  # after the commit; never waits on the broker
+                self._shadows.after_decision(ticket.id, decision.agent_version_id)
             if self._budgets is not None and decision.cost_usd:
                 try:
                     await self._budgets.add(state["ticket"].tenant_id, float(decision.cost_usd))

@@ -302,13 +302,15 @@ def _insufficient(
 def segments_of(
     session: Session, *, settings: Settings, window: Window, only_with_tickets: bool = False
 ) -> list[str]:
-    """The segments to compute for a window: ``all``, and each configured kind's values among
-    the window's decisions (none at all for a window without tickets if ``only_with_tickets``:
-    a missed window that nothing came in has nothing to catch up)."""
+    """The segments to compute for a window: ``all``, each configured kind's values among
+    the window's production decisions, and each candidate stream with decisions in it (none
+    at all for a window without tickets if ``only_with_tickets``: a missed window that nothing
+    came in has nothing to catch up)."""
     seen = repository.segments_seen(session, start=window.start, end=window.end)
-    if only_with_tickets and not seen:
+    streams = repository.streams_seen(session, start=window.start, end=window.end)
+    if only_with_tickets and not seen and not streams:
         return []
-    return segments_to_compute(seen, settings.monitor_segments)
+    return segments_to_compute(seen, settings.monitor_segments, streams)
 
 
 def judged_segments(session: Session, *, window: Window) -> list[str]:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from monitor.stats.evidence import Evidence
 from monitor.stats.samples import WindowData, segment_shares
 from monitor.stats.windows import SEGMENT_KINDS
-from monitor.storage import repository
+from monitor.storage import explanations
 
 FAR_QUANTILE = 0.95
 MAX_CHECKED = 2000  # window tickets whose nearest history is looked up
@@ -119,9 +119,9 @@ def far_from_history(
 ) -> tuple[list[int], dict[uuid.UUID, str | None], float | None]:
     """Indices of the window's tickets far from history, their nearest queue, the cut-off."""
     checked = current.ticket_ids[:MAX_CHECKED]
-    nearest = repository.nearest_history(session, checked, before=before)
+    nearest = explanations.nearest_history(session, checked, before=before)
     ref_ids = reference.ticket_ids[:MAX_REFERENCE]
-    ref_nearest = repository.nearest_history(session, ref_ids, before=before)
+    ref_nearest = explanations.nearest_history(session, ref_ids, before=before)
     ref_d = [d for d, _ in ref_nearest.values() if d is not None]
     if not ref_d:
         return [], {}, None
@@ -185,7 +185,7 @@ def explain(
     far, nearest_queue, cutoff = far_from_history(session, current, reference, before=window_start)
     far_ids = [current.ticket_ids[i] for i in far]
     ref_ids = reference.ticket_ids[:MAX_REFERENCE]
-    texts = repository.ticket_texts(session, far_ids + ref_ids)
+    texts = explanations.ticket_texts(session, far_ids + ref_ids)
     ref_texts = [texts.get(t, "") for t in ref_ids]
     found = clusters(current, far, texts, ref_texts, nearest_queue)
     checked = min(current.n, MAX_CHECKED)

@@ -14,7 +14,7 @@ from agent.config import Settings
 from monitor.services import streams
 from monitor.stats.budget import StreamBudget
 from monitor.stats.samples import WindowData, class_names, traffic_window
-from monitor.stats.windows import ALL, Window
+from monitor.stats.windows import ALL, Window, is_candidate_stream
 from monitor.storage import references, repository
 from monitor.storage.references import Reference
 
@@ -59,11 +59,16 @@ def load_inputs(
     if reference is None:
         reason = "no reference yet: no labelled history and no traffic reference"
         return WindowInputs(current.n, reason=reason)
-    ref_data = _reference_data(session, settings, reference, classes, segment)
+    # A candidate stream is judged against production's whole reference: what it should route
+    # like. A segment of production's stream against the reference's same segment.
+    ref_segment = ALL if is_candidate_stream(segment) else segment
+    ref_data = _reference_data(session, settings, reference, classes, ref_segment)
     if ref_data.n < minimum:
         reason = f"the reference holds {ref_data.n} tickets of this segment, fewer than {minimum}"
         return WindowInputs(current.n, ref_data.n, reason)
-    whole = ref_data if segment == ALL else _reference_data(session, settings, reference, classes)
+    whole = (
+        ref_data if ref_segment == ALL else _reference_data(session, settings, reference, classes)
+    )
     budget = streams.budget_of(settings, window=window, segment=segment, reference_all=whole)
     if budget.share <= 0.0:
         reason = "no false-alarm budget: the segment's kind is not watched"

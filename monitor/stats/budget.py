@@ -20,6 +20,9 @@ The split (expected false alerts per period, summing to 1):
   within a kind by the segment's share of the reference's tickets: every ticket is in exactly
   one segment of each kind, so the shares of a kind sum to the kind's part (a segment the
   reference never saw has no reference to be judged against and gets none);
+* a candidate stream (``version:canary``, ``version:shadow``) is judged on its own budget,
+  ``ALL_SHARE`` like production's ``all``, on top of the deployment's: it exists only during a
+  rollout, and its alarms speak of the candidate, not of production;
 * each segment's share is split equally across the window sizes, and each stream's share
   between the layers: half to the sequential one (``SEQUENTIAL_SHARE``), a tenth to the late
   labels (``LATE_LABEL_SHARE``, itself split equally across the horizons), the rest to the
@@ -40,7 +43,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from monitor.stats.sequential import threshold_for_arl
-from monitor.stats.windows import ALL, segment_kind
+from monitor.stats.windows import ALL, is_candidate_stream, segment_kind
 
 ALL_SHARE = 0.5
 SEQUENTIAL_SHARE = 0.5
@@ -77,7 +80,7 @@ def segment_share(segment: str, *, kinds: Iterable[str], volume: float) -> float
     ``volume`` is the segment's share of the reference's tickets (ignored for ``all``).
     """
     watched = tuple(kinds)
-    if segment == ALL:
+    if segment == ALL or is_candidate_stream(segment):
         return ALL_SHARE if watched else 1.0
     if segment_kind(segment) not in watched:
         return 0.0

@@ -16,6 +16,10 @@ from datetime import UTC, datetime, timedelta
 
 ALL = "all"
 SEGMENT_KINDS = ("queue", "priority", "channel", "tenant")
+# Candidate streams: a canary's and a shadow's decisions are judged in windows of their own
+# (``version:canary``, ``version:shadow``); every other segment holds production's only.
+STREAM_KIND = "version"
+CANDIDATE_STREAMS = ("canary", "shadow")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 MIN_WINDOW_S = 10
@@ -115,11 +119,24 @@ def segment_kind(segment: str) -> str:
     if segment == ALL:
         return ALL
     kind, sep, value = segment.partition(":")
+    if kind == STREAM_KIND and value in CANDIDATE_STREAMS:
+        return kind
     if not sep or kind not in SEGMENT_KINDS or not value:
         raise ValueError(
-            f"invalid segment {segment!r}: use 'all' or queue:/priority:/channel:/tenant:"
+            f"invalid segment {segment!r}: use 'all', queue:/priority:/channel:/tenant:, "
+            "version:canary or version:shadow"
         )
     return kind
+
+
+def is_candidate_stream(segment: str) -> bool:
+    """``version:canary`` or ``version:shadow``: a candidate's own windows."""
+    return segment != ALL and segment_kind(segment) == STREAM_KIND
+
+
+def stream_of(segment: str) -> str:
+    """Whose decisions a segment holds: ``production``, ``canary`` or ``shadow``."""
+    return segment.partition(":")[2] if is_candidate_stream(segment) else "production"
 
 
 def segment_value(segment: str) -> str | None:
@@ -128,10 +145,13 @@ def segment_value(segment: str) -> str | None:
     return None if segment == ALL else segment.partition(":")[2]
 
 
-def segments_to_compute(seen: Iterable[tuple[str, str, str, str]], kinds_setting: str) -> list[str]:
-    """``all`` and the watched segments among the (queue, priority, channel, tenant) seen."""
+def segments_to_compute(
+    seen: Iterable[tuple[str, str, str, str]], kinds_setting: str, streams: Iterable[str] = ()
+) -> list[str]:
+    """``all`` and the watched segments among production's (queue, priority, channel, tenant)
+    seen, and ``version:<stream>`` for each candidate stream seen."""
     kinds = parse_segment_kinds(kinds_setting)
-    out = {ALL}
+    out = {ALL} | {f"{STREAM_KIND}:{s}" for s in streams if s in CANDIDATE_STREAMS}
     for values in seen:
         for kind, value in zip(SEGMENT_KINDS, values, strict=True):
             if kind in kinds and value:

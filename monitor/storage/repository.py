@@ -1,6 +1,7 @@
 """All of the monitor's SQL on windows, references, calibrations and signal values.
 
-Alerts and webhook deliveries live in :mod:`monitor.storage.alerts`. Functions take the caller's
+Alerts and webhook deliveries live in :mod:`monitor.storage.alerts`, the explanations' reads
+in :mod:`monitor.storage.explanations`. Functions take the caller's
 session and never commit: the task or command owns the transaction.
 """
 
@@ -32,16 +33,19 @@ from agent.models import (
 )
 from agent.taxonomy import Taxonomy
 from monitor.stats.samples import DecisionRow, HistoryRow
+from monitor.stats.windows import stream_of
 from monitor.storage.segments import (
     DECISION_SEGMENT,
     HISTORY_SEGMENT,
+    STREAM_SQL,
     TENANT_SEGMENT,
     segment_filter,
     with_tenant,
 )
 
-# The agent's final decisions (not shadow runs, not tickets no version saw: a global kill
-# switch or no production version) on tickets received in [start, end). Above ``limit`` rows,
+# The agent's decisions of one stream (production's final ones by default; a canary's final
+# ones or a shadow's; never tickets no version saw: a global kill switch or no production
+# version) on tickets received in [start, end). Above ``limit`` rows,
 # a deterministic uniform sample (by the hash of the ticket's source and external id, so the same
 # tickets give the same sample, in the same order, whatever ids they were given).
 WINDOW_SQL = """
@@ -57,7 +61,7 @@ JOIN agent_versions v ON v.id = d.agent_version_id
 {tenant_join}
 LEFT JOIN reviews r ON r.decision_id = d.id
 LEFT JOIN outcomes o ON o.ticket_id = t.id AND o.source <> 'history'
-WHERE d.is_final AND NOT d.is_shadow AND t.embedding IS NOT NULL
+WHERE {stream} AND t.embedding IS NOT NULL
   AND t.received_at >= %(start)s AND t.received_at < %(end)s {filters}
 ORDER BY md5(t.source || ':' || t.external_id), t.id
 LIMIT %(limit)s
@@ -99,14 +103,17 @@ def window_rows(
     limit: int,
     version_id: uuid.UUID | None = None,
 ) -> list[DecisionRow]:
-    """The decisions of a window (or a traffic reference, with ``version_id``)."""
+    """The decisions of a window of a segment's stream (or a traffic reference, with
+    ``version_id``: the version's served decisions)."""
     where, params = segment_filter(segment, DECISION_SEGMENT)
+    stream = STREAM_SQL[stream_of(segment)]
     if version_id is not None:
         where += " AND d.agent_version_id = %(version_id)s"
         params["version_id"] = version_id
+        stream = STREAM_SQL["served"]
     params.update(start=start, end=end, limit=limit)
     with _driver(session).cursor(binary=True) as cur:
-        cur.execute(with_tenant(WINDOW_SQL, where).encode(), params)
+        cur.execute(with_tenant(WINDOW_SQL, where, stream=stream).encode(), params)
         return [DecisionRow(*row) for row in cur.fetchall()]
 
 
@@ -122,7 +129,8 @@ def history_rows(session: Session, *, end: datetime, segment: str, limit: int) -
 def segments_seen(
     session: Session, *, start: datetime, end: datetime
 ) -> list[tuple[str, str, str, str]]:
-    """Distinct (predicted queue, priority, channel, tenant) of a window's decisions."""
+    """Distinct (predicted queue, priority, channel, tenant) of a window's production
+    decisions."""
     tenant = aliased(Tenant, name="n")
     slug = literal_column(TENANT_SEGMENT, type_=String)
     stmt = (
@@ -131,7 +139,7 @@ def segments_seen(
         .outerjoin(tenant, tenant.id == Ticket.tenant_id)
         .where(
             Decision.is_final,
-            Decision.is_shadow.is_(False),
+            Decision.stream == "production",
             Decision.agent_version_id.is_not(None),
             Ticket.received_at >= start,
             Ticket.received_at < end,
@@ -139,6 +147,22 @@ def segments_seen(
         .distinct()
     )
     return [(q or "", p or "", c, n or "") for q, p, c, n in session.execute(stmt).all()]
+
+
+def streams_seen(session: Session, *, start: datetime, end: datetime) -> list[str]:
+    """The candidate streams (``canary``, ``shadow``) with decisions in a window."""
+    stmt = (
+        select(Decision.stream)
+        .join(Ticket, Ticket.id == Decision.ticket_id)
+        .where(
+            Decision.stream != "production",
+            Decision.agent_version_id.is_not(None),
+            Ticket.received_at >= start,
+            Ticket.received_at < end,
+        )
+        .distinct()
+    )
+    return sorted(session.scalars(stmt))
 
 
 def production_version(session: Session) -> VersionInfo | None:
@@ -370,44 +394,3 @@ def latest_windows(session: Session) -> list[tuple[int, datetime, int]]:
         .order_by(SignalValue.window_size_s)
     )
     return [(int(s), end, int(n)) for s, end, n in session.execute(stmt).all()]
-
-
-# --- explanations -------------------------------------------------------------------
-
-# Each ticket's nearest labelled ticket known before ``before`` (itself excluded), by cosine
-# distance: one HNSW index scan on outcomes per ticket.
-NEAREST_SQL = """
-SELECT t.id, n.distance, n.queue
-FROM tickets t
-LEFT JOIN LATERAL (
-    SELECT o.embedding <=> t.embedding AS distance, o.queue
-    FROM outcomes o
-    WHERE o.ticket_id <> t.id AND o.embedding IS NOT NULL AND o.recorded_at < %(before)s
-    ORDER BY o.embedding <=> t.embedding
-    LIMIT 1
-) n ON true
-WHERE t.id = ANY(%(ids)s)
-"""
-
-
-def nearest_history(
-    session: Session, ticket_ids: Sequence[uuid.UUID], *, before: datetime
-) -> dict[uuid.UUID, tuple[float | None, str | None]]:
-    """Distance to, and queue of, each ticket's nearest labelled ticket recorded before."""
-    if not ticket_ids:
-        return {}
-    session.execute(text("SET LOCAL hnsw.ef_search = 64"))
-    session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-    with _driver(session).cursor(binary=True) as cur:
-        cur.execute(NEAREST_SQL.encode(), {"ids": list(ticket_ids), "before": before})
-        return {row[0]: (row[1], row[2]) for row in cur.fetchall()}
-
-
-def ticket_texts(session: Session, ticket_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Subject and body of each ticket, joined by a blank."""
-    if not ticket_ids:
-        return {}
-    rows = session.execute(
-        select(Ticket.id, Ticket.subject, Ticket.body).where(Ticket.id.in_(list(ticket_ids)))
-    ).all()
-    return {tid: f"{subject} {body}".strip() for tid, subject, body in rows}

@@ -28,7 +28,7 @@ from agent.services.control import ControlPlane
 from agent.services.operators import Actor
 from agent.services.tenants import switch_segment
 from agent.switches import GLOBAL_SWITCH
-from monitor.stats.windows import ALL
+from monitor.stats.windows import ALL, is_candidate_stream
 
 MONITOR = Actor("monitor", "monitor")
 _RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -51,6 +51,9 @@ def plan(
         return _release(settings, done), {}
     if event not in ("opened", "escalated"):
         return [], {}
+    if is_candidate_stream(segment):
+        # a candidate's alert stops nothing in production: its verdict is `versions compare`
+        return [], {"all": "candidate stream: judged by `versions compare` (and --auto)"}
     if _RANK.get(severity, 0) < _RANK[settings.monitor_action_min_severity]:
         return [], {}
     steps: list[Step] = []

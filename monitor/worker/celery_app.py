@@ -64,11 +64,12 @@ class aligned(schedule):  # noqa: N801  (Celery's schedules are lower-case: cron
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """One entry per window size: schedule that size's just-closed window; and one per window
-    size and label horizon: re-judge the window that closed that long ago on its late labels."""
+    """One entry per window size: schedule that size's just-closed window; one per window
+    size and label horizon: re-judge the window that closed that long ago on its late labels;
+    and the guarded rollout's check of the canary when it is on."""
     sizes = parse_window_sizes(settings.monitor_window_sizes)
     grace = settings.monitor_window_grace_s
-    entries = {
+    entries: dict[str, dict[str, Any]] = {
         f"monitor-windows-{format_duration(size)}": {
             "task": "monitor.schedule_windows",
             "schedule": aligned(size, grace),
@@ -85,6 +86,12 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
                 "args": (size, horizon),
                 "options": {"queue": QUEUE, "expires": size},
             }
+    if settings.canary_auto_rollback:
+        entries["versions-guard-canary"] = {
+            "task": "versions.guard_canary",
+            "schedule": timedelta(seconds=settings.canary_guard_interval_s),
+            "options": {"queue": QUEUE, "expires": settings.canary_guard_interval_s},
+        }
     return entries
 
 

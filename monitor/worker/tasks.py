@@ -8,6 +8,7 @@ which runs the opt-in actions and then hands the event to ``monitor.deliver_webh
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,15 +16,22 @@ from typing import Any
 
 from celery import Task
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from agent.config import Settings, get_settings
-from agent.db import session_scope
-from agent.embedded import resolve_redis_url
+from agent.db import async_session_scope, make_async_engine, session_scope
+from agent.embedded import resolve_database_url, resolve_redis_url
+from agent.services.control import ControlPlane
+from agent.services.rollout import guard_serving_canary
+from agent.services.shadow_dispatch import SHADOW_TASK
+from agent.services.shadow_runtime import shadow_runtime
 from monitor.services import compute, late_labels
 from monitor.services.alert_lifecycle import AlertEvent
 from monitor.stats.windows import Window, closed_window, window_ending
 from monitor.worker import actions, metrics, webhooks
+from monitor.worker.actions import MONITOR
 from monitor.worker.celery_app import QUEUE, app
 
 log = logging.getLogger(__name__)
@@ -229,3 +237,53 @@ def deliver_webhook(self: Task, alert_id: str, event: str) -> bool:
         log.error("webhook gave up on %s %s after %d attempts", event, alert_id, number)
         return False
     raise self.retry(countdown=webhooks.backoff_s(settings, number))
+
+
+@app.task(
+    name=SHADOW_TASK,
+    acks_late=True,
+    autoretry_for=DB_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=5,
+)
+def run_shadow(ticket_id: str, version_id: str) -> str:
+    """Route a live ticket through the shadow version (enqueued by the API after production's
+    decision was recorded). Idempotent: one shadow decision per (ticket, version). Returns what
+    happened: ``recorded``, ``exists``, ``not_shadow``, ``budget``, ``rate``, ``no_ticket``."""
+    outcome = shadow_runtime(get_settings()).run(uuid.UUID(ticket_id), uuid.UUID(version_id))
+    if outcome not in ("recorded", "exists"):
+        log.info("shadow run of ticket %s by %s: %s", ticket_id, version_id, outcome)
+    return outcome
+
+
+@app.task(
+    name="versions.guard_canary",
+    acks_late=True,
+    autoretry_for=DB_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=3,
+)
+def guard_canary() -> str:
+    """The guarded rollout: judge the serving canary; on 'roll back' stop it (audited) and tell
+    the serving processes. The verdict, or ``none`` when no canary serves."""
+    return asyncio.run(_guard_canary(get_settings()))
+
+
+async def _guard_canary(settings: Settings) -> str:
+    engine = make_async_engine(resolve_database_url(settings), settings)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    redis = AsyncRedis.from_url(resolve_redis_url(settings), socket_timeout=5)
+    try:
+        async with async_session_scope(sessions) as session:
+            result = await guard_serving_canary(session, actor=MONITOR)
+        if result is None:
+            return "none"
+        if result.rolled_back:
+            await ControlPlane(sessions, redis).changed()
+            log.warning("canary %s stopped: %s", result.candidate, result.verdict.reason)
+        return result.verdict.action
+    finally:
+        await redis.aclose()
+        await engine.dispose()

@@ -14,6 +14,7 @@ from agent import switches
 from agent.models import AgentVersion, Alert, AuditEntry, Switch, Tenant
 from agent.repositories import catalog, operations
 from agent.services import operators
+from agent.services.rollout import Comparison, compare_versions
 from agent.services.tenants import list_tenants
 from review_ui.repositories import console as reads
 
@@ -24,6 +25,7 @@ class VersionRow:
     labels: list[str]
     canary_percent: int | None
     decisions_24h: int
+    shadow_percent: int | None = None
 
 
 @dataclass
@@ -69,8 +71,11 @@ async def version_rows(session: AsyncSession, since: datetime) -> list[VersionRo
     for version in await catalog.list_versions(session):
         own = labels.get(version.id, [])
         canary = next((r.canary_percent for r in own if r.label == "canary"), None)
+        shadow = next((r.canary_percent for r in own if r.label == "shadow"), None)
         out.append(
-            VersionRow(version, sorted(r.label for r in own), canary, counts.get(version.id, 0))
+            VersionRow(
+                version, sorted(r.label for r in own), canary, counts.get(version.id, 0), shadow
+            )
         )
     return out
 
@@ -106,7 +111,7 @@ async def set_switch(
 async def change_label(
     session: AsyncSession, *, action: str, semver: str, percent: int, actor: operators.Actor
 ) -> str:
-    """promote | canary | rollback; the version production or the canary now serves."""
+    """promote | canary | shadow | rollback; the version production or the canary now serves."""
     if action == "promote":
         await operators.move_label(
             session, label="production", semver=semver, actor=actor, action="version.promote"
@@ -122,9 +127,18 @@ async def change_label(
             action="version.canary",
         )
         return semver
+    if action == "shadow":
+        return await operators.set_shadow(
+            session, semver=semver or None, percent=percent, actor=actor
+        )
     if action == "rollback":
         return await operators.rollback_production(session, actor=actor, to_semver=semver or None)
     raise operators.OperatorError(f"unknown version action {action!r}")
+
+
+async def comparison(session: AsyncSession, *, candidate: str) -> Comparison:
+    """``versions compare`` for the console (the CLI's defaults)."""
+    return await compare_versions(session, candidate=candidate)
 
 
 async def change_alert(

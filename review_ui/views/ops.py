@@ -80,6 +80,9 @@ async def versions(request: Request, user: Operator, form: Form) -> Response:
     done = {
         "promote": f"Production now serves {served}.",
         "canary": f"Canary {served} serves {percent}% of customers.",
+        "shadow": f"Shadow {served} runs on {percent}% of tickets."
+        if percent
+        else f"Shadow {served} is off.",
         "rollback": f"Production rolled back to {served}.",
     }[action]
     flash(request, done)
@@ -136,6 +139,18 @@ async def alert_action(
         flash(request, f"Alert {form.get('action')}d.")
     back = safe_next(form.get("back") or f"/ops/alerts/{alert_id}")
     return RedirectResponse(back, status_code=303)
+
+
+@router.get("/compare/{ref}", response_class=HTMLResponse)
+async def compare(request: Request, ref: str, user: Operator) -> Response:
+    """A canary or shadow against production: figures per segment and the verdict (read-only;
+    ``versions compare --auto`` acts on it)."""
+    try:
+        async with unit_of_work(request) as session:
+            result = await console.comparison(session, candidate=ref)
+    except OperatorError as exc:
+        raise UiError(404, "Nothing to compare", str(exc)) from None
+    return render(request, "compare.html", {"c": result})
 
 
 @router.get("/audit", response_class=HTMLResponse)

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.stats.budget import deployment_budget, segment_share, stream_budget
+from monitor.stats.budget import ALL_SHARE, deployment_budget, segment_share, stream_budget
 from monitor.stats.sequential import in_control_arl
 
 DAY = 86400
@@ -72,3 +72,9 @@ def test_a_segment_the_reference_never_saw_gets_no_budget() -> None:
     )
     assert b.share == 0.0 and b.window_alpha == 0.0 and b.sequential_arl == float("inf")
     assert b.late_label_alpha == 0.0
+
+
+def test_a_candidate_stream_has_its_own_budget_like_all() -> None:
+    for stream in ("version:canary", "version:shadow"):
+        assert segment_share(stream, kinds=("queue",), volume=0.0) == ALL_SHARE
+        assert segment_share(stream, kinds=(), volume=0.0) == 1.0

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy.orm import Session
 
-from agent.models import Outcome, Review, User
+from agent.models import Outcome, Review, Ticket, User
 from agent.services.portal import slug_of
 from monitor.stats.samples import history_window, traffic_window
 from monitor.storage import repository
@@ -71,6 +71,19 @@ def test_a_window_holds_the_final_agent_decisions_received_in_it(db, version_id)
     found = rows(db)
     assert [r.ticket_id for r in found] == [inside.ticket_id]
     assert found[0].n_total == 1
+
+
+def test_canary_and_shadow_decisions_are_windows_of_their_own(db, version_id) -> None:
+    served = decide(db, version_id, ticket=ticket(db, at=START))
+    canary = decide(db, version_id, ticket=ticket(db, at=START), stream="canary")
+    served_ticket = db.get(Ticket, served.ticket_id)
+    decide(db, version_id, ticket=served_ticket, is_shadow=True, is_final=False)
+    assert [r.ticket_id for r in rows(db)] == [served.ticket_id]
+    assert [r.ticket_id for r in rows(db, "queue:card_orders")] == [served.ticket_id]
+    assert [r.ticket_id for r in rows(db, "version:canary")] == [canary.ticket_id]
+    assert [r.ticket_id for r in rows(db, "version:shadow")] == [served.ticket_id]
+    assert repository.streams_seen(db, start=START, end=END) == ["canary", "shadow"]
+    assert repository.segments_seen(db, start=START, end=END) == [("card_orders", "P2", "web")]
 
 
 def test_decisions_become_the_signals_arrays(db, version_id) -> None:

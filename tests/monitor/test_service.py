@@ -240,6 +240,32 @@ def test_a_new_content_window_opens_an_alert_with_its_evidence(db: Session, t: T
     assert alert.evidence["n"] == 150 and alert.evidence["reference"]["kind"] == "traffic"
 
 
+def test_a_drifting_canary_alerts_in_its_own_windows_not_in_productions(
+    db: Session, t: Topics
+) -> None:
+    version_id = with_reference(db, t)
+    calm = t.window(18, 150)
+    seed_traffic(db, calm, version_id=version_id, start=WINDOW.start, span=timedelta(hours=1))
+    seed_traffic(
+        db,
+        t.window(17, 150, new_share=0.4),
+        version_id=version_id,
+        start=WINDOW.start,
+        span=timedelta(hours=1),
+        new_from=90,
+        seed=1,
+        stream="canary",
+    )
+    segments = compute.segments_of(db, settings=SETTINGS, window=WINDOW)
+    assert "version:canary" in segments and "version:shadow" not in segments
+    production = compute.compute_window(db, settings=SETTINGS, window=WINDOW, segment="all")
+    assert production.n == 150 and production.severity == "none" and not production.events
+    canary = compute.compute_window(db, settings=SETTINGS, window=WINDOW, segment="version:canary")
+    assert canary.n == 150 and canary.severity == "critical"
+    alert = db.scalars(select(Alert)).one()
+    assert alert.segment == "version:canary"
+
+
 def test_a_calibrations_signature_changes_when_the_reference_gains_labels(t: Topics) -> None:
     from dataclasses import replace
 

@@ -8,6 +8,7 @@ from monitor.stats.windows import (
     Window,
     closed_window,
     format_duration,
+    is_candidate_stream,
     n_bucket,
     parse_duration,
     parse_segment_kinds,
@@ -15,6 +16,7 @@ from monitor.stats.windows import (
     segment_kind,
     segment_value,
     segments_to_compute,
+    stream_of,
     window_ending,
     windows_between,
 )
@@ -88,6 +90,21 @@ def test_segments_to_compute_follow_the_setting() -> None:
         "queue:transfers",
     ]
     assert segments_to_compute([], "queue,priority,channel") == ["all"]
+    # candidate streams are windows of their own whatever the setting
+    assert segments_to_compute(seen, "", ["canary", "shadow"]) == [
+        "all",
+        "version:canary",
+        "version:shadow",
+    ]
+
+
+def test_candidate_streams_are_segments_of_the_version_kind() -> None:
+    assert segment_kind("version:canary") == "version" and is_candidate_stream("version:shadow")
+    assert stream_of("version:canary") == "canary" and stream_of("queue:cards") == "production"
+    assert stream_of("all") == "production" and not is_candidate_stream("all")
+    for bad in ("version:production", "version:", "version:1.2.0"):
+        with pytest.raises(ValueError):
+            segment_kind(bad)
 
 
 def test_buckets_grow_by_root_two_and_respect_the_floor() -> None:

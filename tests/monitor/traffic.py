@@ -86,6 +86,7 @@ def seed_traffic(
     new_from: int | None = None,
     seed: int = 0,
     tenants: Sequence[uuid.UUID | None] = (None,),
+    stream: str = "production",
 ) -> list[uuid.UUID]:
     """Write the sample's tickets (received evenly over [start, start + span)) and decisions.
 
@@ -109,7 +110,8 @@ def seed_traffic(
         for i in range(n)
     ]
     db.execute(insert(Ticket), tickets)
-    db.execute(insert(Decision), [_decision(sample, i, ids[i], version_id) for i in range(n)])
+    rows = [_decision(sample, i, ids[i], version_id) | _stream(stream) for i in range(n)]
+    db.execute(insert(Decision), rows)
     db.flush()
     return ids
 
@@ -139,6 +141,11 @@ def _decision(
         "model": "fallback/model" if s.is_fallback is not None and s.is_fallback[i] else None,
         "inclusion_prob": float(s.inclusion_prob[i]) if s.inclusion_prob is not None else None,
     }
+
+
+def _stream(stream: str) -> dict[str, Any]:
+    shadow = stream == "shadow"
+    return {"stream": stream, "is_shadow": shadow, "is_final": not shadow}
 
 
 def _label(labels: np.ndarray | None, i: int) -> str | None:

@@ -99,6 +99,46 @@ def test_canary_promote_and_rollback_from_the_console(live_ui):
     )
 
 
+def test_a_shadow_is_set_and_turned_off_from_the_console(live_ui):
+    semver = f"1.2.{uuid.uuid4().int % 1000}"
+    asyncio.run(_candidate(live_ui.database_url, semver))
+    client, token = live_ui.login("oscar")
+
+    def act(percent: int) -> str:
+        form = {"action": "shadow", "semver": semver, "percent": percent, "csrf_token": token}
+        assert client.post("/ops/versions", data=form).status_code == 303
+        return client.get("/ops").text
+
+    page = act(20)
+    assert labels(live_ui.database_url)["shadow"] == (semver, 20)
+    assert f"Shadow {semver} runs on 20% of tickets." in page and "shadow 20%" in page
+    page = act(0)
+    assert labels(live_ui.database_url)["shadow"] == (semver, 0)
+    assert f"Shadow {semver} is off." in page
+    assert [a[2:] for a in audit(live_ui.database_url, "version.shadow")][-1] == ("shadow", semver)
+    assert audit(live_ui.database_url, "version.shadow_off")[-1][0] == "oscar"
+
+
+def test_a_canary_is_compared_with_production_on_the_console(live_ui):
+    semver = f"1.3.{uuid.uuid4().int % 1000}"
+    asyncio.run(_candidate(live_ui.database_url, semver))
+    client, token = live_ui.login("oscar")
+    form = {"action": "canary", "semver": semver, "percent": 5, "csrf_token": token}
+    assert client.post("/ops/versions", data=form).status_code == 303
+    try:
+        assert f'href="/ops/compare/{semver}"' in client.get("/ops").text
+        page = client.get(f"/ops/compare/{semver}")
+        assert page.status_code == 200
+        assert f'{semver} <span class="mono muted">canary</span>' in page.text
+        assert "Verdict:" in page.text and ">hold<" in page.text
+        assert "not enough evidence yet" in page.text and "channel" in page.text
+    finally:
+        form["percent"] = 0
+        client.post("/ops/versions", data=form)
+    unknown = client.get("/ops/compare/9.9.9-none")
+    assert unknown.status_code == 404 and "no agent version" in unknown.text
+
+
 def test_the_kill_switch_asks_for_a_reason_and_a_confirmation(live_ui):
     client, token = live_ui.login("oscar")
     form = {"kind": "queue", "value": "top_ups", "state": "on", "csrf_token": token}

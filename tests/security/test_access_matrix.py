@@ -37,6 +37,7 @@ UI: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("GET", "/ops/alerts/{alert}"): (SEE_OTHER, FORBIDDEN, NOT_FOUND, NOT_FOUND),
     ("POST", "/ops/alerts/{alert}"): (SEE_OTHER, FORBIDDEN, SEE_OTHER, SEE_OTHER),
     ("GET", "/ops/audit"): (SEE_OTHER, FORBIDDEN, OK, OK),
+    ("GET", "/ops/compare/{ref}"): (SEE_OTHER, FORBIDDEN, NOT_FOUND, NOT_FOUND),
     ("GET", "/admin/users"): (SEE_OTHER, FORBIDDEN, FORBIDDEN, OK),
     ("POST", "/admin/users"): (SEE_OTHER, FORBIDDEN, FORBIDDEN, SEE_OTHER),
     ("POST", "/admin/users/{username}/{action}"): (SEE_OTHER, FORBIDDEN, FORBIDDEN, SEE_OTHER),
@@ -133,6 +134,7 @@ def _concrete(path: str, ticket: str) -> str:
         username=f"nobody-{uuid.uuid4().hex[:6]}",
         action="x",
         slug="no-such-portal",
+        ref="9.9.9-none",
         token="x",
     )
 

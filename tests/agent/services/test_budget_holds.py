@@ -151,5 +151,6 @@ def decision_row(ticket: str, *, cost: Decimal) -> dict:
         completion_tokens=0,
         cost_usd=cost,
         latency_ms=1.0,
+        stream="production",
     )
     return row
