@@ -83,7 +83,7 @@ def test_canary_and_shadow_decisions_are_windows_of_their_own(db, version_id) ->
     assert [r.ticket_id for r in rows(db, "version:canary")] == [canary.ticket_id]
     assert [r.ticket_id for r in rows(db, "version:shadow")] == [served.ticket_id]
     assert repository.streams_seen(db, start=START, end=END) == ["canary", "shadow"]
-    assert repository.segments_seen(db, start=START, end=END) == [("card_orders", "P2", "web")]
+    assert repository.segments_seen(db, start=START, end=END) == [("card_orders", "P2", "web", "")]
 
 
 def test_decisions_become_the_signals_arrays(db, version_id) -> None:

@@ -70,6 +70,7 @@ PATH: dict[tuple[str, str, str], tuple[int, int]] = {
     ("POST", "/portal/{slug}", "slug"): (403, 422),
     ("GET", "/portal/{slug}/status/{token}", "slug"): (404, 422),
     ("GET", "/portal/{slug}/status/{token}", "token"): (404, 404),
+    ("GET", "/ops/compare/{ref}", "ref"): (404, 422),
 }
 
 BIG = 70 * 1024  # over max_ticket_bytes (64 KiB)
