@@ -1,0 +1,232 @@
+"""What the soak benchmark reads off the running system: memory of each process tree, the
+database's size, the broker's queue, and tickets without exactly one final decision."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+import redis
+from sqlalchemy.engine import make_url
+
+LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
+PAGE = 4096
+
+try:  # psutil is in the project's environment; /proc is the fallback on Linux without it
+    import psutil
+except ImportError:  # pragma: no cover - exercised only without psutil
+    psutil = None  # type: ignore[assignment]
+
+# What a process that exits while it is read raises.
+GONE: tuple[type[Exception], ...] = (psutil.Error, OSError) if psutil is not None else (OSError,)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """A process tree's memory: RSS summed over its processes, and PSS (shared pages split
+    between the processes that map them) where the kernel gives it."""
+
+    rss_mb: float
+    pss_mb: float | None
+    processes: int
+
+    def as_dict(self) -> dict[str, Any]:
+        pss = None if self.pss_mb is None else round(self.pss_mb, 1)
+        return {"rss_mb": round(self.rss_mb, 1), "pss_mb": pss, "processes": self.processes}
+
+
+def _tree_pids(pid: int) -> list[int]:
+    if psutil is not None:
+        root = psutil.Process(pid)
+        return [root.pid, *(c.pid for c in root.children(recursive=True))]
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        out.append(current := todo.pop())
+        todo.extend(children.get(current, []))
+    return out
+
+
+def _one(pid: int) -> tuple[float, float | None]:
+    """(RSS, PSS) of one process in bytes; PSS None where unreadable."""
+    if psutil is not None:
+        proc = psutil.Process(pid)
+        try:
+            full = proc.memory_full_info()
+            return float(full.rss), float(getattr(full, "pss", 0.0)) or None
+        except psutil.AccessDenied:
+            return float(proc.memory_info().rss), None
+    rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        pss = next(
+            int(line.split()[1]) * 1024 for line in rollup.splitlines() if line[:4] == "Pss:"
+        )
+    except (OSError, StopIteration):
+        return float(rss), None
+    return float(rss), float(pss)
+
+
+def tree_memory(pid: int) -> Memory:
+    """Memory of ``pid`` and all its descendants (a process that exits meanwhile is skipped)."""
+    rss, pss, count, pss_known = 0.0, 0.0, 0, True
+    for child in _tree_pids(pid):
+        try:
+            r, p = _one(child)
+        except GONE:
+            if child == pid:
+                raise
+            continue
+        rss, count = rss + r, count + 1
+        pss_known = pss_known and p is not None
+        pss += p or 0.0
+    mb = 1024 * 1024
+    return Memory(rss / mb, pss / mb if pss_known else None, count)
+
+
+def sample_memory(pids: Mapping[str, int | None]) -> dict[str, Memory | None]:
+    """Each named process tree's memory; None for a process not on this machine or gone."""
+    out: dict[str, Memory | None] = {}
+    for name, pid in pids.items():
+        try:
+            out[name] = tree_memory(pid) if pid else None
+        except Exception:  # a process that exited: reported as missing, not a crash
+            out[name] = None
+    return out
+
+
+def relative_growth(
+    start: Mapping[str, Memory | None], end: Mapping[str, Memory | None], field: str = "rss_mb"
+) -> dict[str, float | None]:
+    """(end - start) / start of each process's ``field``, plus ``max`` over the processes."""
+    growth: dict[str, float | None] = {}
+    for name, first in start.items():
+        last = end.get(name)
+        a = getattr(first, field, None) if first else None
+        b = getattr(last, field, None) if last else None
+        growth[name] = round((b - a) / a, 4) if a and b is not None else None
+    known = [g for g in growth.values() if g is not None]
+    growth["max"] = max(known) if known else None
+    return growth
+
+
+def _is_local(host: str | None) -> bool:
+    return (host or "") in LOCAL_HOSTS or (host or "").startswith("/")
+
+
+def postgres_pid(url: str) -> int | None:
+    """The postmaster's pid when the server runs on this machine (parent of our backend)."""
+    if not _is_local(make_url(url).host):
+        return None
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    backend = int(row[0]) if row else 0
+    if psutil is not None:
+        try:
+            parent = psutil.Process(backend).parent()
+        except psutil.Error:
+            return None
+        return parent.pid if parent is not None else None
+    try:
+        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
+
+
+def redis_pid(url: str) -> int | None:
+    """The Redis server's pid when it runs on this machine (from ``INFO server``)."""
+    if not _is_local(urlsplit(url).hostname):
+        return None
+    client = redis.Redis.from_url(url)
+    try:
+        pid = int(client.info("server")["process_id"])
+    finally:
+        client.close()
+    return pid if Path(f"/proc/{pid}").exists() else None
+
+
+def database_bytes(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    return int(row[0]) if row else 0
+
+
+def free_redis_db(url: str, candidates: Sequence[int] = range(1, 16)) -> str:
+    """``url`` on the first empty Redis database of ``candidates``, so that this run's broker
+    queue is its own (another worker on the same database would take its tasks)."""
+    for db in candidates:
+        candidate = urlsplit(url)._replace(path=f"/{db}").geturl()
+        client = redis.Redis.from_url(candidate)
+        try:
+            if client.dbsize() == 0:
+                return candidate
+        finally:
+            client.close()
+    raise RuntimeError(
+        f"no empty Redis database among {list(candidates)} on {urlsplit(url).netloc}: "
+        "set REDIS_URL to a server or database of the benchmark's own"
+    )
+
+
+def flush_redis_db(url: str) -> None:
+    """Empty the database a run took with :func:`free_redis_db`, for the next run."""
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+def wait_for_drained_queue(url: str, queue: str, *, timeout_s: float) -> bool:
+    """Wait until the broker holds no message of ``queue``, waiting or taken and unacked."""
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            if client.llen(queue) == 0 and client.hlen("unacked") == 0:
+                return True
+            time.sleep(0.5)
+        return False
+    finally:
+        client.close()
+
+
+LOST_SQL = """
+SELECT count(*) FILTER (WHERE n = 0), count(*) FILTER (WHERE n > 1)
+FROM (
+    SELECT (SELECT count(*) FROM decisions d
+            WHERE d.ticket_id = a.id AND d.is_final AND NOT d.is_shadow) AS n
+    FROM unnest(%s::uuid[]) AS a(id)
+) AS counted
+"""
+
+
+def count_lost(url: str, ticket_ids: Sequence[str]) -> tuple[int, int]:
+    """Of the accepted tickets: (without a final decision, with more than one)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(LOST_SQL, (list(ticket_ids),)).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def monitor_rows(url: str, since: Any) -> dict[str, int]:
+    """What the monitor wrote during the soak: windows computed, signal rows, alerts."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(DISTINCT (window_end, window_size_s)), count(*) "
+            "FROM signal_values WHERE computed_at >= %s",
+            (since,),
+        ).fetchone()
+        alerts = conn.execute("SELECT count(*) FROM alerts").fetchone()
+    windows, signals = (int(row[0]), int(row[1])) if row else (0, 0)
+    return {"windows": windows, "signal_rows": signals, "alerts": int(alerts[0]) if alerts else 0}

@@ -1,0 +1,112 @@
+"""The soak's probes on real things: a process tree's memory (psutil and /proc agree), the
+accepted tickets without exactly one final decision in Postgres, an empty Redis database."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from agent.db import sqlalchemy_url
+from evals.bench import soak_probes
+from evals.bench.soak_probes import Memory, count_lost, free_redis_db, relative_growth
+from tests.factories import make_decision, make_ticket
+
+# Its memory is settled once the child exists: it only sleeps after that.
+PARENT = "import subprocess, time; subprocess.Popen(['sleep', '60']); time.sleep(60)"
+
+
+@pytest.fixture
+def tree() -> Iterator[int]:
+    """A process with one child of its own."""
+    proc = subprocess.Popen([sys.executable, "-c", PARENT])
+    try:
+        yield proc.pid
+    finally:
+        for child in soak_probes.psutil.Process(proc.pid).children(recursive=True):
+            child.kill()
+        proc.kill()
+        proc.wait()
+
+
+def _wait_for_children(pid: int, n: int) -> None:
+    proc = soak_probes.psutil.Process(pid)
+    deadline = time.monotonic() + 30
+    while len(proc.children(recursive=True)) < n:
+        if time.monotonic() > deadline:
+            raise AssertionError("the child process did not start")
+        time.sleep(0.05)
+
+
+def test_tree_memory_sums_a_process_and_its_children(tree: int) -> None:
+    _wait_for_children(tree, 1)
+    memory = soak_probes.tree_memory(tree)
+    assert memory.processes == 2
+    own = soak_probes.psutil.Process(tree).memory_info().rss / 2**20
+    assert memory.rss_mb > own  # the child's memory is added to the parent's
+    assert memory.pss_mb is not None and 0 < memory.pss_mb <= memory.rss_mb
+
+
+def test_proc_reader_agrees_with_psutil(tree: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    _wait_for_children(tree, 1)
+    with_psutil = soak_probes.tree_memory(tree)
+    monkeypatch.setattr(soak_probes, "psutil", None)
+    from_proc = soak_probes.tree_memory(tree)
+    assert from_proc.processes == with_psutil.processes == 2
+    assert from_proc.rss_mb == pytest.approx(with_psutil.rss_mb, rel=0.02)
+
+
+def test_a_process_that_is_gone_is_reported_missing() -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert soak_probes.sample_memory({"gone": gone.pid, "none": None}) == {
+        "gone": None,
+        "none": None,
+    }
+
+
+def test_relative_growth_per_process_and_the_largest() -> None:
+    start = {"api": Memory(100.0, 80.0, 1), "pg": Memory(200.0, None, 3), "off": None}
+    end = {"api": Memory(105.0, 81.0, 1), "pg": Memory(180.0, None, 3), "off": None}
+    growth = relative_growth(start, end)
+    assert growth == {"api": 0.05, "pg": -0.1, "off": None, "max": 0.05}
+    assert relative_growth(start, end, "pss_mb") == {
+        "api": 0.0125,
+        "pg": None,
+        "off": None,
+        "max": 0.0125,
+    }
+
+
+def test_lost_counts_accepted_tickets_without_one_final_decision(fresh_db_url: str) -> None:
+    engine = create_engine(sqlalchemy_url(fresh_db_url))
+    with Session(engine) as db:
+        decided = make_decision(db).ticket_id
+        undecided = make_ticket(db).id
+        shadowed = make_ticket(db)
+        make_decision(db, shadowed, is_shadow=True, is_final=False)
+        ids = [str(t) for t in (decided, undecided, shadowed.id)]
+        db.commit()
+    engine.dispose()
+    ids.append("00000000-0000-4000-8000-000000000001")  # never stored
+    # undecided, the shadow-only one and the one never stored are lost (a second final
+    # decision is refused by a unique index, so none has two)
+    assert count_lost(fresh_db_url, ids) == (3, 0)
+    assert count_lost(fresh_db_url, [str(decided)]) == (0, 0)
+
+
+def test_free_redis_db_skips_a_database_in_use(redis_url: str) -> None:
+    db = int(redis_url.rsplit("/", 1)[1])
+    client = redis.Redis.from_url(redis_url)
+    client.set("in-use", "1")
+    with pytest.raises(RuntimeError, match="no empty Redis database"):
+        free_redis_db(redis_url, candidates=[db])
+    soak_probes.flush_redis_db(redis_url)
+    assert free_redis_db(redis_url, candidates=[db]) == redis_url
+    client.close()
