@@ -153,3 +153,48 @@ def latest_alert(database_url: str) -> dict[str, Any] | None:
         return conn.execute(
             "SELECT severity, explanation FROM alerts ORDER BY opened_at DESC LIMIT 1"
         ).fetchone()
+
+
+# --- the soak benchmark's reads (evals/bench/soak.py) ---
+
+
+def backend_pid(database_url: str) -> int:
+    """The pid of the server process that serves this connection."""
+    with psycopg.connect(database_url) as conn:
+        return int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[index]
+
+
+def database_bytes(database_url: str) -> int:
+    """The size of the database on disk, indexes and TOAST included."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        return int(row[0])  # type: ignore[index]
+
+
+def tickets_without_one_final_decision(
+    database_url: str, ticket_ids: Sequence[str]
+) -> tuple[int, int]:
+    """Of these tickets: (those without a final served decision, stored or not; those with
+    more than one)."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FILTER (WHERE n = 0), count(*) FILTER (WHERE n > 1) FROM ("
+            " SELECT (SELECT count(*) FROM decisions d WHERE d.ticket_id = a.id"
+            "  AND d.is_final AND NOT d.is_shadow) AS n"
+            " FROM unnest(%s::uuid[]) AS a(id)) AS counted",
+            (list(ticket_ids),),
+        ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def monitor_activity(database_url: str, since: datetime) -> dict[str, int]:
+    """What the monitor wrote since ``since``: windows computed, signal rows; alerts in all."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT count(DISTINCT (window_end, window_size_s)), count(*) "
+            "FROM signal_values WHERE computed_at >= %s",
+            (since,),
+        ).fetchone()
+        alerts = conn.execute("SELECT count(*) FROM alerts").fetchone()
+    windows, signals = (int(row[0]), int(row[1])) if row else (0, 0)
+    return {"windows": windows, "signal_rows": signals, "alerts": int(alerts[0]) if alerts else 0}

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from agent.config import Settings, get_settings
 from agent.embedded import resolve_database_url, resolve_redis_url
 from agent.services.health import MONITOR_QUEUE
+from evals import repository
 from evals.bench import soak_probes as probes
 from evals.bench.harness import free_port, prepare_agent, sample_texts, scratch_database
 from evals.bench.processes import ticketwatch_process
@@ -283,10 +284,10 @@ def _measure(system: System, options: SoakOptions, say: Say) -> dict[str, Any]:
     rate = options.rate or throughput / 2
     say(f"soak: {rate:.1f} tickets/s for {options.seconds:g}s, warm-up {options.warmup:g}s")
     soak = Soak(system, options, say)
-    db_start, since = probes.database_bytes(system.url), datetime.now(UTC)
+    db_start, since = repository.database_bytes(system.url), datetime.now(UTC)
     soak.drive(bodies, rate)
     end_memory = probes.sample_memory(system.pids)
-    db_end = probes.database_bytes(system.url)
+    db_end = repository.database_bytes(system.url)
     say("soak done; waiting for the monitor's queue to drain…")
     drained = probes.wait_for_drained_queue(
         system.redis_url, MONITOR_QUEUE, timeout_s=options.drain_timeout_s
@@ -294,7 +295,7 @@ def _measure(system: System, options: SoakOptions, say: Say) -> dict[str, Any]:
     crashed = [name for name, proc in system.procs.items() if proc.poll() is not None]
     requests = probed.requests + soak.recorder.requests
     accepted = [r.ticket_id for r in requests if r.ok and r.ticket_id]
-    lost, duplicates = probes.count_lost(system.url, accepted)
+    lost, duplicates = repository.tickets_without_one_final_decision(system.url, accepted)
     return report(
         soak=soak,
         probed=probed,
@@ -307,6 +308,6 @@ def _measure(system: System, options: SoakOptions, say: Say) -> dict[str, Any]:
             "duplicates": duplicates,
             "queue_drained": drained,
             "crashed": crashed,
-            "monitor": probes.monitor_rows(system.url, since),
+            "monitor": repository.monitor_activity(system.url, since),
         },
     )

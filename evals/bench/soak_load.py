@@ -155,7 +155,9 @@ def drive_at_rate(
     return recorder
 
 
-def _finished(task: asyncio.Task[None], tasks: set[asyncio.Task[None]], gate: asyncio.Semaphore) -> None:
+def _finished(
+    task: asyncio.Task[None], tasks: set[asyncio.Task[None]], gate: asyncio.Semaphore
+) -> None:
     tasks.discard(task)
     gate.release()
 

@@ -1,5 +1,6 @@
-"""What the soak benchmark reads off the running system: memory of each process tree, the
-database's size, the broker's queue, and tickets without exactly one final decision."""
+"""What the soak benchmark reads off the running system besides SQL: the memory of each
+process tree, where Postgres and Redis run, the broker's queue. (Its SQL reads are in
+:mod:`evals.repository`.)"""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import psycopg
 import redis
 from sqlalchemy.engine import make_url
+
+from evals import repository
 
 LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
 PAGE = 4096
@@ -129,9 +131,7 @@ def postgres_pid(url: str) -> int | None:
     """The postmaster's pid when the server runs on this machine (parent of our backend)."""
     if not _is_local(make_url(url).host):
         return None
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    backend = int(row[0]) if row else 0
+    backend = repository.backend_pid(url)
     if psutil is not None:
         try:
             parent = psutil.Process(backend).parent()
@@ -154,12 +154,6 @@ def redis_pid(url: str) -> int | None:
     finally:
         client.close()
     return pid if Path(f"/proc/{pid}").exists() else None
-
-
-def database_bytes(url: str) -> int:
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
-    return int(row[0]) if row else 0
 
 
 def free_redis_db(url: str, candidates: Sequence[int] = range(1, 16)) -> str:
@@ -200,33 +194,3 @@ def wait_for_drained_queue(url: str, queue: str, *, timeout_s: float) -> bool:
         return False
     finally:
         client.close()
-
-
-LOST_SQL = """
-SELECT count(*) FILTER (WHERE n = 0), count(*) FILTER (WHERE n > 1)
-FROM (
-    SELECT (SELECT count(*) FROM decisions d
-            WHERE d.ticket_id = a.id AND d.is_final AND NOT d.is_shadow) AS n
-    FROM unnest(%s::uuid[]) AS a(id)
-) AS counted
-"""
-
-
-def count_lost(url: str, ticket_ids: Sequence[str]) -> tuple[int, int]:
-    """Of the accepted tickets: (without a final decision, with more than one)."""
-    with psycopg.connect(url) as conn:
-        row = conn.execute(LOST_SQL, (list(ticket_ids),)).fetchone()
-    return (int(row[0]), int(row[1])) if row else (0, 0)
-
-
-def monitor_rows(url: str, since: Any) -> dict[str, int]:
-    """What the monitor wrote during the soak: windows computed, signal rows, alerts."""
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT count(DISTINCT (window_end, window_size_s)), count(*) "
-            "FROM signal_values WHERE computed_at >= %s",
-            (since,),
-        ).fetchone()
-        alerts = conn.execute("SELECT count(*) FROM alerts").fetchone()
-    windows, signals = (int(row[0]), int(row[1])) if row else (0, 0)
-    return {"windows": windows, "signal_rows": signals, "alerts": int(alerts[0]) if alerts else 0}

@@ -1,5 +1,5 @@
-"""The soak's probes on real things: a process tree's memory (psutil and /proc agree), the
-accepted tickets without exactly one final decision in Postgres, an empty Redis database."""
+"""The soak's probes on real things: a process tree's memory (psutil and /proc agree), a
+process that is gone, an empty Redis database."""
 
 from __future__ import annotations
 
@@ -10,13 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 
-from agent.db import sqlalchemy_url
 from evals.bench import soak_probes
-from evals.bench.soak_probes import Memory, count_lost, free_redis_db, relative_growth
-from tests.factories import make_decision, make_ticket
+from evals.bench.soak_probes import Memory, free_redis_db, relative_growth
 
 # Its memory is settled once the child exists: it only sleeps after that.
 PARENT = "import subprocess, time; subprocess.Popen(['sleep', '60']); time.sleep(60)"
@@ -82,23 +78,6 @@ def test_relative_growth_per_process_and_the_largest() -> None:
         "off": None,
         "max": 0.0125,
     }
-
-
-def test_lost_counts_accepted_tickets_without_one_final_decision(fresh_db_url: str) -> None:
-    engine = create_engine(sqlalchemy_url(fresh_db_url))
-    with Session(engine) as db:
-        decided = make_decision(db).ticket_id
-        undecided = make_ticket(db).id
-        shadowed = make_ticket(db)
-        make_decision(db, shadowed, is_shadow=True, is_final=False)
-        ids = [str(t) for t in (decided, undecided, shadowed.id)]
-        db.commit()
-    engine.dispose()
-    ids.append("00000000-0000-4000-8000-000000000001")  # never stored
-    # undecided, the shadow-only one and the one never stored are lost (a second final
-    # decision is refused by a unique index, so none has two)
-    assert count_lost(fresh_db_url, ids) == (3, 0)
-    assert count_lost(fresh_db_url, [str(decided)]) == (0, 0)
 
 
 def test_free_redis_db_skips_a_database_in_use(redis_url: str) -> None:
