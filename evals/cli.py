@@ -223,6 +223,10 @@ def bench_soak(
     rate: Annotated[
         float | None, typer.Option(min=0.1, help="Tickets/s (default: half the probe's).")
     ] = None,
+    window: Annotated[str, typer.Option(help="The monitor's window size.")] = "60s",
+    segments: Annotated[
+        str, typer.Option(help="Monitor segments besides the whole stream (queue,channel...).")
+    ] = "",
     logs: Annotated[Path | None, typer.Option(help="Folder for the processes' logs.")] = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 also when RSS grows 10% or more.")] = False,
 ) -> None:
@@ -236,6 +240,8 @@ def bench_soak(
         history=history,
         probe_tickets=probe,
         rate=rate,
+        window=window,
+        segments=segments,
         logs=logs,
     )
     try:

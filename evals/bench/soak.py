@@ -50,6 +50,9 @@ class SoakOptions:
     probe_concurrency: int = 8
     rate: float | None = None  # tickets/s; None: half the probe's throughput
     window: str = "60s"
+    # The whole stream only: one window a minute is 60 computed an hour, of the order of the
+    # default deployment's (15m, 1h and 24h windows over about twenty segments: ~100 an hour).
+    segments: str = ""
     drain_timeout_s: float = 300.0
     logs: Path | None = None
 
@@ -86,7 +89,7 @@ def _env(url: str, redis_url: str, settings: Settings, options: SoakOptions) -> 
         "TICKETWATCH_EMBEDDED_AUTOSTART": "false",
         "TICKETWATCH_LOG_LEVEL": "WARNING",
         "TICKETWATCH_MONITOR_WINDOW_SIZES": options.window,
-        "TICKETWATCH_MONITOR_SEGMENTS": "channel",
+        "TICKETWATCH_MONITOR_SEGMENTS": options.segments,
         "TICKETWATCH_MONITOR_WINDOW_GRACE_S": "5",
         "TICKETWATCH_MONITOR_REFERENCE_MIN_TICKETS": str(min(500, options.probe_tickets)),
         "TICKETWATCH_MONITOR_CALIBRATION_REPLICATES": "100",
@@ -184,7 +187,8 @@ def probe(
 
 
 def _memory_line(sample: dict[str, probes.Memory | None]) -> str:
-    return ", ".join(f"{k} {m.rss_mb:.0f}" for k, m in sample.items() if m is not None) + " MB"
+    known = [f"{k} {m.resident_mb:.0f}" for k, m in sample.items() if m is not None]
+    return ", ".join(known) + " MB"
 
 
 class Soak:
@@ -196,6 +200,7 @@ class Soak:
         self.recorder = Recorder()
         self.after_warmup: dict[str, probes.Memory | None] = {}
         self.minute_memory: list[dict[str, probes.Memory | None]] = []
+        self.minute_load: list[float] = []
         count = max(1, -(-int(options.seconds) // 60))
         self.minute_ends = [min(60.0 * (m + 1), options.seconds) for m in range(count)]
 
@@ -208,11 +213,13 @@ class Soak:
             self.after_warmup = sample
         if at in self.minute_ends:
             self.minute_memory.append(sample)
+            self.minute_load.append(round(os.getloadavg()[0], 2))
             stats = period_stats(self.recorder.requests, max(0.0, at - 60), at)
             self.say(
                 f"minute {len(self.minute_memory)}/{len(self.minute_ends)}: "
                 f"{stats['requests']} requests, {stats['errors']} errors, "
-                f"p50 {stats['p50_ms']} ms, p99 {stats['p99_ms']} ms; {_memory_line(sample)}"
+                f"p50 {stats['p50_ms']} ms, p99 {stats['p99_ms']} ms; {_memory_line(sample)}; "
+                f"load average {self.minute_load[-1]}"
             )
 
     def drive(self, bodies: TicketBodies, rate: float) -> None:
@@ -233,8 +240,9 @@ class Soak:
         for i, end in enumerate(self.minute_ends):
             stats = period_stats(self.recorder.requests, 60.0 * i, end)
             memory = self.minute_memory[i] if i < len(self.minute_memory) else {}
-            rss = {k: round(m.rss_mb, 1) for k, m in memory.items() if m is not None}
-            out.append({"minute": i + 1, **stats, "rss_mb": rss})
+            rss = {k: round(m.resident_mb, 1) for k, m in memory.items() if m is not None}
+            load = self.minute_load[i] if i < len(self.minute_load) else None
+            out.append({"minute": i + 1, **stats, "rss_mb": rss, "load_avg_1m": load})
         return out
 
 
@@ -267,7 +275,7 @@ def run(
         "probe_tickets": options.probe_tickets,
         "probe_concurrency": options.probe_concurrency,
         "monitor_window": options.window,
-        "monitor_segments": "channel",
+        "monitor_segments": options.segments or "all",
         "worker_concurrency": 2,
         "cpu_count": os.cpu_count(),
         "load_avg_1m_before": round(load_before, 2),

@@ -30,16 +30,30 @@ GONE: tuple[type[Exception], ...] = (psutil.Error, OSError) if psutil is not Non
 
 @dataclass(frozen=True)
 class Memory:
-    """A process tree's memory: RSS summed over its processes, and PSS (shared pages split
-    between the processes that map them) where the kernel gives it."""
+    """A process tree's memory: RSS summed over its processes, and PSS (each shared page
+    split between the processes that map it) where the kernel gives it."""
 
     rss_mb: float
     pss_mb: float | None
     processes: int
 
+    @property
+    def resident_mb(self) -> float:
+        """What the tree holds in memory: a single process's RSS; for several processes
+        (Postgres: the postmaster and its backends) their PSS summed, since each backend's
+        RSS counts again every page of the shared buffers it has touched."""
+        if self.processes > 1 and self.pss_mb is not None:
+            return self.pss_mb
+        return self.rss_mb
+
     def as_dict(self) -> dict[str, Any]:
         pss = None if self.pss_mb is None else round(self.pss_mb, 1)
-        return {"rss_mb": round(self.rss_mb, 1), "pss_mb": pss, "processes": self.processes}
+        return {
+            "resident_mb": round(self.resident_mb, 1),
+            "rss_mb": round(self.rss_mb, 1),
+            "pss_mb": pss,
+            "processes": self.processes,
+        }
 
 
 def _tree_pids(pid: int) -> list[int]:
@@ -109,7 +123,9 @@ def sample_memory(pids: Mapping[str, int | None]) -> dict[str, Memory | None]:
 
 
 def relative_growth(
-    start: Mapping[str, Memory | None], end: Mapping[str, Memory | None], field: str = "rss_mb"
+    start: Mapping[str, Memory | None],
+    end: Mapping[str, Memory | None],
+    field: str = "resident_mb",
 ) -> dict[str, float | None]:
     """(end - start) / start of each process's ``field``, plus ``max`` over the processes."""
     growth: dict[str, float | None] = {}

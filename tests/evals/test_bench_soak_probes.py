@@ -67,11 +67,19 @@ def test_a_process_that_is_gone_is_reported_missing() -> None:
     }
 
 
+def test_a_tree_holds_its_pss_and_a_single_process_its_rss() -> None:
+    assert Memory(100.0, 80.0, 1).resident_mb == 100.0
+    assert Memory(900.0, 150.0, 12).resident_mb == 150.0
+    assert Memory(900.0, None, 12).resident_mb == 900.0  # PSS unreadable: RSS it is
+
+
 def test_relative_growth_per_process_and_the_largest() -> None:
     start = {"api": Memory(100.0, 80.0, 1), "pg": Memory(200.0, None, 3), "off": None}
     end = {"api": Memory(105.0, 81.0, 1), "pg": Memory(180.0, None, 3), "off": None}
-    growth = relative_growth(start, end)
+    growth = relative_growth(start, end, "rss_mb")
     assert growth == {"api": 0.05, "pg": -0.1, "off": None, "max": 0.05}
+    tree = {"pg": Memory(1000.0, 100.0, 20)}
+    assert relative_growth(tree, {"pg": Memory(1400.0, 104.0, 20)}) == {"pg": 0.04, "max": 0.04}
     assert relative_growth(start, end, "pss_mb") == {
         "api": 0.0125,
         "pg": None,
