@@ -5,7 +5,8 @@ Creating and dropping the benchmarks' scratch databases is the bench harness's o
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -158,10 +159,12 @@ def latest_alert(database_url: str) -> dict[str, Any] | None:
 # --- the soak benchmark's reads (evals/bench/soak.py) ---
 
 
-def backend_pid(database_url: str) -> int:
-    """The pid of the server process that serves this connection."""
+@contextmanager
+def backend_pid(database_url: str) -> Iterator[int]:
+    """The pid of the server process serving a connection, held open for the block (the
+    backend exits when it closes)."""
     with psycopg.connect(database_url) as conn:
-        return int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[index]
+        yield int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[index]
 
 
 def database_bytes(database_url: str) -> int:

@@ -304,7 +304,7 @@ def _measure(system: System, options: SoakOptions, say: Say) -> dict[str, Any]:
     requests = probed.requests + soak.recorder.requests
     accepted = [r.ticket_id for r in requests if r.ok and r.ticket_id]
     lost, duplicates = repository.tickets_without_one_final_decision(system.url, accepted)
-    return report(
+    figures = report(
         soak=soak,
         probed=probed,
         throughput=throughput,
@@ -319,3 +319,5 @@ def _measure(system: System, options: SoakOptions, say: Say) -> dict[str, Any]:
             "monitor": repository.monitor_activity(system.url, since),
         },
     )
+    figures["pids"] = system.pids
+    return figures

@@ -28,30 +28,41 @@ except ImportError:  # pragma: no cover - exercised only without psutil
 GONE: tuple[type[Exception], ...] = (psutil.Error, OSError) if psutil is not None else (OSError,)
 
 
+MB = 1024 * 1024
+# A process counts as grown when its memory grew by this share and by at least this much: a
+# few hundred kB of allocator slack is 10% of a 4 MB Redis.
+GROWTH_FLOOR_MB = 5.0
+
+
 @dataclass(frozen=True)
 class Memory:
-    """A process tree's memory: RSS summed over its processes, and PSS (each shared page
-    split between the processes that map it) where the kernel gives it."""
+    """A process tree's memory, summed over its processes: RSS; PSS (each shared page split
+    between the processes that map it) and USS (pages of one process only) where readable."""
 
     rss_mb: float
     pss_mb: float | None
+    uss_mb: float | None
     processes: int
 
     @property
     def resident_mb(self) -> float:
-        """What the tree holds in memory: a single process's RSS; for several processes
-        (Postgres: the postmaster and its backends) their PSS summed, since each backend's
-        RSS counts again every page of the shared buffers it has touched."""
-        if self.processes > 1 and self.pss_mb is not None:
-            return self.pss_mb
+        """What the benchmark watches for growth: a single process's RSS; for a tree
+        (Postgres: the postmaster and its backends) its private memory (USS), since the
+        shared buffers, a cache of a fixed size that fills as the database grows, would
+        count once per backend that touched them in RSS."""
+        if self.processes > 1 and self.uss_mb is not None:
+            return self.uss_mb
         return self.rss_mb
 
     def as_dict(self) -> dict[str, Any]:
-        pss = None if self.pss_mb is None else round(self.pss_mb, 1)
+        def mb(v: float | None) -> float | None:
+            return None if v is None else round(v, 1)
+
         return {
-            "resident_mb": round(self.resident_mb, 1),
-            "rss_mb": round(self.rss_mb, 1),
-            "pss_mb": pss,
+            "resident_mb": mb(self.resident_mb),
+            "rss_mb": mb(self.rss_mb),
+            "pss_mb": mb(self.pss_mb),
+            "uss_mb": mb(self.uss_mb),
             "processes": self.processes,
         }
 
@@ -74,41 +85,53 @@ def _tree_pids(pid: int) -> list[int]:
     return out
 
 
-def _one(pid: int) -> tuple[float, float | None]:
-    """(RSS, PSS) of one process in bytes; PSS None where unreadable."""
+def _rollup(pid: int) -> tuple[float, float] | None:
+    """(PSS, USS) in bytes from ``/proc/PID/smaps_rollup``; None where unreadable."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return None
+    kb = {
+        line.split(":")[0]: int(line.split()[1])
+        for line in rollup.splitlines()[1:]
+        if line.endswith(" kB")
+    }
+    if "Pss" not in kb:
+        return None
+    return kb["Pss"] * 1024.0, (kb.get("Private_Clean", 0) + kb.get("Private_Dirty", 0)) * 1024.0
+
+
+def _one(pid: int) -> tuple[float, float | None, float | None]:
+    """(RSS, PSS, USS) of one process in bytes; PSS and USS None where unreadable."""
     if psutil is not None:
         proc = psutil.Process(pid)
         try:
             full = proc.memory_full_info()
-            return float(full.rss), float(getattr(full, "pss", 0.0)) or None
+            return float(full.rss), float(full.pss), float(full.uss)
         except psutil.AccessDenied:
-            return float(proc.memory_info().rss), None
+            return float(proc.memory_info().rss), None, None
     rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
-    try:
-        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-        pss = next(
-            int(line.split()[1]) * 1024 for line in rollup.splitlines() if line[:4] == "Pss:"
-        )
-    except (OSError, StopIteration):
-        return float(rss), None
-    return float(rss), float(pss)
+    rolled = _rollup(pid)
+    return (float(rss), *rolled) if rolled else (float(rss), None, None)
 
 
 def tree_memory(pid: int) -> Memory:
     """Memory of ``pid`` and all its descendants (a process that exits meanwhile is skipped)."""
-    rss, pss, count, pss_known = 0.0, 0.0, 0, True
+    readings = []
     for child in _tree_pids(pid):
         try:
-            r, p = _one(child)
+            readings.append(_one(child))
         except GONE:
             if child == pid:
                 raise
-            continue
-        rss, count = rss + r, count + 1
-        pss_known = pss_known and p is not None
-        pss += p or 0.0
-    mb = 1024 * 1024
-    return Memory(rss / mb, pss / mb if pss_known else None, count)
+    pss = [r[1] for r in readings]
+    uss = [r[2] for r in readings]
+    return Memory(
+        sum(r[0] for r in readings) / MB,
+        None if None in pss else sum(p or 0.0 for p in pss) / MB,
+        None if None in uss else sum(u or 0.0 for u in uss) / MB,
+        len(readings),
+    )
 
 
 def sample_memory(pids: Mapping[str, int | None]) -> dict[str, Memory | None]:
@@ -117,7 +140,7 @@ def sample_memory(pids: Mapping[str, int | None]) -> dict[str, Memory | None]:
     for name, pid in pids.items():
         try:
             out[name] = tree_memory(pid) if pid else None
-        except Exception:  # a process that exited: reported as missing, not a crash
+        except GONE:  # a process that exited: reported as missing, not a crash
             out[name] = None
     return out
 
@@ -139,6 +162,23 @@ def relative_growth(
     return growth
 
 
+def grown(
+    start: Mapping[str, Memory | None], end: Mapping[str, Memory | None], *, share: float
+) -> list[str]:
+    """The processes whose resident memory grew by more than ``share`` and by more than
+    ``GROWTH_FLOOR_MB``; a process missing at either end counts as grown."""
+    out = []
+    for name, first in start.items():
+        last = end.get(name)
+        if first is None or last is None:
+            out.append(name)
+            continue
+        delta = last.resident_mb - first.resident_mb
+        if delta > share * first.resident_mb and delta > GROWTH_FLOOR_MB:
+            out.append(name)
+    return out
+
+
 def _is_local(host: str | None) -> bool:
     return (host or "") in LOCAL_HOSTS or (host or "").startswith("/")
 
@@ -147,15 +187,19 @@ def postgres_pid(url: str) -> int | None:
     """The postmaster's pid when the server runs on this machine (parent of our backend)."""
     if not _is_local(make_url(url).host):
         return None
-    backend = repository.backend_pid(url)
+    with repository.backend_pid(url) as backend:
+        return _parent(backend)
+
+
+def _parent(pid: int) -> int | None:
     if psutil is not None:
         try:
-            parent = psutil.Process(backend).parent()
+            parent = psutil.Process(pid).parent()
         except psutil.Error:
             return None
         return parent.pid if parent is not None else None
     try:
-        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     except OSError:
         return None
 

@@ -56,12 +56,14 @@ def test_a_short_soak_reports_every_figure_and_loses_nothing(
     assert [m["minute"] for m in result["per_minute"]] == [1]
     assert result["per_minute"][0]["requests"] == soaked
     assert result["per_minute"][0]["p50_ms"] <= result["per_minute"][0]["p99_ms"]
-    assert set(result["per_minute"][0]["rss_mb"]) == PROCESSES
+    assert set(result["pids"]) == PROCESSES and all(result["pids"].values()), result["pids"]
+    assert set(result["per_minute"][0]["rss_mb"]) == PROCESSES, result["rss_mb"]
     # memory of every process after the warm-up and at the end, and its relative growth
     for when in ("after_warmup", "end"):
         assert set(result["rss_mb"][when]) == PROCESSES
         assert all(m["resident_mb"] > 0 for m in result["rss_mb"][when].values())
     assert result["rss_mb"]["end"]["postgres"]["processes"] > 1
+    assert isinstance(result["grown"], list)
     assert set(result["rss_growth"]) == PROCESSES | {"max"}
     assert result["rss_growth"]["max"] == max(result["rss_growth"][p] for p in PROCESSES)
     assert result["db_growth_per_10k"] > 0
