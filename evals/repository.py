@@ -174,6 +174,17 @@ def database_bytes(database_url: str) -> int:
         return int(row[0])  # type: ignore[index]
 
 
+def table_bytes(database_url: str) -> dict[str, int]:
+    """Each table of the public schema: its size with indexes and TOAST."""
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
+        ).fetchall()
+    return {str(name): int(size) for name, size in rows}
+
+
 def tickets_without_one_final_decision(
     database_url: str, ticket_ids: Sequence[str]
 ) -> tuple[int, int]:

@@ -293,9 +293,10 @@ def _measure(system: System, options: SoakOptions, say: Say) -> dict[str, Any]:
     say(f"soak: {rate:.1f} tickets/s for {options.seconds:g}s, warm-up {options.warmup:g}s")
     soak = Soak(system, options, say)
     db_start, since = repository.database_bytes(system.url), datetime.now(UTC)
+    tables_start = repository.table_bytes(system.url)
     soak.drive(bodies, rate)
     end_memory = probes.sample_memory(system.pids)
-    db_end = repository.database_bytes(system.url)
+    db_end, tables_end = repository.database_bytes(system.url), repository.table_bytes(system.url)
     say("soak done; waiting for the monitor's queue to drain…")
     drained = probes.wait_for_drained_queue(
         system.redis_url, MONITOR_QUEUE, timeout_s=options.drain_timeout_s
@@ -310,6 +311,7 @@ def _measure(system: System, options: SoakOptions, say: Say) -> dict[str, Any]:
         throughput=throughput,
         rate=rate,
         db=(db_start, db_end),
+        tables=(tables_start, tables_end),
         end_memory=end_memory,
         outcome={
             "lost": lost,

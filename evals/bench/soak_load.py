@@ -17,6 +17,12 @@ import numpy as np
 MAX_IN_FLIGHT = 256
 # A request that starts this much after its slot counts as late (the client fell behind).
 LATE_S = 1.0
+# uvicorn closes a keep-alive connection idle for 5 s; the client lets go of idle ones sooner,
+# so that it does not send a ticket down a connection the server is closing.
+KEEPALIVE_S = 2.0
+# A transport failure before any answer (a pooled connection reset as it was reused): the
+# ticket goes again once, as a client of an idempotent API sends it; a retry, not an error.
+RETRYABLE = (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError)
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class Request:
     status: int
     ticket_id: str | None
     late: bool
+    retried: bool = False
 
     @property
     def ok(self) -> bool:
@@ -53,9 +60,22 @@ def period_stats(requests: Sequence[Request], start_s: float, end_s: float) -> d
         "requests": len(chosen),
         "errors": sum(not r.ok for r in chosen),
         "late": sum(r.late for r in chosen),
+        "retries": sum(r.retried for r in chosen),
         "p50_ms": round(float(np.percentile(latencies, 50)), 1) if len(latencies) else None,
         "p99_ms": round(float(np.percentile(latencies, 99)), 1) if len(latencies) else None,
     }
+
+
+async def _post(
+    session: aiohttp.ClientSession, url: str, body: dict[str, Any], recorder: Recorder
+) -> tuple[int, str | None]:
+    """(status, ticket id) of one POST; raises the transport's errors."""
+    async with session.post(url, json=body) as r:
+        payload = await r.json(content_type=None) if r.status < 300 else None
+        if payload is None:
+            recorder.error(f"{r.status}: {await r.text()}")
+            return r.status, None
+        return r.status, payload.get("ticket_id")
 
 
 async def _send(
@@ -68,20 +88,23 @@ async def _send(
     recorder: Recorder,
 ) -> None:
     started = time.perf_counter()
-    status, ticket_id = 0, None
-    try:
-        async with session.post(url, json=body) as r:
-            status = r.status
-            payload = await r.json(content_type=None) if r.status < 300 else None
-            if payload is None:
-                recorder.error(f"{r.status}: {await r.text()}")
-            else:
-                ticket_id = payload.get("ticket_id")
-    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        recorder.error(f"{type(exc).__name__}: {exc}")
+    status, ticket_id, retried = 0, None, False
+    for attempt in range(2):
+        try:
+            status, ticket_id = await _post(session, url, body, recorder)
+            break
+        except RETRYABLE as exc:
+            if attempt == 0:
+                retried = True
+                continue
+            recorder.error(f"{type(exc).__name__}: {exc}")
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            recorder.error(f"{type(exc).__name__}: {exc}")
+            break
     latency = (time.perf_counter() - started) * 1000
     sent = started - t0
-    recorder.requests.append(Request(sent, latency, status, ticket_id, sent - slot_s > LATE_S))
+    late = sent - slot_s > LATE_S
+    recorder.requests.append(Request(sent, latency, status, ticket_id, late, retried))
 
 
 async def _marks(
@@ -104,7 +127,7 @@ async def _drive(
     recorder: Recorder,
 ) -> None:
     timeout = aiohttp.ClientTimeout(total=60)
-    connector = aiohttp.TCPConnector(limit=MAX_IN_FLIGHT)
+    connector = aiohttp.TCPConnector(limit=MAX_IN_FLIGHT, keepalive_timeout=KEEPALIVE_S)
     async with aiohttp.ClientSession(
         connector=connector, timeout=timeout, headers=headers
     ) as session:
@@ -172,7 +195,10 @@ async def _closed_loop(
     recorder = Recorder()
     pending = list(reversed(bodies))
     timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
+    connector = aiohttp.TCPConnector(limit=concurrency, keepalive_timeout=KEEPALIVE_S)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, headers=headers
+    ) as session:
         t0 = time.perf_counter()
 
         async def worker() -> None:

@@ -33,14 +33,31 @@ def throughput_figures(
     }
 
 
-def db_growth(start: int, end: int, tickets: int) -> dict[str, Any]:
-    """The database's growth over the soak, and per 10k tickets (MB)."""
-    per_10k = (end - start) / tickets * 10_000 / MB if tickets else None
+def db_growth(
+    start: int,
+    end: int,
+    tickets: int,
+    tables: tuple[dict[str, int], dict[str, int]] = ({}, {}),
+) -> dict[str, Any]:
+    """The database's growth over the soak, per 10k tickets (MB), and the tables that grew
+    most, per 10k tickets too."""
+    if not tickets:
+        return {
+            "start_mb": round(start / MB, 1),
+            "end_mb": round(end / MB, 1),
+            "tickets": 0,
+            "per_10k_mb": None,
+            "per_10k_mb_by_table": {},
+        }
+    scale = 10_000 / tickets / MB
+    by_table = {name: (size - tables[0].get(name, 0)) * scale for name, size in tables[1].items()}
+    largest = sorted(by_table.items(), key=lambda kv: -kv[1])[:8]
     return {
         "start_mb": round(start / MB, 1),
         "end_mb": round(end / MB, 1),
         "tickets": tickets,
-        "per_10k_mb": None if per_10k is None else round(per_10k, 2),
+        "per_10k_mb": round((end - start) * scale, 2),
+        "per_10k_mb_by_table": {name: round(mb, 2) for name, mb in largest if mb > 0},
     }
 
 
@@ -62,13 +79,14 @@ def report(
     throughput: float,
     rate: float,
     db: tuple[int, int],
+    tables: tuple[dict[str, int], dict[str, int]],
     end_memory: dict[str, Memory | None],
     outcome: dict[str, Any],
 ) -> dict[str, Any]:
     """Everything the soak measured (see :mod:`evals.bench.soak`)."""
     requests = soak.recorder.requests
     overall = period_stats(requests, 0.0, float("inf"))
-    growth = db_growth(db[0], db[1], sum(r.ok for r in requests))
+    growth = db_growth(db[0], db[1], sum(r.ok for r in requests), tables)
     figures: dict[str, Any] = {
         "seconds": soak.options.seconds,
         "warmup_s": soak.options.warmup,
@@ -76,6 +94,7 @@ def report(
         "errors": sum(not r.ok for r in requests) + sum(not r.ok for r in probed.requests),
         **outcome,
         "late": overall["late"],
+        "retries": overall["retries"] + period_stats(probed.requests, 0.0, float("inf"))["retries"],
         "p50_ms": overall["p50_ms"],
         "p99_ms": overall["p99_ms"],
         "throughput": throughput_figures(probed, throughput, rate, soak),

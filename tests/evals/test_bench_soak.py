@@ -67,6 +67,8 @@ def test_a_short_soak_reports_every_figure_and_loses_nothing(
     assert set(result["rss_growth"]) == PROCESSES | {"max"}
     assert result["rss_growth"]["max"] == max(result["rss_growth"][p] for p in PROCESSES)
     assert result["db_growth_per_10k"] > 0
+    assert "tickets" in result["db"]["per_10k_mb_by_table"]
+    assert result["retries"] >= 0 and result["late"] >= 0
     assert result["warmup_s"] == 8
     assert result["targets"]["no_errors"] and result["targets"]["none_lost"]
     assert set(result["monitor"]) == {"windows", "signal_rows", "alerts"}

@@ -3,6 +3,9 @@ time, every request recorded; and the figures of a period."""
 
 from __future__ import annotations
 
+import json
+import socketserver
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -69,5 +72,35 @@ def test_period_stats_count_errors_and_leave_them_out_of_latency() -> None:
     ]
     stats = period_stats(requests, 0.0, 60.0)
     assert stats["requests"] == 4 and stats["errors"] == 2 and stats["late"] == 1
+    assert stats["retries"] == 0
     assert stats["p50_ms"] == 20.0 and stats["p99_ms"] == pytest.approx(29.8)
     assert period_stats([], 0.0, 60.0)["p50_ms"] is None
+
+
+class DropsFirstConnection(socketserver.BaseRequestHandler):
+    """Closes the first connection without an answer, answers 201 on the others."""
+
+    seen = 0
+
+    def handle(self) -> None:
+        type(self).seen += 1
+        if type(self).seen == 1:
+            return
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += self.request.recv(65536)
+        body = json.dumps({"ticket_id": str(uuid.uuid4())}).encode()
+        head = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+        head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        self.request.sendall(head.encode() + body)
+
+
+def test_a_connection_dropped_before_an_answer_is_retried_once_not_an_error() -> None:
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), DropsFirstConnection) as tcp:
+        threading.Thread(target=tcp.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{tcp.server_address[1]}/v1/tickets"
+        recorder, _ = drive_closed_loop(url, [body(0)], concurrency=1, headers={})
+        tcp.shutdown()
+    [request] = recorder.requests
+    assert request.ok and request.retried and recorder.error_samples == []
+    assert period_stats(recorder.requests, 0.0, 60.0)["retries"] == 1

@@ -12,8 +12,15 @@ MB = 1024 * 1024
 
 
 def test_db_growth_is_scaled_to_ten_thousand_tickets() -> None:
-    growth = db_growth(30 * MB, 72 * MB, 5_000)
-    assert growth == {"start_mb": 30.0, "end_mb": 72.0, "tickets": 5_000, "per_10k_mb": 84.0}
+    tables = ({"tickets": 10 * MB, "alerts": MB}, {"tickets": 40 * MB, "alerts": MB, "new": MB})
+    growth = db_growth(30 * MB, 72 * MB, 5_000, tables)
+    assert growth == {
+        "start_mb": 30.0,
+        "end_mb": 72.0,
+        "tickets": 5_000,
+        "per_10k_mb": 84.0,
+        "per_10k_mb_by_table": {"tickets": 60.0, "new": 2.0},  # largest first; none unchanged
+    }
     assert db_growth(30 * MB, 31 * MB, 0)["per_10k_mb"] is None
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from agent.db import sqlalchemy_url
-from evals.repository import database_bytes, monitor_activity
+from evals.repository import database_bytes, monitor_activity, table_bytes
 from evals.repository import tickets_without_one_final_decision as count_lost
 from tests.factories import make_alert, make_decision, make_signal_value, make_ticket
 
@@ -45,3 +45,6 @@ def test_monitor_activity_counts_windows_since_a_time(fresh_db_url: str) -> None
     later = datetime.now(UTC) + timedelta(hours=1)
     assert monitor_activity(fresh_db_url, later)["windows"] == 0
     assert database_bytes(fresh_db_url) > 1_000_000
+    sizes = table_bytes(fresh_db_url)
+    assert {"tickets", "decisions", "signal_values", "alerts"} <= set(sizes)
+    assert sizes["signal_values"] > 0
