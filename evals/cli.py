@@ -225,6 +225,57 @@ def bench_abstention(
         raise typer.Exit(1)
 
 
+@bench_app.command("soak")
+def bench_soak(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+    minutes: Annotated[float, typer.Option(min=0.05, help="Soak duration (fractions too).")] = 10,
+    seconds: Annotated[
+        float | None, typer.Option(min=3, help="Soak duration in seconds (over --minutes).")
+    ] = None,
+    warmup: Annotated[
+        float, typer.Option(min=0, help="Seconds before the memory baseline (at most half).")
+    ] = 60,
+    history: Annotated[int, typer.Option(min=100, help="History tickets loaded.")] = 2000,
+    probe: Annotated[
+        int, typer.Option(min=50, help="Tickets of the throughput probe (the monitor's reference).")
+    ] = 600,
+    rate: Annotated[
+        float | None, typer.Option(min=0.1, help="Tickets/s (default: half the probe's).")
+    ] = None,
+    window: Annotated[str, typer.Option(help="The monitor's window size.")] = "60s",
+    segments: Annotated[
+        str, typer.Option(help="Monitor segments besides the whole stream (queue,channel...).")
+    ] = "",
+    logs: Annotated[Path | None, typer.Option(help="Folder for the processes' logs.")] = None,
+    strict: Annotated[bool, typer.Option(help="Exit 1 also when RSS grows 10% or more.")] = False,
+) -> None:
+    """API, worker and beat under steady load at half the routing throughput: errors and
+    latency per minute, memory of every process, database growth, lost tickets."""
+    from evals.bench.soak import SoakOptions, run
+
+    options = SoakOptions(
+        seconds=seconds if seconds is not None else minutes * 60,
+        warmup_s=warmup,
+        history=history,
+        probe_tickets=probe,
+        rate=rate,
+        window=window,
+        segments=segments,
+        logs=logs,
+    )
+    try:
+        result = run(options, say=lambda line: console.print(line, highlight=False, soft_wrap=True))
+    except Exception as exc:  # every failure ends the soak; say which and why, no traceback
+        console.print(f"[red]bench soak failed:[/] {type(exc).__name__}: {exc}")
+        raise typer.Exit(2) from exc
+    typer.echo(json.dumps(result, indent=None if as_json else 2))
+    failed = [name for name, ok in result["targets"].items() if not ok]
+    if failed:
+        console.print(f"[red]targets missed:[/] {', '.join(failed)}")
+    if (set(failed) - {"rss_growth_under_10pct"}) or (strict and failed):
+        raise typer.Exit(1)
+
+
 def demo(
     examples: Annotated[int, typer.Option(min=1, help="Tickets to route in the tour.")] = 12,
     port: Annotated[int | None, typer.Option(help="API port (default: a free one).")] = None,

@@ -5,7 +5,8 @@ Creating and dropping the benchmarks' scratch databases is the bench harness's o
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -160,3 +161,61 @@ def shadow_decision_count(database_url: str) -> int:
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT count(*) FROM decisions WHERE is_shadow").fetchone()
     return int(row[0]) if row else 0
+
+
+# --- the soak benchmark's reads (evals/bench/soak.py) ---
+
+
+@contextmanager
+def backend_pid(database_url: str) -> Iterator[int]:
+    """The pid of the server process serving a connection, held open for the block (the
+    backend exits when it closes)."""
+    with psycopg.connect(database_url) as conn:
+        yield int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[index]
+
+
+def database_bytes(database_url: str) -> int:
+    """The size of the database on disk, indexes and TOAST included."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        return int(row[0])  # type: ignore[index]
+
+
+def table_bytes(database_url: str) -> dict[str, int]:
+    """Each table of the public schema: its size with indexes and TOAST."""
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
+        ).fetchall()
+    return {str(name): int(size) for name, size in rows}
+
+
+def tickets_without_one_final_decision(
+    database_url: str, ticket_ids: Sequence[str]
+) -> tuple[int, int]:
+    """Of these tickets: (those without a final served decision, stored or not; those with
+    more than one)."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FILTER (WHERE n = 0), count(*) FILTER (WHERE n > 1) FROM ("
+            " SELECT (SELECT count(*) FROM decisions d WHERE d.ticket_id = a.id"
+            "  AND d.is_final AND NOT d.is_shadow) AS n"
+            " FROM unnest(%s::uuid[]) AS a(id)) AS counted",
+            (list(ticket_ids),),
+        ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def monitor_activity(database_url: str, since: datetime) -> dict[str, int]:
+    """What the monitor wrote since ``since``: windows computed, signal rows; alerts in all."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT count(DISTINCT (window_end, window_size_s)), count(*) "
+            "FROM signal_values WHERE computed_at >= %s",
+            (since,),
+        ).fetchone()
+        alerts = conn.execute("SELECT count(*) FROM alerts").fetchone()
+    windows, signals = (int(row[0]), int(row[1])) if row else (0, 0)
+    return {"windows": windows, "signal_rows": signals, "alerts": int(alerts[0]) if alerts else 0}

@@ -90,7 +90,9 @@ class Prepared:
     knn_version: str
 
 
-def prepare_agent(url: str, settings: Settings, *, history: int) -> Prepared:
+def prepare_agent(
+    url: str, settings: Settings, *, history: int, rate_limit_per_minute: int = 6000
+) -> Prepared:
     """Load ``history`` Banking77 tickets, promote a calibrated knn version, add a tenant."""
     taxonomy = load_taxonomy("banking77")
     load_history(
@@ -112,7 +114,13 @@ def prepare_agent(url: str, settings: Settings, *, history: int) -> Prepared:
                     embedding_model=settings.embedding_model,
                 )
                 await move_label(session, label="production", semver="1.0.0", actor=ACTOR)
-                return (await create_tenant(session, name="bench", actor=ACTOR))[1]
+                row, key = await create_tenant(
+                    session,
+                    name="bench",
+                    actor=ACTOR,
+                    rate_limit_per_minute=rate_limit_per_minute,
+                )
+                return key
         finally:
             await engine.dispose()
 
