@@ -82,7 +82,8 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     return error_response(
         503,
         "unavailable",
-        "the database is unreachable; nothing was accepted, retry later",
+        "the database is unreachable; retry later with the same source and external_id "
+        "(a ticket stored before the failure is routed once and that decision is returned)",
         headers={"Retry-After": str(RETRY_AFTER_S)},
     )
 
