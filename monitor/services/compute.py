@@ -342,3 +342,10 @@ def segments_of(
     if only_with_tickets and not seen:
         return []
     return segments_to_compute(seen, settings.monitor_segments)
+
+
+def uncomputed_segments(session: Session, *, settings: Settings, window: Window) -> list[str]:
+    """The segments of a window with tickets that have no rows yet."""
+    wanted = segments_of(session, settings=settings, window=window, only_with_tickets=True)
+    done = repository.computed_segments(session, window_size_s=window.size_s, window_end=window.end)
+    return [segment for segment in wanted if segment not in done]
