@@ -88,7 +88,7 @@ def _schedule_window(settings: Settings, redis: Redis, window: Window, *, catchi
 
 
 def _requeue_lost(
-    settings: Settings, redis: Redis, key: str, window: Window, scheduled_at: bytes
+    settings: Settings, redis: Redis, key: str, window: Window, scheduled_at: bytes | str
 ) -> int:
     """Schedule again the segments of a window scheduled ``monitor_requeue_after_s`` ago that
     still have no rows: their task died with its worker (a SIGKILLed worker's message returns
