@@ -36,17 +36,31 @@ def kill_mid_task(stack: Stack) -> None:
     worker.kill()
 
 
+class Computing:
+    """Whether the worker has finished a window since ``restart`` started the process again."""
+
+    def __init__(self, stack: Stack, name: str) -> None:
+        self.process, self.log = stack.processes[name], stack.logs / "worker.log"
+        self.done_before = 0
+
+    def restart(self) -> None:
+        self.process.start()
+        self.done_before = sum(computations(self.log).values())
+
+    def again(self, load: object, repaired_at: float) -> bool:
+        return sum(computations(self.log).values()) > self.done_before
+
+
 def test_the_worker_killed_mid_task_skips_no_window(
     stack: Stack, record: list[FaultResult]
 ) -> None:
-    worker = stack.processes["worker"]
-    before = sum(computations(stack.logs / "worker.log").values())
+    worker = Computing(stack, "worker")
     fault = Fault(
         "worker SIGKILLed mid-task, restarted 3 s later",
         inject=lambda: kill_mid_task(stack),
-        repair=worker.start,
+        repair=worker.restart,
         hold_s=3.0,
-        recovered=lambda load, t: sum(computations(stack.logs / "worker.log").values()) > before,
+        recovered=worker.again,
     )
     outcome = run_fault(stack, fault)
     record.append(outcome)
@@ -57,14 +71,13 @@ def test_the_worker_killed_mid_task_skips_no_window(
 def test_beat_restarted_skips_no_window_and_computes_none_twice(
     stack: Stack, record: list[FaultResult]
 ) -> None:
-    beat = stack.processes["beat"]
-    before = sum(computations(stack.logs / "worker.log").values())
+    beat = Computing(stack, "beat")
     fault = Fault(
         f"beat stopped {2 * WINDOW_S} s (two windows), restarted",
-        inject=beat.stop,
-        repair=beat.start,
+        inject=beat.process.stop,
+        repair=beat.restart,
         hold_s=2.0 * WINDOW_S,
-        recovered=lambda load, t: sum(computations(stack.logs / "worker.log").values()) > before,
+        recovered=beat.again,
     )
     outcome = run_fault(stack, fault)
     record.append(outcome)
