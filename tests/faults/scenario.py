@@ -55,8 +55,8 @@ def run_fault(stack: Stack, fault: Fault, *, rate: float = RATE) -> FaultResult:
         wait_until("a steady state", steady, 120, stack, load)
         fault.inject()
         time.sleep(fault.hold_s)  # the outage's length: the fault under test, not a wait
+        repaired = time.monotonic()  # recovery counts from the start of the repair
         fault.repair()
-        repaired = time.monotonic()
         restarted = stack.supervise()
         recovered = fault.recovered or (lambda lo, t: bool(lo.answered_since(t)))
         wait_until("recovery", lambda: recovered(load, repaired), 180, stack, load)
