@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,7 +58,11 @@ def window_end(at: datetime) -> datetime:
 
 
 def settle(
-    database_url: str, source: str, sent: list[Submission], timeout_s: float = 120
+    database_url: str,
+    source: str,
+    sent: list[Submission],
+    timeout_s: float = 120,
+    tick: Callable[[], object] = lambda: None,
 ) -> Tickets:
     """The tickets once every one sent has exactly one final decision, or at the deadline (the
     reconciler finishes what an outage left undecided)."""
@@ -67,6 +72,7 @@ def settle(
         done = all(found.finals.get(s.external_id) == 1 for s in sent)
         if done or time.monotonic() > deadline:
             return found
+        tick()
         time.sleep(0.5)
 
 
@@ -81,7 +87,10 @@ def computed_windows(database_url: str, ends: set[datetime]) -> set[datetime]:
 
 
 def wait_for_windows(
-    database_url: str, ends: set[datetime], timeout_s: float = 150
+    database_url: str,
+    ends: set[datetime],
+    timeout_s: float = 150,
+    tick: Callable[[], object] = lambda: None,
 ) -> set[datetime]:
     """The windows among ``ends`` still not computed at the deadline (skipped)."""
     last_due = max(ends) + timedelta(seconds=GRACE_S)
@@ -91,6 +100,7 @@ def wait_for_windows(
         due = datetime.now(UTC) > last_due
         if (due and not missing) or time.monotonic() > deadline:
             return missing
+        tick()
         time.sleep(1)
 
 

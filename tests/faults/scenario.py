@@ -32,8 +32,15 @@ class Fault:
 
 
 def wait_until(
-    what: str, check: Callable[[], bool], timeout_s: float, stack: Stack, load: SteadyLoad
+    what: str,
+    check: Callable[[], bool],
+    timeout_s: float,
+    stack: Stack,
+    load: SteadyLoad,
+    *,
+    supervise: bool = True,
 ) -> None:
+    """Poll ``check``; with ``supervise`` (after the repair), restart what exited meanwhile."""
     deadline = time.monotonic() + timeout_s
     while not check():
         if time.monotonic() > deadline:
@@ -43,6 +50,8 @@ def wait_until(
                 f"timed out after {timeout_s}s waiting for {what}; the client saw {dict(seen)}"
                 f"\n{logs}"
             )
+        if supervise:
+            stack.supervise()
         time.sleep(0.1)
 
 
@@ -52,12 +61,13 @@ def run_fault(stack: Stack, fault: Fault, *, rate: float = RATE) -> FaultResult:
     load = SteadyLoad(stack.api_url, stack.setup.api_key, source=source, rate=rate).start()
     try:
         steady = lambda: len(load.answered_since(0)) >= STEADY  # noqa: E731
-        wait_until("a steady state", steady, 120, stack, load)
+        wait_until("a steady state", steady, 120, stack, load, supervise=False)
         fault.inject()
         time.sleep(fault.hold_s)  # the outage's length: the fault under test, not a wait
         repaired = time.monotonic()  # recovery counts from the start of the repair
         fault.repair()
-        restarted = stack.supervise()
+        del stack.restarted[:]
+        stack.supervise()
         recovered = fault.recovered or (lambda lo, t: bool(lo.answered_since(t)))
         wait_until("recovery", lambda: recovered(load, repaired), 180, stack, load)
         recovery_s = time.monotonic() - repaired
@@ -71,8 +81,8 @@ def run_fault(stack: Stack, fault: Fault, *, rate: float = RATE) -> FaultResult:
         )
     finally:
         sent = load.stop()
-    found = settle(stack.database_url, source, sent)
-    skipped = wait_for_windows(stack.database_url, found.windows)
+    found = settle(stack.database_url, source, sent, tick=stack.supervise)
+    skipped = wait_for_windows(stack.database_url, found.windows, tick=stack.supervise)
     counts = computations(stack.logs / "worker.log")
     return result(
         fault.name,
@@ -82,5 +92,5 @@ def run_fault(stack: Stack, fault: Fault, *, rate: float = RATE) -> FaultResult:
         skipped=len(skipped),
         computed_twice=sum(1 for end in found.windows if counts[end] > 1),
         recovery_s=recovery_s,
-        restarted=restarted,
+        restarted=sorted(set(stack.restarted)),
     )

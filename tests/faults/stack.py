@@ -54,6 +54,7 @@ class Stack:
     api_port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
     processes: dict[str, Background] = field(default_factory=dict)
+    restarted: list[str] = field(default_factory=list)
 
     @property
     def api_url(self) -> str:
@@ -79,10 +80,12 @@ class Stack:
             process.stop()
 
     def supervise(self) -> list[str]:
-        """Start again what exited, as compose's ``restart: unless-stopped`` does; the names."""
+        """Start again what exited, as compose's ``restart: unless-stopped`` does; the names
+        (also kept in ``restarted``)."""
         exited = [n for n, p in self.processes.items() if p.proc and p.proc.poll() is not None]
         for name in exited:
             self.processes[name].start()
+        self.restarted.extend(exited)
         return exited
 
     def ready(self) -> bool:
