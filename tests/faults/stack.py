@@ -133,7 +133,9 @@ def process_env(*, database_url: str, redis_url: str, data_dir: Path) -> dict[st
         "TICKETWATCH_MONITOR_WINDOW_GRACE_S": str(GRACE_S),
         "TICKETWATCH_MONITOR_MIN_TICKETS": "5",
         "TICKETWATCH_MONITOR_CALIBRATION_REPLICATES": "100",
-        "TICKETWATCH_MONITOR_REQUEUE_AFTER_S": "15",
+        # a killed worker's window is scheduled again 40 s on: inside beat's catch-up of 8
+        # windows (80 s), and far longer than a window takes here, so none is computed twice
+        "TICKETWATCH_MONITOR_REQUEUE_AFTER_S": "40",
     }
 
 
