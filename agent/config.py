@@ -455,6 +455,13 @@ class Settings(BaseSettings):
         description="Turn a switch or boost the monitor set back off when its alert resolves "
         "(off: only a person switches back).",
     )
+    monitor_requeue_after_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="A window scheduled this long ago that still has segments with no rows is "
+        "scheduled again (its task died with a killed worker; the broker would return it only "
+        "after an hour). Longer than a busy worker's backlog: a recompute is harmless but wasted.",
+    )
     monitor_worker_concurrency: int = Field(
         default=2, ge=1, description="Tasks `ticketwatch worker` runs at once (threads)."
     )

@@ -48,7 +48,11 @@ def _free_port() -> int:
 
 
 def _port_is_free(port: int) -> bool:
+    """Whether Redis could listen on ``port`` again. Probed as Redis binds (``SO_REUSEADDR``):
+    the connections a stopped server closed linger in TIME_WAIT for a minute, and without the
+    option they read as taken, so a restart moved to a new port that no running client knew."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return True

@@ -316,3 +316,10 @@ def segments_of(
 def judged_segments(session: Session, *, window: Window) -> list[str]:
     """The segments of a window that were judged at close with enough tickets."""
     return repository.judged_segments(session, window_size_s=window.size_s, window_end=window.end)
+
+
+def uncomputed_segments(session: Session, *, settings: Settings, window: Window) -> list[str]:
+    """The segments of a window with tickets that have no rows yet."""
+    wanted = segments_of(session, settings=settings, window=window, only_with_tickets=True)
+    done = repository.computed_segments(session, window_size_s=window.size_s, window_end=window.end)
+    return [segment for segment in wanted if segment not in done]

@@ -320,6 +320,14 @@ def signal_rows(
     return list(session.scalars(stmt.order_by(SignalValue.segment, SignalValue.signal)))
 
 
+def computed_segments(session: Session, *, window_size_s: int, window_end: datetime) -> set[str]:
+    """The segments of a window that have rows (computed, perhaps as insufficient)."""
+    stmt = select(SignalValue.segment).where(
+        SignalValue.window_size_s == window_size_s, SignalValue.window_end == window_end
+    )
+    return set(session.scalars(stmt.distinct()))
+
+
 def evidence_severities(
     session: Session, *, segment: str, window_size_s: int, ends: Iterable[datetime]
 ) -> dict[datetime, str]:

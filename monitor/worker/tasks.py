@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -73,17 +74,17 @@ def schedule_windows(window_size_s: int, at: str | None = None) -> int:
 
 def _schedule_window(settings: Settings, redis: Redis, window: Window, *, catching_up: bool) -> int:
     key = f"ticketwatch:monitor:scheduled:{window.size_s}:{int(window.end.timestamp())}"
-    if redis.exists(key):
-        return 0
+    scheduled_at = redis.get(key)
+    if scheduled_at is not None:
+        return _requeue_lost(settings, redis, key, window, scheduled_at) if catching_up else 0
     with session_scope() as session:
         segments = compute.segments_of(
             session, settings=settings, window=window, only_with_tickets=catching_up
         )
     ttl = max(3600, (CATCH_UP_WINDOWS + 2) * window.size_s)
-    if not redis.set(key, "1", nx=True, ex=ttl):
+    if not redis.set(key, str(time.time()), nx=True, ex=ttl):
         return 0
-    for segment in segments:
-        compute_window.apply_async((window.size_s, window.end.isoformat(), segment), queue=QUEUE)
+    _enqueue(window, segments)
     if segments:
         log.info(
             "scheduled %d segments of %s%s",
@@ -92,6 +93,31 @@ def _schedule_window(settings: Settings, redis: Redis, window: Window, *, catchi
             " (caught up)" if catching_up else "",
         )
     return len(segments)
+
+
+def _requeue_lost(
+    settings: Settings, redis: Redis, key: str, window: Window, scheduled_at: bytes | str
+) -> int:
+    """Schedule again the segments of a window scheduled ``monitor_requeue_after_s`` ago that
+    still have no rows: their task died with its worker (a SIGKILLed worker's message returns
+    only after the broker's visibility timeout, an hour). Computing is idempotent; the key's
+    new time makes one scheduling run do it, not every run that sees the gap."""
+    if time.time() - float(scheduled_at) < settings.monitor_requeue_after_s:
+        return 0
+    with session_scope() as session:
+        missing = compute.uncomputed_segments(session, settings=settings, window=window)
+    if not missing or redis.set(key, str(time.time()), xx=True, get=True, keepttl=True) != (
+        scheduled_at
+    ):
+        return 0
+    log.warning("scheduling %s again: %d segments were never computed", window.label, len(missing))
+    _enqueue(window, missing)
+    return len(missing)
+
+
+def _enqueue(window: Window, segments: list[str]) -> None:
+    for segment in segments:
+        compute_window.apply_async((window.size_s, window.end.isoformat(), segment), queue=QUEUE)
 
 
 @app.task(

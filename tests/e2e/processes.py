@@ -36,31 +36,64 @@ def ticketwatch(args: list[str], *, env: dict[str, str], timeout_s: float = 300)
     return done.stdout
 
 
+class Background:
+    """``ticketwatch ARGS`` as a child process that a test can start, SIGKILL and start again;
+    each start appends to ``log``."""
+
+    def __init__(
+        self, args: list[str], *, env: dict[str, str], log: Path, ready_url: str | None = None
+    ) -> None:
+        self.args, self.env, self.log, self.ready_url = args, env, log, ready_url
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Background:
+        """Start it; with ``ready_url``, return once that answers 200."""
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "agent", *self.args],
+                env=child_env(self.env),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+        if self.ready_url:
+            try:
+                _wait_ready(self.proc, self.ready_url, self.log)
+            except RuntimeError:
+                self.kill()
+                raise
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no cleanup, exactly like a crash."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        """SIGTERM, a graceful stop (SIGKILL after 30 s)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
 @contextmanager
 def running(
     args: list[str], *, env: dict[str, str], log: Path, ready_url: str | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``ticketwatch ARGS`` in the background until the block ends (then SIGTERM, a graceful
     stop). With ``ready_url``, the block starts once it answers 200."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "agent", *args],
-            env=child_env(env),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
-        try:
-            if ready_url:
-                _wait_ready(proc, ready_url, log)
-            yield proc
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    log.unlink(missing_ok=True)
+    process = Background(args, env=env, log=log, ready_url=ready_url).start()
+    try:
+        assert process.proc is not None
+        yield process.proc
+    finally:
+        process.stop()
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout_s: float = 180) -> None:

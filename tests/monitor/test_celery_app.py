@@ -152,3 +152,34 @@ def test_a_window_whose_scheduling_was_missed_is_caught_up_by_the_next_run(
             repr((900, "2026-03-02T10:15:00+00:00", "channel:web")),
         ]
     )
+
+
+def test_a_window_whose_task_died_with_its_worker_is_scheduled_again_once(
+    monitor_env, fresh_db_url: str, redis_url: str
+) -> None:
+    """A SIGKILLed worker's message returns only after the broker's visibility timeout (an
+    hour): a catch-up run finds the window scheduled long ago but never computed."""
+    import time
+
+    import redis
+
+    start = datetime(2026, 3, 3, 10, tzinfo=UTC)
+    _seed_channel_traffic(monitor_env, fresh_db_url, start, 3, ("web",))
+    at = (start + timedelta(minutes=15, seconds=40)).isoformat()
+    assert tasks.schedule_windows.apply(args=(900,), kwargs={"at": at}).get() == 2
+    broker = redis.Redis.from_url(redis_url)
+    broker.delete("monitor")  # a worker took both tasks and was killed before computing them
+    later = (start + timedelta(minutes=30, seconds=40)).isoformat()
+    assert tasks.schedule_windows.apply(args=(900,), kwargs={"at": later}).get() == 1  # 10:30
+    # scheduled only now: a busy worker may still come to it
+    key = f"ticketwatch:monitor:scheduled:900:{int((start + timedelta(minutes=15)).timestamp())}"
+    broker.set(key, str(time.time() - 601), keepttl=True)  # monitor_requeue_after_s is 600
+    assert tasks.schedule_windows.apply(args=(900,), kwargs={"at": later}).get() == 2
+    assert tasks.schedule_windows.apply(args=(900,), kwargs={"at": later}).get() == 0  # once
+    assert _queued_windows(redis_url) == sorted(
+        [
+            repr((900, "2026-03-03T10:30:00+00:00", "all")),
+            repr((900, "2026-03-03T10:15:00+00:00", "all")),
+            repr((900, "2026-03-03T10:15:00+00:00", "channel:web")),
+        ]
+    )

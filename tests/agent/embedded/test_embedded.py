@@ -109,6 +109,16 @@ def test_a_crash_is_recovered_on_the_next_up_and_data_survives(services):
     assert redis.Redis.from_url(again["redis"].url).ping()
 
 
+def test_redis_restarts_on_its_port_while_its_closed_connections_linger(services):
+    """Processes keep the URL they started with: a restart on another port cut them off."""
+    url = services.up(("redis",))["redis"].url
+    client = redis.Redis.from_url(url)
+    assert client.ping()  # a connection the server closes on stop: TIME_WAIT on its port
+    services.redis.stop()
+    assert services.up(("redis",))["redis"].url == url
+    assert client.ping()  # the old client reconnects
+
+
 def test_a_corrupt_state_file_is_recovered(services):
     services.up()
     services.state_file.write_text("{not json")
