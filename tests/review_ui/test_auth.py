@@ -167,3 +167,22 @@ def test_signing_out_forgets_the_session(live_ui):
     client, token = live_ui.login("rita")
     assert client.post("/logout", data={"csrf_token": token}).status_code == 303
     assert client.get("/review").status_code == 303
+
+
+def test_signing_in_starts_a_new_session_so_a_planted_one_stays_anonymous(live_ui):
+    # Session fixation: an attacker plants the cookie of a session they started (and its CSRF
+    # token) in the victim's browser; after the victim signs in, that cookie must not be signed
+    # in, and the planted token must not pass for the victim's.
+    with live_ui.browser_client() as victim:
+        planted_page = victim.get("/login")
+        planted_cookie = victim.cookies.get("tw_session")
+        planted_token = csrf_of(planted_page.text)
+        assert planted_cookie
+        assert sign_in(victim, "rita", PASSWORDS["rita"][1]).status_code == 303
+        assert victim.cookies.get("tw_session") != planted_cookie
+        assert victim.get("/review").status_code == 200
+        refused = victim.post("/logout", data={"csrf_token": planted_token})
+        assert refused.status_code == 403
+    with live_ui.browser_client() as attacker:
+        attacker.cookies.set("tw_session", planted_cookie)
+        assert attacker.get("/review").status_code == 303  # still only the login page
