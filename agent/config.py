@@ -420,6 +420,25 @@ class Settings(BaseSettings):
         description="Bootstrap replicates per calibration (cached per reference, segment and "
         "bucket of tickets per window).",
     )
+    monitor_attribution_max_tickets: int = Field(
+        default=200,
+        ge=0,
+        description="When a production alert opens, up to this many labelled tickets of its "
+        "window are replayed through the previous production version to tell a drifted world "
+        "from a regressed change; 0: no attribution.",
+    )
+    monitor_attribution_min_labelled: int = Field(
+        default=20,
+        ge=1,
+        description="Fewer labelled tickets in the alert's window: the attribution is "
+        "`insufficient`.",
+    )
+    monitor_attribution_alpha: float = Field(
+        default=0.05,
+        gt=0,
+        lt=1,
+        description="Level of the attribution's exact McNemar test (previous vs current version).",
+    )
     monitor_webhook_url: str | None = Field(
         default=None, description="Alerts are POSTed here as JSON. Unset: no webhook."
     )

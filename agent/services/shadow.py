@@ -25,13 +25,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent.budgets import NoBudgets
 from agent.config import Settings
-from agent.graph.context import AgentContext, ClassifierFactory, NeighbourStore, TextEmbedder
+from agent.graph.context import (
+    AgentContext,
+    ClassifierFactory,
+    DecisionRecorder,
+    NeighbourStore,
+    TextEmbedder,
+)
 from agent.graph.state import Recorded, ResolvedVersion, RouteState, SpanRecord
 from agent.repositories import decisions, tickets
 from agent.services.classifiers import ReviewSampling
 from agent.services.control import ControlPlane
 from agent.services.recorder import decision_values, span_json
 from agent.services.router import Graph, initial_state
+from agent.switches import SwitchBoard
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +73,33 @@ class ShadowRecorder:
                 trace_id=state["trace_id"],
             )
         return Recorded({**values, "is_final": False, "is_shadow": True}, span)
+
+
+class MemoryRecorder:
+    """``DecisionRecorder`` of a replay (an alert's attribution): the decision is kept in
+    memory, nothing is written."""
+
+    def __init__(self) -> None:
+        self.decision: dict[str, Any] | None = None
+
+    async def record(self, state: RouteState) -> Recorded:
+        self.decision = decision_values(state, latency_ms=0.0)
+        span = SpanRecord(
+            name="record",
+            span_id=secrets.token_hex(8),
+            started_at=datetime.now(UTC),
+            duration_ms=0.0,
+            input={"replay": True},
+            output={},
+        )
+        return Recorded({**self.decision, "is_final": False, "is_shadow": True}, span)
+
+
+class NoSwitches:
+    """``SwitchBoard`` of a replay: it asks what the version would route, switches aside."""
+
+    async def enabled(self) -> frozenset[str]:
+        return frozenset()
 
 
 @dataclass(frozen=True)
@@ -134,8 +168,28 @@ class ShadowRunner:
         await self._graph.ainvoke(initial_state(ticket), context=context)
         return "recorded"
 
+    async def replay(self, ticket_id: uuid.UUID, version_id: uuid.UUID) -> dict[str, Any] | None:
+        """The decision the version would make on the ticket, in memory: nothing is recorded,
+        no label, budget or rate is consulted, kill switches are ignored. None: no ticket."""
+        async with self._pool.connection() as conn:
+            stored = await decisions.stored_embedding(conn, ticket_id)
+        async with self._sessions() as session:
+            ticket = await tickets.get(session, ticket_id)
+        if ticket is None:
+            return None
+        version = await self._control.version(version_id, "shadow")
+        recorder = MemoryRecorder()
+        context = self._context(version, stored, recorder=recorder, switches=NoSwitches())
+        await self._graph.ainvoke(initial_state(ticket), context=context)
+        return recorder.decision
+
     def _context(
-        self, version: ResolvedVersion, stored: tuple[np.ndarray, str] | None
+        self,
+        version: ResolvedVersion,
+        stored: tuple[np.ndarray, str] | None,
+        *,
+        recorder: DecisionRecorder | None = None,
+        switches: SwitchBoard | None = None,
     ) -> AgentContext:
         embedder = self._embedder
         if stored is not None:
@@ -143,12 +197,12 @@ class ShadowRunner:
         if embedder is None:
             raise RuntimeError("the ticket has no stored embedding and no embedder is loaded")
         return AgentContext(
-            switches=self._control,
+            switches=switches or self._control,
             versions=PinnedVersion(version),
             embedder=embedder,
             history=self._history,
             classifiers=self._classifiers,
-            recorder=ShadowRecorder(self._pool),
+            recorder=recorder or ShadowRecorder(self._pool),
             sampler=ReviewSampling(0.0),
             budgets=NoBudgets(),
         )

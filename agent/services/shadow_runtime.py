@@ -89,6 +89,10 @@ class ShadowRuntime:
     def run(self, ticket_id: uuid.UUID, version_id: uuid.UUID) -> ShadowOutcome:
         return self._call(self._runner.run(ticket_id, version_id))
 
+    def replay(self, ticket_id: uuid.UUID, version_id: uuid.UUID) -> dict[str, Any] | None:
+        """The version's decision on the ticket, in memory (nothing recorded)."""
+        return self._call(self._runner.replay(ticket_id, version_id))
+
 
 _runtime: ShadowRuntime | None = None
 _lock = threading.Lock()

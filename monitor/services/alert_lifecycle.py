@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from agent.models import Alert
 from agent.repositories import operations
+from monitor.stats.attribution import EVIDENCE_KEY
 from monitor.stats.evidence import Evidence
 from monitor.stats.hysteresis import AlertState, Severity, step
 from monitor.stats.jsonable import jsonable
@@ -84,7 +85,8 @@ def advance(
     alert.updated_at = now
     alert.clean_windows = transition.state.clean_streak
     if evidence.severity != "none":
-        alert.score, alert.evidence = evidence.score, evidence_doc
+        kept = {k: v for k, v in (alert.evidence or {}).items() if k == EVIDENCE_KEY}
+        alert.score, alert.evidence = evidence.score, {**evidence_doc, **kept}
     if transition.action == "escalate":
         alert.severity = transition.state.severity
         alert.explanation = jsonable(explain())
@@ -204,6 +206,8 @@ def webhook_payload(alert: Alert, event: str) -> dict[str, Any]:
                 "evidence": alert.evidence,
                 "explanation": alert.explanation,
                 "actions": alert.actions,
+                # world drifted or change regressed (``alert.attributed``); None until then
+                "attribution": (alert.evidence or {}).get(EVIDENCE_KEY),
             },
         }
     )

@@ -3,7 +3,8 @@
 Each task owns its transaction (``session_scope``) and runs after its message is acked only
 when it finished (``acks_late``); database errors are retried with backoff. Events of a
 committed window (an alert opened, escalated, resolved) go on to ``monitor.act_on_alert``,
-which runs the opt-in actions and then hands the event to ``monitor.deliver_webhook``.
+which runs the opt-in actions and then hands the event to ``monitor.deliver_webhook``; an
+opened alert also goes to ``monitor.attribute_alert`` (world drifted or change regressed).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from agent.services.control import ControlPlane
 from agent.services.rollout import guard_serving_canary
 from agent.services.shadow_dispatch import SHADOW_TASK
 from agent.services.shadow_runtime import shadow_runtime
-from monitor.services import compute, late_labels
+from monitor.services import attribution, compute, late_labels
 from monitor.services.alert_lifecycle import AlertEvent
 from monitor.stats.windows import Window, closed_window, window_ending
 from monitor.worker import actions, metrics, webhooks
@@ -215,9 +216,11 @@ def compute_window(window_size_s: int, window_end: str, segment: str) -> dict[st
 
 
 def dispatch(events: list[AlertEvent]) -> None:
-    """Hand committed alert events to the workers."""
+    """Hand committed alert events to the workers; an opened alert is also attributed."""
     for event in events:
         act_on_alert.apply_async((str(event.alert_id), event.kind), queue=QUEUE)
+        if event.kind == "opened":
+            attribute_alert.apply_async((str(event.alert_id),), queue=QUEUE)
 
 
 @app.task(
@@ -235,6 +238,41 @@ def act_on_alert(alert_id: str, event: str) -> dict[str, Any]:
     if settings.monitor_webhook_url:
         deliver_webhook.apply_async((alert_id, event), queue=QUEUE)
     return done
+
+
+@app.task(
+    name="monitor.attribute_alert",
+    acks_late=True,
+    autoretry_for=DB_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def attribute_alert(alert_id: str) -> str:
+    """Replay the opened alert's labelled tickets through the previous production version
+    and store who is to blame; then send ``alert.attributed`` to the webhook. The verdict, or
+    ``skipped`` (a candidate stream's alert, attributed already, or attribution off)."""
+    settings = get_settings()
+    if settings.monitor_attribution_max_tickets <= 0:
+        return "skipped"
+    with session_scope() as session:
+        inputs = attribution.gather(session, settings=settings, alert_id=uuid.UUID(alert_id))
+    if inputs is None:
+        return "skipped"
+    runtime = shadow_runtime(settings)
+
+    def replay(ticket_id: uuid.UUID, version_id: uuid.UUID) -> str | None:
+        decision = runtime.replay(ticket_id, version_id)
+        return None if decision is None else decision["queue"]
+
+    doc = attribution.judge(inputs, settings=settings, replay=replay)
+    with session_scope() as session:
+        if not attribution.store(session, alert_id=uuid.UUID(alert_id), doc=doc):
+            return "skipped"
+    log.info("alert %s attributed: %s", alert_id, doc["summary"])
+    if settings.monitor_webhook_url:
+        deliver_webhook.apply_async((alert_id, "attributed"), queue=QUEUE)
+    return str(doc["verdict"])
 
 
 @app.task(name="monitor.deliver_webhook", bind=True, acks_late=True, max_retries=None)
