@@ -105,3 +105,12 @@ def shadow_runtime(settings: Settings) -> ShadowRuntime:
         if _runtime is None:
             _runtime = ShadowRuntime(settings)
         return _runtime
+
+
+def close_shadow_runtime() -> None:
+    """Close the process's shadow runtime, if started (tests pointing at a new database)."""
+    global _runtime
+    with _lock:
+        if _runtime is not None:
+            _runtime.close()
+            _runtime = None
