@@ -4,7 +4,7 @@ Each task owns its transaction (``session_scope``) and runs after its message is
 when it finished (``acks_late``); database errors are retried with backoff. Events of a
 committed window (an alert opened, escalated, resolved) go on to ``monitor.act_on_alert``,
 which runs the opt-in actions and then hands the event to ``monitor.deliver_webhook``; an
-opened alert also goes to ``monitor.attribute_alert`` (world drifted or change regressed).
+opened alert then goes to ``monitor.attribute_alert`` (world drifted or change regressed).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from celery import Task
+from celery import Task, chain
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -216,11 +216,9 @@ def compute_window(window_size_s: int, window_end: str, segment: str) -> dict[st
 
 
 def dispatch(events: list[AlertEvent]) -> None:
-    """Hand committed alert events to the workers; an opened alert is also attributed."""
+    """Hand committed alert events to the workers."""
     for event in events:
         act_on_alert.apply_async((str(event.alert_id), event.kind), queue=QUEUE)
-        if event.kind == "opened":
-            attribute_alert.apply_async((str(event.alert_id),), queue=QUEUE)
 
 
 @app.task(
@@ -232,11 +230,17 @@ def dispatch(events: list[AlertEvent]) -> None:
     max_retries=8,
 )
 def act_on_alert(alert_id: str, event: str) -> dict[str, Any]:
-    """Run the opt-in actions of an alert event, then send it to the webhook."""
+    """Run the opt-in actions of an alert event, then send it to the webhook; an opened alert
+    is then attributed (after its ``alert.opened`` delivery, so ``alert.attributed`` follows)."""
     settings = get_settings()
     done = actions.run_actions(settings, alert_id=uuid.UUID(alert_id), event=event)
+    steps = []
     if settings.monitor_webhook_url:
-        deliver_webhook.apply_async((alert_id, event), queue=QUEUE)
+        steps.append(deliver_webhook.si(alert_id, event).set(queue=QUEUE))
+    if event == "opened":
+        steps.append(attribute_alert.si(alert_id).set(queue=QUEUE))
+    if steps:
+        chain(*steps).apply_async()
     return done
 
 

@@ -163,6 +163,8 @@ def run(
             )
     engine.dispose()
     bodies = [json.loads(r.body) for r in sent]
+    events = [b["event"] for b in bodies]
+    assert events.index("alert.opened") < events.index("alert.attributed")  # in that order
     return doc, next(b for b in bodies if b["event"] == "alert.attributed")
 
 
