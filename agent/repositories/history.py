@@ -39,14 +39,17 @@ EF_SEARCH = 64
 
 # The nearest outcomes of one label set: the recorded ``outcomes`` or, under a later taxonomy,
 # the relabelled rows of one label set (``taxonomy migrate``); with ``tenant_scoped``, only
-# those of the ticket's own tenant (tickets without one: the history loaded without one).
-def _nearest_sql(*, relabelled: bool, tenant_scoped: bool) -> str:
+# those of the ticket's own tenant (tickets without one: the history loaded without one); with
+# ``before``, only outcomes recorded before a time (a replay sees the history of its day).
+def _nearest_sql(*, relabelled: bool, tenant_scoped: bool, before: bool = False) -> str:
     table, labels = (
         ("relabelled_outcomes", "o.taxonomy_id = %(labels)s AND ")
         if relabelled
         else ("outcomes", "")
     )
     tenant = " AND t.tenant_id IS NOT DISTINCT FROM %(tenant)s" if tenant_scoped else ""
+    if before:
+        tenant += " AND o.recorded_at < %(before)s"
     return (
         "SELECT o.ticket_id, o.queue, o.priority, t.subject, t.body, o.embedding <=> %(q)s "
         f"AS distance FROM {table} o JOIN tickets t ON t.id = o.ticket_id WHERE {labels}"
@@ -56,9 +59,12 @@ def _nearest_sql(*, relabelled: bool, tenant_scoped: bool) -> str:
 
 
 NEAREST = {
-    (relabelled, scoped): _nearest_sql(relabelled=relabelled, tenant_scoped=scoped)
+    (relabelled, scoped, before): _nearest_sql(
+        relabelled=relabelled, tenant_scoped=scoped, before=before
+    )
     for relabelled in (False, True)
     for scoped in (False, True)
+    for before in (False, True)
 }
 # The label set a taxonomy reads: its own relabelled rows once history was migrated into it.
 LABEL_SET = (
@@ -82,14 +88,17 @@ async def nearest_rows(
     exclude: uuid.UUID,
     labels: uuid.UUID | None = None,
     tenant: TenantScope | None = None,
+    recorded_before: datetime | None = None,
 ) -> list[tuple[Any, ...]]:
     """The per-ticket path's :func:`nearest`, on a pool connection set up by
     :func:`configure_search`: ``(ticket_id, queue, priority, subject, body, distance)``.
     ``labels``: a migrated taxonomy's id (:func:`label_set`), None for the recorded outcomes;
-    ``tenant``: one tenant's outcomes only, None for the whole pool."""
+    ``tenant``: one tenant's outcomes only, None for the whole pool; ``recorded_before``: only
+    outcomes recorded before then (a replay), None for all."""
     params = {"q": embedding, "k": k, "exclude": exclude, "labels": labels}
-    params["tenant"] = tenant.tenant_id if tenant else None
-    cur = await conn.execute(NEAREST[(labels is not None, tenant is not None)], params)
+    params.update(tenant=tenant.tenant_id if tenant else None, before=recorded_before)
+    key = (labels is not None, tenant is not None, recorded_before is not None)
+    cur = await conn.execute(NEAREST[key], params)
     return await cur.fetchall()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -25,9 +26,18 @@ def ticket_text(subject: str, body: str) -> str:
 
 
 class PgNeighbourStore:
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, *, recorded_before: datetime | None = None
+    ) -> None:
         self._pool = pool
         self._label_sets: dict[str, tuple[uuid.UUID | None, float]] = {}
+        self._recorded_before = recorded_before
+
+    def as_of(self, at: datetime) -> PgNeighbourStore:
+        """The same store seeing only outcomes recorded before ``at`` (a replay of the past)."""
+        store = PgNeighbourStore(self._pool, recorded_before=at)
+        store._label_sets = self._label_sets
+        return store
 
     async def nearest(
         self,
@@ -52,6 +62,7 @@ class PgNeighbourStore:
                 exclude=uuid.UUID(exclude_ticket_id),
                 labels=labels,
                 tenant=scope,
+                recorded_before=self._recorded_before,
             )
         return [
             Neighbour(

@@ -14,6 +14,7 @@ import logging
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -136,8 +137,10 @@ class ShadowRunner:
         history: NeighbourStore,
         classifiers: ClassifierFactory,
         embedder: TextEmbedder | None = None,
+        history_as_of: Callable[[datetime], NeighbourStore] | None = None,
     ) -> None:
         self._settings, self._pool, self._sessions = settings, pool, sessions
+        self._history_as_of = history_as_of
         self._control, self._redis, self._graph = control, redis, graph
         self._history, self._classifiers, self._embedder = history, classifiers, embedder
 
@@ -170,7 +173,9 @@ class ShadowRunner:
 
     async def replay(self, ticket_id: uuid.UUID, version_id: uuid.UUID) -> dict[str, Any] | None:
         """The decision the version would make on the ticket, in memory: nothing is recorded,
-        no label, budget or rate is consulted, kill switches are ignored. None: no ticket."""
+        no label, budget or rate is consulted, kill switches are ignored, and (given
+        ``history_as_of``) only outcomes recorded before the ticket arrived are retrieved, as
+        production saw them, not the labels that came later. None: no ticket."""
         async with self._pool.connection() as conn:
             stored = await decisions.stored_embedding(conn, ticket_id)
         async with self._sessions() as session:
@@ -179,7 +184,10 @@ class ShadowRunner:
             return None
         version = await self._control.version(version_id, "shadow")
         recorder = MemoryRecorder()
-        context = self._context(version, stored, recorder=recorder, switches=NoSwitches())
+        history = self._history_as_of(ticket.received_at) if self._history_as_of else None
+        context = self._context(
+            version, stored, recorder=recorder, switches=NoSwitches(), history=history
+        )
         await self._graph.ainvoke(initial_state(ticket), context=context)
         return recorder.decision
 
@@ -190,6 +198,7 @@ class ShadowRunner:
         *,
         recorder: DecisionRecorder | None = None,
         switches: SwitchBoard | None = None,
+        history: NeighbourStore | None = None,
     ) -> AgentContext:
         embedder = self._embedder
         if stored is not None:
@@ -200,7 +209,7 @@ class ShadowRunner:
             switches=switches or self._control,
             versions=PinnedVersion(version),
             embedder=embedder,
-            history=self._history,
+            history=history or self._history,
             classifiers=self._classifiers,
             recorder=recorder or ShadowRecorder(self._pool),
             sampler=ReviewSampling(0.0),

@@ -74,6 +74,7 @@ class ShadowRuntime:
         await pool.open(wait=False)
         sessions = async_sessionmaker(engine, expire_on_commit=False)
         redis = Redis.from_url(resolve_redis_url(settings), socket_timeout=2)
+        history = PgNeighbourStore(pool)
         return ShadowRunner(
             settings=settings,
             pool=pool,
@@ -81,7 +82,8 @@ class ShadowRuntime:
             control=ControlPlane(sessions, redis),
             redis=redis,
             graph=routing_graph(),
-            history=PgNeighbourStore(pool),
+            history=history,
+            history_as_of=history.as_of,
             classifiers=ClassifierRegistry(settings),
             embedder=LazyEmbedder(settings),
         )

@@ -5,7 +5,9 @@ and compared with the current version's decisions.
 Two topics of history, each with its own queue. (a) The current version's knn thresholds send
 every ticket to ``unknown`` while the previous version routes them right: the change
 regressed. (b) Reviewers now say one topic belongs to another queue (the world moved): both
-versions route it as history taught them, equally wrong: the world drifted. All draws are
+versions route it as history taught them, equally wrong: the world drifted (the replay sees
+only outcomes recorded before each ticket arrived, not the window's own later labels, which
+would otherwise teach the previous version the new queue). All draws are
 seeded and the verdicts rest on margins far from the test's level (p = 2^-59 and 1).
 """
 
@@ -128,6 +130,7 @@ def seed_window(
                     priority="P3",
                     source="helpdesk",
                     recorded_at=WINDOW.end + timedelta(minutes=10),
+                    embedding=ticket.embedding,  # as the API records an outcome
                 )
             )
         alert = make_alert(db, last_window_end=WINDOW.end, window_size_s=WINDOW.size_s)
