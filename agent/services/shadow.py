@@ -6,6 +6,9 @@ is loaded only for a ticket that has none). Its decision is written with ``is_sh
 never final: the review queue, outcomes, metrics, budgets and the one-final-decision
 invariant do not see it. Its model calls are counted apart: no tenant budget hold, the
 ``shadow_spend`` ledger against ``shadow_monthly_budget_usd``, and its own per-minute limit.
+
+:meth:`ShadowRunner.replay` is the same run kept in memory (an alert's attribution replays its
+window through the previous production version): nothing is written.
 """
 
 from __future__ import annotations
