@@ -27,6 +27,7 @@ def test_tasks_are_named_late_acknowledged_and_registered() -> None:
         "monitor.deliver_webhook",
         "monitor.schedule_rejudgements",
         "monitor.rejudge_window",
+        "monitor.attribute_alert",
     }
     assert names <= set(app.tasks)
     for task in (
@@ -35,6 +36,7 @@ def test_tasks_are_named_late_acknowledged_and_registered() -> None:
         tasks.act_on_alert,
         tasks.schedule_rejudgements,
         tasks.rejudge_window,
+        tasks.attribute_alert,
     ):
         assert task.acks_late and task.max_retries == 8
     assert tasks.deliver_webhook.acks_late
