@@ -32,7 +32,8 @@ PORTAL_SUBMISSIONS = Counter(
 INBOX_MESSAGES = Counter(
     "ticketwatch_inbox_messages_total",
     "Mail to the inbox, by outcome: accepted, duplicate, unknown_tenant, rate_limited, "
-    "too_big, empty, unreadable, failed.",
+    "too_big, empty, unreadable, failed; tenant_closed: a polled mail left for later while "
+    "its tenant takes none.",
     ["outcome"],
 )
 DUPLICATES = Counter(

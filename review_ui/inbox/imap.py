@@ -112,6 +112,7 @@ class ImapPoller:
         tenant = await self.intake.tenant(self.slug)
         if tenant is None:
             log.warning("inbox: tenant %r takes no mail (its portal is off)", self.slug)
+            INBOX_MESSAGES.labels("tenant_closed").inc()
             return Verdict.LATER
         if len(raw) > self.intake.runtime.settings.inbox_max_message_bytes:
             INBOX_MESSAGES.labels("too_big").inc()
