@@ -59,12 +59,36 @@ def bench_shadow(
     worker: Annotated[
         bool, typer.Option(help="Run the worker (--no-worker: the API side's cost alone).")
     ] = True,
+    split_cpus: Annotated[
+        bool,
+        typer.Option(
+            help="Pin the API and the client to half the CPUs, the worker to the other half."
+        ),
+    ] = False,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Tickets per second, open loop (default: --concurrency in flight, closed loop).",
+        ),
+    ] = None,
 ) -> None:
     """Production's latency with a shadow at 100% over without (API and worker, real)."""
     from evals.bench.shadow import run
 
     console.print("setting up a scratch database with history; this takes a minute…")
-    result = run(n=n, concurrency=concurrency, history=history, rounds=rounds, worker=worker)
+    try:
+        result = run(
+            n=n,
+            concurrency=concurrency,
+            history=history,
+            rounds=rounds,
+            worker=worker,
+            split_cpus=split_cpus,
+            rate=rate,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--split-cpus") from exc
     typer.echo(json.dumps(result, indent=None if as_json else 2))
 
 

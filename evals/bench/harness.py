@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -154,20 +155,33 @@ def promote_new_version(url: str, settings: Settings, semver: str, **version: An
 
 @contextmanager
 def process(
-    args: Sequence[str], *, env: dict[str, str], ready_url: str, timeout_s: float = 120
+    args: Sequence[str],
+    *,
+    env: dict[str, str],
+    ready_url: str,
+    timeout_s: float = 120,
+    cpus: frozenset[int] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A child process that counts as started once ``ready_url`` answers 200."""
+    """A child process that counts as started once ``ready_url`` answers 200.
+
+    ``cpus`` pins it (and every process it forks) to those CPUs. Its standard error goes to a
+    temporary file, not a pipe: a pipe nobody reads fills up (64 KiB of log lines) and then
+    blocks the child on its next write, which stalled a worker mid-benchmark.
+    """
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(
         [sys.executable, *args],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
     )
     try:
         deadline = time.monotonic() + timeout_s
         while True:
             if proc.poll() is not None:
-                err = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+                stderr.seek(0)
+                err = stderr.read().decode(errors="replace")[-2000:]
                 raise RuntimeError(f"{args[:3]} exited with {proc.returncode}: {err}")
             try:
                 if httpx.get(ready_url, timeout=1).status_code == 200:
@@ -184,6 +198,7 @@ def process(
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        stderr.close()
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,19 @@
 The real API and a real worker on a scratch database with history; a knn production version and
 a knn shadow version. Rounds alternate, over fresh tickets: the shadow off, then at 100%; the
 ratio is production's p50 latency (client-observed) with the shadow on over off, both measured
-in this run, so a slow spell of a shared machine falls on both sides. The worker runs on the
-same machine as the API here: its CPU is part of what the ratio measures.
+in this run, so a slow spell of a shared machine falls on both sides. By default the worker
+shares the API's CPUs, so its CPU is part of what the ratio measures; ``split_cpus`` pins the API
+and this client to one half of the CPUs and the worker to the other (Postgres and Redis float),
+as where the worker has machines of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -35,6 +39,7 @@ from evals.bench.harness import (
     scratch_database,
     ticket_bodies,
 )
+from evals.bench.soak_load import drive_at_rate
 from evals.repository import shadow_decision_count
 
 ACTOR = Actor("bench", "admin")
@@ -67,6 +72,48 @@ def _set_shadow(url: str, settings: Settings, percent: int, *, create: bool = Fa
     asyncio.run(body())
 
 
+def _cpu_halves() -> tuple[frozenset[int], frozenset[int]]:
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        raise ValueError(f"split CPUs needs at least 2 CPUs, this process may use {len(cpus)}")
+    half = len(cpus) // 2
+    return frozenset(cpus[:half]), frozenset(cpus[half:])
+
+
+@contextmanager
+def _pinned(cpus: frozenset[int] | None) -> Iterator[None]:
+    """This process (the load client) on ``cpus`` for the block; Postgres (started) floats."""
+    if not cpus:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def _send(
+    url: str,
+    chunk: list[dict[str, Any]],
+    concurrency: int,
+    rate: float | None,
+    headers: dict[str, str],
+) -> LoadResult:
+    if rate is None:
+        return drive(url, chunk, concurrency=concurrency, headers=headers)
+    seconds = len(chunk) / rate
+    recorder = drive_at_rate(url, lambda i: chunk[i], rate=rate, seconds=seconds, headers=headers)
+    sent = recorder.requests
+    return LoadResult(
+        n=len(sent),
+        errors=sum(not r.ok for r in sent),
+        seconds=seconds,
+        latencies_ms=np.asarray([r.latency_ms for r in sent if r.ok]),
+    )
+
+
 def _env(url: str, settings: Settings, redis_url: str, metrics_port: int) -> dict[str, str]:
     return {
         "DATABASE_URL": url,
@@ -85,10 +132,15 @@ def run(
     history: int = 1000,
     rounds: int = 4,
     worker: bool = True,
+    split_cpus: bool = False,
+    rate: float | None = None,
     settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """``worker`` False leaves the shadow's messages queued: what the API side alone costs."""
+    """``worker`` False leaves the shadow's messages queued: what the API side alone costs.
+    ``rate`` sends tickets at that many per second (open loop, as customers do) instead of
+    ``concurrency`` requests in flight (closed loop, as fast as the API answers)."""
     settings = settings or get_settings()
+    api_cpus, worker_cpus = _cpu_halves() if split_cpus else (None, None)
     server, redis_url = resolve_database_url(settings), resolve_redis_url(settings)
     with scratch_database(server) as url:
         prepared = prepare_agent(url, settings, history=history)
@@ -97,13 +149,19 @@ def run(
         api_port, metrics_port = free_port(), free_port()
         env = _env(url, settings, redis_url, metrics_port)
         api = ["-m", "agent", "serve", "--port", str(api_port)]
-        worker_args = ["-m", "agent", "worker", "--concurrency", "2"]
+        worker_args = ["-m", "agent", "worker", "--concurrency", "2", "--loglevel", "WARNING"]
         api_url = f"http://127.0.0.1:{api_port}"
         with (
-            process(api, env=env, ready_url=f"{api_url}/ready"),
-            process(worker_args, env=env, ready_url=f"http://127.0.0.1:{metrics_port}")
+            process(api, env=env, ready_url=f"{api_url}/ready", cpus=api_cpus),
+            process(
+                worker_args,
+                env=env,
+                ready_url=f"http://127.0.0.1:{metrics_port}",
+                cpus=worker_cpus,
+            )
             if worker
             else nullcontext(),
+            _pinned(api_cpus),
         ):
             bodies = ticket_bodies(sample_texts(n + 2 * concurrency, seed=13), "shadow-bench")
             warm, rest = bodies[: 2 * concurrency], bodies[2 * concurrency :]
@@ -115,9 +173,7 @@ def run(
                 shadow_on = i % 2 == 1
                 _set_shadow(url, settings, 100 if shadow_on else 0)
                 chunk = [rest[j] for j in part]
-                result = drive(
-                    f"{api_url}/v1/tickets", chunk, concurrency=concurrency, headers=headers
-                )
+                result = _send(f"{api_url}/v1/tickets", chunk, concurrency, rate, headers)
                 (on if shadow_on else off).append(result)
             shadowed_expected = sum(len(p) for i, p in enumerate(parts) if i % 2 == 1)
             # runs still queued when a round turned the shadow off are skipped (``not_shadow``)
@@ -145,5 +201,9 @@ def run(
             "history": history,
             "rounds": rounds,
             "worker": worker,
+            "rate_per_s": rate,
+            "cpus": {"api_and_client": sorted(api_cpus), "worker": sorted(worker_cpus)}
+            if api_cpus and worker_cpus
+            else "shared",
         },
     }
