@@ -8,6 +8,7 @@ final-decision lookup run on psycopg's autocommit pool with ``DECISION_COLUMNS``
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -190,6 +191,20 @@ async def has_shadow(
         (ticket_id, version_id),
     )
     return await cur.fetchone() is not None
+
+
+async def add_shadow_spend(
+    conn: psycopg.AsyncConnection[Any], version_id: uuid.UUID, cost_usd: Decimal
+) -> None:
+    """Count a model cost of the version that no decision row carries (an attribution replay,
+    kept in memory) in this month's ``shadow_spend``, as the trigger counts a shadow decision."""
+    await conn.execute(
+        "INSERT INTO shadow_spend AS s (agent_version_id, month, spent_usd) "
+        "VALUES (%s, (date_trunc('month', now() AT TIME ZONE 'UTC'))::date, %s) "
+        "ON CONFLICT (agent_version_id, month) "
+        "DO UPDATE SET spent_usd = s.spent_usd + excluded.spent_usd",
+        (version_id, cost_usd),
+    )
 
 
 async def shadow_month_spend_usd(

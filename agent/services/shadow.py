@@ -8,7 +8,9 @@ invariant do not see it. Its model calls are counted apart: no tenant budget hol
 ``shadow_spend`` ledger against ``shadow_monthly_budget_usd``, and its own per-minute limit.
 
 :meth:`ShadowRunner.replay` is the same run kept in memory (an alert's attribution replays its
-window through the previous production version): nothing is written.
+window through the previous production version): no decision is written, but its model cost
+counts in that version's ``shadow_spend`` like a shadow run's, and once the month's shadow budget
+is spent a replay is refused (:class:`ShadowBudgetSpent`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 import numpy as np
@@ -45,6 +48,11 @@ from agent.services.router import Graph, initial_state
 from agent.switches import SwitchBoard
 
 log = logging.getLogger(__name__)
+
+
+class ShadowBudgetSpent(RuntimeError):
+    """The version's shadow budget for the month is spent: no more model calls for it."""
+
 
 ShadowOutcome = Literal["recorded", "exists", "not_shadow", "no_ticket", "budget", "rate"]
 
@@ -178,8 +186,12 @@ class ShadowRunner:
         """The decision the version would make on the ticket, in memory: nothing is recorded,
         no label, budget or rate is consulted, kill switches are ignored, and (given
         ``history_as_of``) only outcomes recorded before the ticket arrived are retrieved, as
-        production saw them, not the labels that came later. None: no ticket."""
+        production saw them, not the labels that came later. None: no ticket. Its model cost
+        counts in the version's ``shadow_spend``; :class:`ShadowBudgetSpent` once that is
+        over ``shadow_monthly_budget_usd``."""
         async with self._pool.connection() as conn:
+            if await self._over_budget(conn, version_id):
+                raise ShadowBudgetSpent(f"the shadow budget of version {version_id} is spent")
             stored = await decisions.stored_embedding(conn, ticket_id)
         async with self._sessions() as session:
             ticket = await tickets.get(session, ticket_id)
@@ -192,6 +204,10 @@ class ShadowRunner:
             version, stored, recorder=recorder, switches=NoSwitches(), history=history
         )
         await self._graph.ainvoke(initial_state(ticket), context=context)
+        cost = Decimal((recorder.decision or {}).get("cost_usd") or 0)
+        if cost > 0:
+            async with self._pool.connection() as conn:
+                await decisions.add_shadow_spend(conn, version_id, cost)
         return recorder.decision
 
     def _context(

@@ -28,7 +28,12 @@ from monitor.storage import attribution, repository
 from monitor.storage.attribution import LabelledDecision
 
 # (ticket id, version id) -> the queue the version routes the ticket to; None: no such ticket.
+# Raises ReplayStopped when no more tickets may be replayed (the shadow budget is spent).
 Replay = Callable[[uuid.UUID, uuid.UUID], str | None]
+
+
+class ReplayStopped(RuntimeError):
+    """No more replays: the comparison is made on the tickets replayed so far."""
 
 
 @dataclass(frozen=True)
@@ -92,12 +97,21 @@ def _compare(inputs: Inputs, *, settings: Settings, replay: Replay) -> Attributi
         return Attribution("no_previous_version", len(labelled), alpha=alpha)
     if len(labelled) < min_labelled:  # not worth a replay
         return Attribution("insufficient", len(labelled), alpha=alpha, min_labelled=min_labelled)
-    replayed = [replay(row.ticket_id, previous) for row in labelled]
+    replayed: list[str | None] = []
+    stopped = None
+    for row in labelled:
+        try:
+            replayed.append(replay(row.ticket_id, previous))
+        except ReplayStopped as exc:
+            stopped = str(exc)
+            break
+    done = labelled[: len(replayed)]
     return attribute(
-        [row.queue == row.truth for row in labelled],
-        [queue == row.truth for queue, row in zip(replayed, labelled, strict=True)],
+        [row.queue == row.truth for row in done],
+        [queue == row.truth for queue, row in zip(replayed, done, strict=True)],
         alpha=alpha,
         min_labelled=min_labelled,
+        stopped=stopped,
     )
 
 

@@ -34,6 +34,9 @@ class Attribution:
     p_value: float | None = None
     alpha: float = 0.05
     min_labelled: int = 20
+    # why the replay stopped before every labelled ticket (the shadow budget spent): the
+    # comparison is on the tickets replayed until then
+    stopped: str | None = None
 
     @property
     def current_accuracy(self) -> float | None:
@@ -47,6 +50,11 @@ class Attribution:
         """One line for people: the verdict and why."""
         if self.verdict == "no_previous_version":
             return "no previous production version to replay the window through"
+        if self.verdict == "insufficient" and self.stopped:
+            return (
+                f"{self.n} labelled tickets replayed before the replay stopped "
+                f"({self.stopped}), fewer than {self.min_labelled}"
+            )
         if self.verdict == "insufficient":
             return f"{self.n} labelled tickets in the window, fewer than {self.min_labelled}"
         figures = (
@@ -55,6 +63,8 @@ class Attribution:
             f"(only current {self.only_current}, only previous {self.only_previous}, "
             f"exact McNemar p = {self.p_value:.3g})"
         )
+        if self.stopped:
+            figures += f"; replay stopped early: {self.stopped}"
         if self.verdict == "change_regressed":
             return f"the change regressed: {figures}"
         return f"the world drifted: the previous version is about as wrong; {figures}"
@@ -82,13 +92,16 @@ def attribute(
     *,
     alpha: float = 0.05,
     min_labelled: int = 20,
+    stopped: str | None = None,
 ) -> Attribution:
     """Compare the two versions' correctness on the same labelled tickets (paired, in order)."""
     if len(current) != len(previous):
         raise ValueError("the two versions must be judged on the same tickets")
     n = len(current)
     if n < min_labelled:
-        return Attribution("insufficient", n, alpha=alpha, min_labelled=min_labelled)
+        return Attribution(
+            "insufficient", n, alpha=alpha, min_labelled=min_labelled, stopped=stopped
+        )
     only_current = sum(1 for a, b in zip(current, previous, strict=True) if a and not b)
     only_previous = sum(1 for a, b in zip(current, previous, strict=True) if b and not a)
     p = mcnemar_exact(only_current, only_previous)
@@ -103,4 +116,5 @@ def attribute(
         p_value=p,
         alpha=alpha,
         min_labelled=min_labelled,
+        stopped=stopped,
     )

@@ -27,6 +27,7 @@ from agent.db import async_session_scope, make_async_engine, session_scope
 from agent.embedded import resolve_database_url, resolve_redis_url
 from agent.services.control import ControlPlane
 from agent.services.rollout import guard_serving_canary
+from agent.services.shadow import ShadowBudgetSpent
 from agent.services.shadow_dispatch import SHADOW_TASK
 from agent.services.shadow_runtime import shadow_runtime
 from monitor.services import attribution, compute, late_labels
@@ -266,7 +267,10 @@ def attribute_alert(alert_id: str) -> str:
     runtime = shadow_runtime(settings)
 
     def replay(ticket_id: uuid.UUID, version_id: uuid.UUID) -> str | None:
-        decision = runtime.replay(ticket_id, version_id)
+        try:
+            decision = runtime.replay(ticket_id, version_id)
+        except ShadowBudgetSpent as exc:
+            raise attribution.ReplayStopped(str(exc)) from exc
         return None if decision is None else decision["queue"]
 
     doc = attribution.judge(inputs, settings=settings, replay=replay)

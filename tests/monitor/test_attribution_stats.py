@@ -1,10 +1,18 @@
-"""The attribution's verdict: an exact McNemar test on the discordant pairs, known values."""
+"""The attribution's verdict: an exact McNemar test on the discordant pairs, known values;
+and a replay cut short (the shadow budget spent) judged on what it replayed."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 import pytest
 
+from agent.config import Settings
+from monitor.services.attribution import Inputs, Replay, ReplayStopped, judge
 from monitor.stats.attribution import attribute, mcnemar_exact
+from monitor.stats.windows import Window
+from monitor.storage.attribution import LabelledDecision
 
 
 def pairs(both: int, only_current: int, only_previous: int, neither: int) -> tuple[list, list]:
@@ -63,3 +71,34 @@ def test_fewer_labelled_tickets_than_the_minimum_are_insufficient() -> None:
 def test_unpaired_inputs_are_refused() -> None:
     with pytest.raises(ValueError):
         attribute([True], [True, False])
+
+
+def _inputs(n: int) -> Inputs:
+    rows = [LabelledDecision(uuid.uuid4(), "cards", "cards") for _ in range(n)]
+    return Inputs(
+        Window(3600, datetime(2026, 12, 7, tzinfo=UTC)), "1.1.0", uuid.uuid4(), "1.0.0", rows
+    )
+
+
+def _replay_until(limit: int) -> Replay:
+    calls = 0
+
+    def replay(ticket_id: uuid.UUID, version_id: uuid.UUID) -> str | None:
+        nonlocal calls
+        calls += 1
+        if calls > limit:
+            raise ReplayStopped("the shadow budget of version v is spent")
+        return "transfers"  # the previous version wrong where the current is right
+
+    return replay
+
+
+def test_a_replay_stopped_by_the_budget_is_judged_on_the_tickets_replayed_before() -> None:
+    settings = Settings(monitor_attribution_min_labelled=20)
+    doc = judge(_inputs(60), settings=settings, replay=_replay_until(30))
+    assert doc["n"] == 30 and doc["only_current"] == 30
+    assert doc["verdict"] == "world_drifted"  # the previous version is worse, not better
+    assert "replay stopped early: the shadow budget" in doc["summary"]
+    doc = judge(_inputs(60), settings=settings, replay=_replay_until(5))
+    assert doc["verdict"] == "insufficient" and doc["n"] == 5
+    assert doc["summary"].startswith("5 labelled tickets replayed before the replay stopped")

@@ -10,14 +10,17 @@ import uuid
 from decimal import Decimal
 
 import psycopg
+import pytest
 from pgvector.psycopg import register_vector
 from redis import Redis
 
 from agent.config import DEFAULT_EMBEDDING_MODEL
 from agent.datasets.banking77 import labelled_records
 from agent.embed import get_embedder
+from agent.repositories import decisions
 from agent.services.control import EPOCH_KEY
 from agent.services.operators import Actor, set_shadow
+from agent.services.shadow import ShadowBudgetSpent
 from agent.services.shadow_dispatch import ShadowDispatch, publisher, shadow_bucket
 from agent.services.shadow_runtime import ShadowRuntime
 from agent.services.versions import create_version
@@ -162,3 +165,41 @@ def test_the_runner_writes_one_shadow_decision_and_respects_budget_and_off(
         assert capped.run(third, version_id) == "not_shadow"
     finally:
         capped.close()
+
+
+def test_a_replay_counts_in_the_shadow_budget_and_is_refused_once_it_is_spent(
+    servers, fresh_db_url
+) -> None:
+    settings = settings_for(
+        database_url=fresh_db_url, redis_url=servers.redis_url, data_dir=servers.data_dir
+    )
+    embedder = get_embedder(settings)
+    history = stratified(labelled_records("train", load_taxonomy("banking77")), 10)
+    setup = set_up_agent(settings, history, embedder)
+    version_id = asyncio.run(_shadow_version(fresh_db_url, "1.2.0"))
+    vector = embedder.embed(["my card payment was declined"])[0].tolist()
+    ticket = _embedded_ticket(fresh_db_url, setup.tenant_id, vector)
+
+    async def spend(cost: str) -> None:  # what a replay with a model call adds
+        async with await psycopg.AsyncConnection.connect(fresh_db_url) as conn:
+            await decisions.add_shadow_spend(conn, version_id, Decimal(cost))
+
+    capped = ShadowRuntime(settings.model_copy(update={"shadow_monthly_budget_usd": 0.25}))
+    try:
+        decision = capped.replay(ticket, version_id)  # under budget: replayed, nothing written
+        assert decision is not None and decision["queue"]
+        asyncio.run(spend("0.10"))
+        asyncio.run(spend("0.15"))  # a second replay's cost, added to the month's row
+        with pytest.raises(ShadowBudgetSpent, match="shadow budget"):
+            capped.replay(ticket, version_id)
+    finally:
+        capped.close()
+    with psycopg.connect(fresh_db_url) as conn:
+        spent = conn.execute(
+            "SELECT spent_usd FROM shadow_spend WHERE agent_version_id = %s", (version_id,)
+        ).fetchall()
+        written = conn.execute(
+            "SELECT count(*) FROM decisions WHERE ticket_id = %s", (ticket,)
+        ).fetchone()
+    assert spent == [(Decimal("0.250000"),)]
+    assert written == (0,)  # a replay records no decision
