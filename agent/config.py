@@ -126,8 +126,9 @@ class Settings(BaseSettings):
     shadow_monthly_budget_usd: float | None = Field(
         default=None,
         ge=0,
-        description="Monthly model budget of the shadow version's runs (its own, never a "
-        "tenant's); once spent, shadow runs stop until the month ends. Unset: unlimited.",
+        description="Monthly model budget of each version's shadow runs and attribution "
+        "replays (its own, never a tenant's); once spent, they stop until the month ends. "
+        "Unset: unlimited.",
     )
     canary_auto_rollback: bool = Field(
         default=False,
