@@ -1,0 +1,1 @@
+"""The sections of :class:`agent.config.Settings`, one module each."""
