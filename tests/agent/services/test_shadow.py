@@ -14,7 +14,7 @@ import pytest
 from pgvector.psycopg import register_vector
 from redis import Redis
 
-from agent.config import DEFAULT_EMBEDDING_MODEL
+from agent.config import DEFAULT_EMBEDDING_MODEL, Settings
 from agent.datasets.banking77 import labelled_records
 from agent.embed import get_embedder
 from agent.repositories import decisions
@@ -26,8 +26,9 @@ from agent.services.shadow_runtime import ShadowRuntime
 from agent.services.versions import create_version
 from agent.taxonomy import load_taxonomy
 from tests.asyncdb import session_for
+from tests.conftest import Servers
 from tests.factories import stratified
-from tests.live import free_port, set_up_agent, settings_for
+from tests.live import AgentSetup, free_port, set_up_agent, settings_for
 
 ACTOR = Actor("tests", "operator")
 SHADOW = uuid.uuid4()
@@ -110,17 +111,25 @@ def _embedded_ticket(url: str, tenant_id: str, vector: list[float]) -> uuid.UUID
     return tid
 
 
-def test_the_runner_writes_one_shadow_decision_and_respects_budget_and_off(
-    servers, fresh_db_url
-) -> None:
+def _agent_with_a_shadow(
+    servers: Servers, url: str, semver: str
+) -> tuple[Settings, AgentSetup, uuid.UUID, list[float]]:
+    """An agent on a little Banking77 history, a knn shadow version at 100%, and the vector
+    of a card-payment ticket."""
     settings = settings_for(
-        database_url=fresh_db_url, redis_url=servers.redis_url, data_dir=servers.data_dir
+        database_url=url, redis_url=servers.redis_url, data_dir=servers.data_dir
     )
     embedder = get_embedder(settings)
     history = stratified(labelled_records("train", load_taxonomy("banking77")), 10)
     setup = set_up_agent(settings, history, embedder)
-    version_id = asyncio.run(_shadow_version(fresh_db_url, "1.1.0"))
-    vector = embedder.embed(["my card payment was declined"])[0].tolist()
+    version_id = asyncio.run(_shadow_version(url, semver))
+    return settings, setup, version_id, embedder.embed(["my card payment was declined"])[0].tolist()
+
+
+def test_the_runner_writes_one_shadow_decision_and_respects_budget_and_off(
+    servers, fresh_db_url
+) -> None:
+    settings, setup, version_id, vector = _agent_with_a_shadow(servers, fresh_db_url, "1.1.0")
     ticket = _embedded_ticket(fresh_db_url, setup.tenant_id, vector)
     runtime = ShadowRuntime(settings)
     try:
@@ -170,14 +179,7 @@ def test_the_runner_writes_one_shadow_decision_and_respects_budget_and_off(
 def test_a_replay_counts_in_the_shadow_budget_and_is_refused_once_it_is_spent(
     servers, fresh_db_url
 ) -> None:
-    settings = settings_for(
-        database_url=fresh_db_url, redis_url=servers.redis_url, data_dir=servers.data_dir
-    )
-    embedder = get_embedder(settings)
-    history = stratified(labelled_records("train", load_taxonomy("banking77")), 10)
-    setup = set_up_agent(settings, history, embedder)
-    version_id = asyncio.run(_shadow_version(fresh_db_url, "1.2.0"))
-    vector = embedder.embed(["my card payment was declined"])[0].tolist()
+    settings, setup, version_id, vector = _agent_with_a_shadow(servers, fresh_db_url, "1.2.0")
     ticket = _embedded_ticket(fresh_db_url, setup.tenant_id, vector)
 
     async def spend(cost: str) -> None:  # what a replay with a model call adds
