@@ -153,6 +153,20 @@ def promote_new_version(url: str, settings: Settings, semver: str, **version: An
     asyncio.run(body())
 
 
+def child_env(url: str, redis_url: str, settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a benchmark's ticketwatch processes: the scratch database, the
+    shared Redis and data directory, quiet logs, no embedded services of their own; ``extra``
+    adds settings (``TICKETWATCH_...`` names)."""
+    return {
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "TICKETWATCH_DATA_DIR": str(settings.data_dir),
+        "TICKETWATCH_LOG_LEVEL": "WARNING",
+        "TICKETWATCH_EMBEDDED_AUTOSTART": "false",
+        **extra,
+    }
+
+
 @contextmanager
 def process(
     args: Sequence[str],

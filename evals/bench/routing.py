@@ -17,6 +17,7 @@ from agent.config import Settings, get_settings
 from agent.embedded import resolve_database_url, resolve_redis_url
 from evals.bench.harness import (
     LoadResult,
+    child_env,
     drive,
     free_port,
     prepare_agent,
@@ -31,17 +32,6 @@ STUB_MODEL = "openai/stub"
 # The agent and the bare endpoint take turns in this many rounds each, so that a slow spell of a
 # shared machine falls on both sides of the ratio rather than on one.
 OVERHEAD_ROUNDS = 4
-
-
-def _api_env(url: str, settings: Settings, redis_url: str) -> dict[str, str]:
-    return {
-        "DATABASE_URL": url,
-        "REDIS_URL": redis_url,
-        "TICKETWATCH_DATA_DIR": str(settings.data_dir),
-        "TICKETWATCH_LOG_LEVEL": "WARNING",
-        "TICKETWATCH_LLM_API_KEY": "bench",
-        "TICKETWATCH_EMBEDDED_AUTOSTART": "false",
-    }
 
 
 def run(
@@ -78,7 +68,9 @@ def run(
         api_url = f"http://127.0.0.1:{api_port}"
         stub_base = f"http://127.0.0.1:{stub_port}/v1"
         with process(
-            api_args, env=_api_env(url, settings, redis_url), ready_url=f"{api_url}/ready"
+            api_args,
+            env=child_env(url, redis_url, settings, TICKETWATCH_LLM_API_KEY="bench"),
+            ready_url=f"{api_url}/ready",
         ):
             drive(
                 f"{api_url}/v1/tickets",

@@ -31,6 +31,7 @@ from agent.services.versions import create_version
 from agent.taxonomy import load_taxonomy
 from evals.bench.harness import (
     LoadResult,
+    child_env,
     drive,
     free_port,
     prepare_agent,
@@ -114,17 +115,6 @@ def _send(
     )
 
 
-def _env(url: str, settings: Settings, redis_url: str, metrics_port: int) -> dict[str, str]:
-    return {
-        "DATABASE_URL": url,
-        "REDIS_URL": redis_url,
-        "TICKETWATCH_DATA_DIR": str(settings.data_dir),
-        "TICKETWATCH_LOG_LEVEL": "WARNING",
-        "TICKETWATCH_EMBEDDED_AUTOSTART": "false",
-        "TICKETWATCH_MONITOR_METRICS_PORT": str(metrics_port),
-    }
-
-
 def run(
     *,
     n: int = 400,
@@ -147,7 +137,9 @@ def run(
         _set_shadow(url, settings, 0, create=True)
         headers = {"Authorization": f"Bearer {prepared.api_key}"}
         api_port, metrics_port = free_port(), free_port()
-        env = _env(url, settings, redis_url, metrics_port)
+        env = child_env(
+            url, redis_url, settings, TICKETWATCH_MONITOR_METRICS_PORT=str(metrics_port)
+        )
         api = ["-m", "agent", "serve", "--port", str(api_port)]
         worker_args = ["-m", "agent", "worker", "--concurrency", "2", "--loglevel", "WARNING"]
         api_url = f"http://127.0.0.1:{api_port}"

@@ -32,7 +32,13 @@ from agent.embedded import resolve_database_url, resolve_redis_url
 from agent.services.health import MONITOR_QUEUE
 from evals import repository
 from evals.bench import soak_probes as probes
-from evals.bench.harness import free_port, prepare_agent, sample_texts, scratch_database
+from evals.bench.harness import (
+    child_env,
+    free_port,
+    prepare_agent,
+    sample_texts,
+    scratch_database,
+)
 from evals.bench.processes import ticketwatch_process
 from evals.bench.soak_load import Recorder, drive_at_rate, drive_closed_loop, period_stats
 from evals.bench.soak_report import report
@@ -83,16 +89,16 @@ def _own_redis(url: str) -> str:
 def _env(url: str, redis_url: str, settings: Settings, options: SoakOptions) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": url,
-        "REDIS_URL": redis_url,
-        "TICKETWATCH_DATA_DIR": str(settings.data_dir),
-        "TICKETWATCH_EMBEDDED_AUTOSTART": "false",
-        "TICKETWATCH_LOG_LEVEL": "WARNING",
-        "TICKETWATCH_MONITOR_WINDOW_SIZES": options.window,
-        "TICKETWATCH_MONITOR_SEGMENTS": options.segments,
-        "TICKETWATCH_MONITOR_WINDOW_GRACE_S": "5",
-        "TICKETWATCH_MONITOR_REFERENCE_MIN_TICKETS": str(min(500, options.probe_tickets)),
-        "TICKETWATCH_MONITOR_CALIBRATION_REPLICATES": "100",
+        **child_env(
+            url,
+            redis_url,
+            settings,
+            TICKETWATCH_MONITOR_WINDOW_SIZES=options.window,
+            TICKETWATCH_MONITOR_SEGMENTS=options.segments,
+            TICKETWATCH_MONITOR_WINDOW_GRACE_S="5",
+            TICKETWATCH_MONITOR_REFERENCE_MIN_TICKETS=str(min(500, options.probe_tickets)),
+            TICKETWATCH_MONITOR_CALIBRATION_REPLICATES="100",
+        ),
     }
 
 
