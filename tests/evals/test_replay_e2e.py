@@ -36,7 +36,7 @@ SCENARIO = {
     "outcomes": {"share": 0.5, "delay_windows": 0},
     "phases": [
         {"name": "calm", "kind": "stationary", "windows": 2},
-        {"name": "launch", "kind": "new_product", "windows": 2, "intents": NEW, "share": 0.6},
+        {"name": "launch", "kind": "new_product", "windows": 2, "intents": NEW, "share": 0.9},
     ],
 }
 

@@ -131,17 +131,29 @@ def _b_asks(live_api: LiveApi, a: Tenant, b: Tenant) -> tuple[dict[str, object],
     return route, _neighbours(live_api.database_url, route["ticket_id"])
 
 
+def _voted(route: dict[str, object]) -> str:
+    """The queue the neighbours voted for. The novelty gate may still send the ticket to a
+    person (B's history is about something else), which moves mass to ``unknown``, not to A."""
+    queues = {
+        q: p
+        for q, p in route["probabilities"]["queue"].items()  # type: ignore[index]
+        if q != "unknown"
+    }
+    return max(queues, key=queues.__getitem__)
+
+
 def test_a_tenant_scoped_version_routes_from_the_tenants_own_history_only(
     live_api: LiveApi, tenants: tuple[Tenant, Tenant], knn_tenant_scope: None
 ) -> None:
     a, b = tenants
     route, neighbours = _b_asks(live_api, a, b)
     assert neighbours and set(neighbours) <= b.history
-    assert route["queue"] == B_QUEUE, route
+    assert _voted(route) == B_QUEUE, route
+    assert route["queue"] in (B_QUEUE, "unknown"), route
     with live_api.client(key=a.key) as client:
         a_route = _submit(client, QUERY.format(marker=a.marker))
     assert set(_neighbours(live_api.database_url, a_route["ticket_id"])) <= a.history
-    assert a_route["queue"] == A_QUEUE, a_route
+    assert _voted(a_route) == A_QUEUE, a_route
 
 
 def test_a_shared_version_reads_the_whole_pool(
