@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import litellm
 import numpy as np
 
 from agent.embed.base import EMBEDDING_DIM, EmbeddingError, l2_normalise
+from agent.llm.lib import litellm
 
 
 def _vector(item: Any) -> list[float]:
@@ -48,14 +48,14 @@ class LiteLLMEmbedder:
         """One provider call for the whole batch."""
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
-        response = litellm.embedding(model=self.model_name, input=list(texts), **self._kwargs)
+        response = litellm().embedding(model=self.model_name, input=list(texts), **self._kwargs)
         return self._rows(response.data, len(texts))
 
     async def aembed(self, texts: Sequence[str]) -> np.ndarray:
         """As ``embed``, without blocking the event loop."""
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
-        response = await litellm.aembedding(
+        response = await litellm().aembedding(
             model=self.model_name, input=list(texts), **self._kwargs
         )
         return self._rows(response.data, len(texts))

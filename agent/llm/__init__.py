@@ -1,20 +1,14 @@
 """The model gateway (LiteLLM): timeouts, retries, fallback model, circuit breaker, cost.
 
-LiteLLM would fetch its model price map (and Anthropic's beta headers) from the network; the
-copies bundled with it are used instead, offline. The switches are environment variables that
-LiteLLM reads on import, so they are set here, before anything imports LiteLLM.
+LiteLLM itself is imported on first use (:mod:`agent.llm.lib`: it takes seconds); its offline
+switches are set here, so that code importing LiteLLM directly after this package gets them too.
 """
 
 from __future__ import annotations
 
-import os
+from agent.llm.lib import offline_defaults
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-os.environ.setdefault("LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS", "True")
-
-import litellm  # noqa: E402
-
-litellm.suppress_debug_info = True  # no "Give Feedback" banners on every provider error
+offline_defaults()
 
 from agent.llm.circuit import (  # noqa: E402
     CircuitBreaker,

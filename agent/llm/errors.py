@@ -118,12 +118,13 @@ def _caused_by_connection_failure(exc: BaseException) -> bool:
 
 def classify_exception(exc: BaseException, *, secrets: Iterable[str] = ()) -> ModelCallError:
     """Map an exception from LiteLLM (or from our own timeout) onto an error kind."""
-    import litellm  # the package __init__ configured LiteLLM before this import
+    from agent.llm.lib import litellm  # imported on first use (see agent.llm.lib)
 
+    lib = litellm()
     message = redact(str(exc) or type(exc).__name__, secrets)
-    if isinstance(exc, TimeoutError | litellm.Timeout):
+    if isinstance(exc, TimeoutError | lib.Timeout):
         return ModelCallError(LLMErrorKind.TIMEOUT, message, status_code=408)
-    if isinstance(exc, litellm.ContentPolicyViolationError):
+    if isinstance(exc, lib.ContentPolicyViolationError):
         return ModelCallError(LLMErrorKind.CONTENT_FILTERED, message, status_code=400)
     if _caused_by_connection_failure(exc):
         # LiteLLM reports these as status 500; no server answered.

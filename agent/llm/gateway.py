@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import litellm
 from pydantic import SecretStr
 from tenacity import (
     AsyncRetrying,
@@ -28,6 +28,7 @@ from tenacity.stop import stop_base
 
 from agent.llm.circuit import CircuitBreakers
 from agent.llm.errors import RETRYABLE, UNHEALTHY, LLMErrorKind, ModelCallError, classify_exception
+from agent.llm.lib import litellm, warm
 from agent.llm.response import read_response
 from agent.llm.result import LLMResult, ModelFailure
 
@@ -107,6 +108,8 @@ class ModelGateway:
         breakers: CircuitBreakers | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if "litellm" not in sys.modules:
+            warm()  # a version that calls a model is loaded: import LiteLLM before its first call
         self.primary = primary
         self.fallback = fallback
         self._timeout_s = timeout_s
@@ -193,7 +196,7 @@ class ModelGateway:
         timeout = min(self._timeout_s, remaining)
         try:
             response = await asyncio.wait_for(
-                litellm.acompletion(**self._call_kwargs(endpoint, request, timeout)),
+                litellm().acompletion(**self._call_kwargs(endpoint, request, timeout)),
                 timeout + _HARD_TIMEOUT_GRACE_S,
             )
         except Exception as exc:

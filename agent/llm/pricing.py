@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import litellm
+from agent.llm.lib import litellm
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +26,9 @@ def prompt_tokens(
     model: str, messages: Sequence[Mapping[str, str]], response_format: Mapping[str, Any] | None
 ) -> int:
     """The prompt's tokens as LiteLLM counts them, the response schema included."""
-    count = litellm.token_counter(model=model, messages=[dict(m) for m in messages])
+    count = litellm().token_counter(model=model, messages=[dict(m) for m in messages])
     if response_format:
-        count += litellm.token_counter(model=model, text=json.dumps(response_format))
+        count += litellm().token_counter(model=model, text=json.dumps(response_format))
     return int(count)
 
 
@@ -42,7 +42,7 @@ def call_cost_bound_usd(
     """The most one successful call of ``model`` with this prompt may cost, in USD."""
     tokens = int(prompt_tokens(model, messages, response_format) * PROMPT_MARGIN) + 1
     try:
-        prompt_usd, completion_usd = litellm.cost_per_token(
+        prompt_usd, completion_usd = litellm().cost_per_token(
             model=model, prompt_tokens=tokens, completion_tokens=max_tokens
         )
     except Exception as exc:  # unmapped model: no price, as completion_cost says

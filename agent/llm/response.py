@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import litellm
-
 from agent.llm.errors import LLMErrorKind
+from agent.llm.lib import litellm
 from agent.llm.result import LLMResult, TokenLogprob
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ def read_response(response: Any, *, model: str) -> LLMResult:
 def completion_cost(response: Any) -> float:
     """LiteLLM's price for the call; 0 for models it has no price for (local models)."""
     try:
-        return float(litellm.completion_cost(completion_response=response) or 0.0)
+        return float(litellm().completion_cost(completion_response=response) or 0.0)
     except Exception as exc:  # unmapped model, missing usage: no price, not a failure
         log.debug("no cost for this response: %s", type(exc).__name__)
         return 0.0

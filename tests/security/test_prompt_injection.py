@@ -176,6 +176,11 @@ def test_the_real_local_model_keeps_every_injected_ticket_inside_the_rules(
         "response_format": "json_object_with_schema",  # llama.cpp turns it into a grammar
         "system_role": False,  # Gemma's chat template has no system role
         "max_tokens": 32,
+        # one sampled answer, no logprobs: the server's logprobs sort the whole vocabulary
+        # (262k entries) per answer token in Python, 15 s a ticket on two cores; the rules
+        # under test hold whatever the probabilities (the logprob path: test_llm_server.py)
+        "probability_method": "samples",
+        "samples_k": 1,
     }
     # the local server's context (2,048 tokens) holds the prompt without examples
     no_examples = DEFAULT_TEMPLATE.model_copy(update={"few_shot": FewShot(k=0)}).to_yaml()
