@@ -68,7 +68,19 @@ def _register_plugins() -> None:
         register(app)
 
 
+def _is_core_command(argv: list[str]) -> bool:
+    """``argv`` names one of this package's commands (``serve``, ``migrate``, ...): the plugins'
+    command groups are not needed, and importing them costs a process a second or two."""
+    if len(argv) < 2:
+        return False
+    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    names = {n.replace("_", "-") for n in names}
+    names |= {g.name for g in app.registered_groups if g.name}
+    return argv[1] in names
+
+
 def main() -> None:
     """Console-script entry point."""
-    _register_plugins()
+    if not _is_core_command(sys.argv):
+        _register_plugins()
     app()

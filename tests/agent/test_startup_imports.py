@@ -1,5 +1,6 @@
-"""LiteLLM takes seconds to import: processes that never call a model do not import it, and a
-process that loads a model-calling version imports it in the background before the first call."""
+"""What a process imports at start-up. LiteLLM takes seconds: processes that never call a model do
+not import it, and a process that loads a model-calling version imports it in the background
+before the first call. A core command (``serve``, ``migrate``) skips the plugins' command groups."""
 
 from __future__ import annotations
 
@@ -47,3 +48,18 @@ def test_a_gateway_imports_litellm_in_the_background_with_the_offline_price_map(
         """
     )
     assert out == "True True"
+
+
+def test_a_core_command_starts_without_the_plugins_command_groups() -> None:
+    out = _run(
+        """
+        import sys
+        from agent.cli import _is_core_command
+        core = [a for a in ("serve", "migrate", "services", "versions", "load-history")
+                if _is_core_command(["ticketwatch", a])]
+        plugin = [a for a in ("worker", "monitor", "demo", "bench", "users", "--help")
+                  if _is_core_command(["ticketwatch", a])]
+        print(len(core), plugin, "evals.cli" in sys.modules, "monitor.cli" in sys.modules)
+        """
+    )
+    assert out == "5 [] False False"
