@@ -179,8 +179,10 @@ def test_the_real_local_model_keeps_every_injected_ticket_inside_the_rules(
         # one sampled answer, no logprobs: the server's logprobs sort the whole vocabulary
         # (262k entries) per answer token in Python, 15 s a ticket on two cores; the rules
         # under test hold whatever the probabilities (the logprob path: test_llm_server.py)
+        # the one sample near-greedy too, so that the routes draw nothing at random
         "probability_method": "samples",
         "samples_k": 1,
+        "sample_temperature": 0.01,
     }
     # the local server's context (2,048 tokens) holds the prompt without examples
     no_examples = DEFAULT_TEMPLATE.model_copy(update={"few_shot": FewShot(k=0)}).to_yaml()
