@@ -103,6 +103,11 @@ def local_version(server: LocalModelServer, prompt: str, version_id: str) -> Res
         "max_retries": 0,
         "timeout_s": 120,
         "total_timeout_s": 300,
+        # the route is the greedy answer's; one near-greedy extra answer instead of logprobs,
+        # which the local server computes slowly (it sorts the vocabulary per answer token)
+        "probability_method": "samples",
+        "samples_k": 1,
+        "sample_temperature": 0.01,
     }
     return ResolvedVersion(
         id=version_id,
