@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -108,8 +107,7 @@ class ModelGateway:
         breakers: CircuitBreakers | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if "litellm" not in sys.modules:
-            warm()  # a version that calls a model is loaded: import LiteLLM before its first call
+        warm()  # a version that calls a model is loaded: import LiteLLM before its first call
         self.primary = primary
         self.fallback = fallback
         self._timeout_s = timeout_s
