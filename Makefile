@@ -18,9 +18,13 @@ lint:
 typecheck:
 	.venv/bin/mypy
 
+# The suite runs on PYTEST_WORKERS processes (pytest-xdist), each with its own embedded
+# Postgres and Redis, one test file at a time (docs/testing.md); PYTEST_WORKERS=0 runs it in one.
+PYTEST_WORKERS ?= 2
+
 # pytest exits 5 when it collected no test: treat that as a failure, never as a pass.
 pytest:
-	@.venv/bin/python -m pytest --durations=15 $(PYTEST_ARGS); rc=$$?; \
+	@.venv/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 # The release gate on the default version (Banking77 history and golden set): it must pass,

@@ -28,7 +28,7 @@ from agent.config import Settings
 from agent.datasets.banking77 import labelled_records
 from agent.datasets.records import shuffled
 from agent.db import async_session_scope, make_async_engine
-from agent.embed import get_embedder
+from agent.embed import get_bulk_embedding
 from agent.embedded import resolve_database_url, resolve_redis_url
 from agent.repositories import catalog
 from agent.services.calibration import calibrate_version
@@ -57,7 +57,7 @@ def ensure_history(url: str, settings: Settings) -> None:
     if have >= len(records):
         console.print(f"history: {have} outcomes already loaded")
         return
-    embedder = get_embedder(settings)
+    bulk = get_bulk_embedding(settings)  # one single-threaded model run per core
     with Progress(
         TextColumn("embedding and loading Banking77 history"),
         BarColumn(),
@@ -70,7 +70,8 @@ def ensure_history(url: str, settings: Settings) -> None:
             url,
             records,
             source="history:banking77-train",
-            embedder=embedder,
+            embedder=bulk.embedder,
+            workers=bulk.workers,
             progress=lambda n: bar.advance(task, n),
         )
     console.print(

@@ -9,6 +9,7 @@ directory and stopped at the end.
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -45,6 +46,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         limits = [s for name, s in MARKER_TIMEOUTS_S.items() if item.get_closest_marker(name)]
         if limits:
             item.add_marker(pytest.mark.timeout(max(limits)))
+    # Files with slow tests first, then those that start processes: the workers (pytest-xdist
+    # hands out one file at a time) take them while the quick files are still left to even out
+    # the end, instead of one worker running the demo alone at the end. Files and the tests in
+    # each file otherwise keep their order.
+    rank: dict[Path, int] = {}
+    for item in items:
+        weight = next((i for i, m in enumerate(HEAVY_FIRST) if item.get_closest_marker(m)), 9)
+        rank[item.path] = min(rank.get(item.path, 9), weight)
+    items.sort(key=lambda item: rank[item.path])
+
+
+HEAVY_FIRST = ("slow", "e2e", "llm_server", "browser")
 
 
 # Durability is irrelevant for throwaway test data; these make the embedded server faster.
@@ -90,9 +103,11 @@ def servers() -> Iterator[Servers]:
     with service_dir() as data_dir:
         if settings.database_url is not None and settings.redis_url is not None:
             url = settings.database_url.get_secret_value()
-            yield Servers(
-                with_database(url, "postgres"), settings.redis_url.get_secret_value(), data_dir
+            # This worker's own "database 0", below its share (of two workers: 0 and 32).
+            redis_url = with_redis_db(
+                settings.redis_url.get_secret_value(), _redis_db_range().start - 1
             )
+            yield Servers(with_database(url, "postgres"), redis_url, data_dir)
             return
         embedded = EmbeddedServices(data_dir, postgres_options=TEST_POSTGRES_OPTIONS)
         records = embedded.up()
@@ -146,7 +161,24 @@ def db(shared_engine: Engine) -> Iterator[Session]:
             outer.rollback()
 
 
-_redis_dbs = itertools.cycle(range(1, 64))
+def _worker() -> tuple[int, int]:
+    """This pytest-xdist worker's index and the number of workers ((0, 1) without xdist)."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(name.removeprefix("gw")), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+
+
+def _redis_db_range() -> range:
+    """The Redis databases this worker flushes and hands out: a share of 1-63 of its own.
+
+    Each worker starts its own embedded Redis; against one shared server (REDIS_URL) the
+    workers must not flush each other's databases.
+    """
+    index, count = _worker()
+    span = 64 // count
+    return range(index * span + 1, (index + 1) * span)
+
+
+_redis_dbs = itertools.cycle(_redis_db_range())
 
 
 @pytest.fixture

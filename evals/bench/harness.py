@@ -28,7 +28,7 @@ from agent.config import Settings
 from agent.datasets.banking77 import labelled_records
 from agent.datasets.records import LabelledTicket, shuffled
 from agent.db import async_session_scope, make_async_engine
-from agent.embed import get_embedder
+from agent.embed import get_bulk_embedding
 from agent.embedded import resolve_redis_url
 from agent.services.calibration import calibrate_knn
 from agent.services.control import ControlPlane
@@ -96,8 +96,13 @@ def prepare_agent(
 ) -> Prepared:
     """Load ``history`` Banking77 tickets, promote a calibrated knn version, add a tenant."""
     taxonomy = load_taxonomy("banking77")
+    bulk = get_bulk_embedding(settings)
     load_history(
-        url, history_sample(history), source="history:bench", embedder=get_embedder(settings)
+        url,
+        history_sample(history),
+        source="history:bench",
+        embedder=bulk.embedder,
+        workers=bulk.workers,
     )
     params = calibrate_knn(url, taxonomy, n=min(1000, history)).params
 

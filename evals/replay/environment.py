@@ -22,7 +22,7 @@ from agent.classify.abstention import RoutingTarget
 from agent.config import Settings
 from agent.datasets.records import LabelledTicket
 from agent.db import async_session_scope, make_async_engine
-from agent.embed import get_embedder
+from agent.embed import get_bulk_embedding
 from agent.embedded import resolve_database_url, resolve_redis_url
 from agent.routing import DEFAULT_MIN_CONFIDENCE
 from agent.services.calibration import calibrate_version
@@ -64,8 +64,14 @@ def load_agent(
     key and a reviewer."""
     from agent.services.history_loader import load_history
 
+    bulk = get_bulk_embedding(settings)
     load_history(
-        url, history, source=HISTORY_SOURCE, embedder=get_embedder(settings), progress=progress
+        url,
+        history,
+        source=HISTORY_SOURCE,
+        embedder=bulk.embedder,
+        workers=bulk.workers,
+        progress=progress,
     )
     fitted = calibrate_version(
         url, taxonomy, target=RoutingTarget(), n=min(1000, len(history) // 2)

@@ -43,8 +43,11 @@ def test_a_small_load_benchmark_prints_every_figure_as_json(bench_env: None) -> 
     for kind in ("short", "long"):
         for key in ("tickets_per_s", "embedder_tickets_per_s", "baseline_tickets_per_s"):
             assert report[f"{kind}_{key}"] > 0
-        ratio = report[f"{kind}_tickets_per_s"] / report[f"{kind}_embedder_tickets_per_s"]
-        assert report[f"{kind}_ratio_to_embedder"] == pytest.approx(ratio, abs=0.002)
+        # The rates are printed to 0.1 and the ratio to 0.001, each from the unrounded rates: the
+        # printed ratio lies within what the printed rates allow, whatever they are.
+        load, embedder = report[f"{kind}_tickets_per_s"], report[f"{kind}_embedder_tickets_per_s"]
+        low, high = (load - 0.05) / (embedder + 0.05), (load + 0.05) / (embedder - 0.05)
+        assert low - 0.0005 <= report[f"{kind}_ratio_to_embedder"] <= high + 0.0005
         assert set(report[f"{kind}_cores_used"]) == {"embedder", "load", "baseline"}
         assert all(c > 0 for c in report[f"{kind}_cores_used"].values())
         assert all(ms > 0 for ms in report[f"{kind}_cpu_ms_per_ticket"].values())

@@ -10,9 +10,15 @@ from typing import Any
 
 import pytest
 import schemathesis
+import schemathesis.specs.openapi.schemas  # noqa: F401  see below
 from hypothesis import HealthCheck, given, settings
 
 from tests.agent.api.conftest import LiveApi
+
+# schemathesis loads its OpenAPI modules on first use, and pytest compiles them then (it rewrites
+# a plugin's asserts). Compiling in the test's thread while the live API's thread parses source
+# (LangChain reads a function's source with `ast`) can raise "AST constructor recursion depth
+# mismatch" on CPython 3.11 (gh-106905): so they are imported here, at collection.
 
 
 def operations(live_api: LiveApi) -> list[Any]:
