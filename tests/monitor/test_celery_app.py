@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from agent.config import Settings
+import pytest
+
+from agent.config import Settings, get_settings
 from monitor.worker import tasks
 from monitor.worker.celery_app import aligned, app, beat_schedule, config
+
+
+@pytest.fixture(autouse=True)
+def _test_broker(monkeypatch: pytest.MonkeyPatch, redis_url: str) -> Iterator[None]:
+    """The app reads its broker from the settings when first used (``app.tasks`` here): the
+    test's Redis, not an embedded one autostarted in the default data directory and left
+    running after the tests."""
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 class Clock(aligned):
