@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from evals.bench.alarms import e_detector_comparison, poisson_interval, run, simulate_stream
@@ -57,6 +58,7 @@ def test_poisson_interval_of_known_values() -> None:
     assert poisson_interval(0, 1.0)[0] == 0.0
 
 
+@pytest.mark.slow  # tens of seconds on a busy 2-core machine
 def test_a_calm_deployment_spends_its_budget_and_no_more() -> None:
     # seeded: 100 deployment-months of 60 streams; 1,000 months gave 0.921 [0.863, 0.983]
     result = run(months=100, seed=1, alternative_runs=0)
@@ -66,6 +68,7 @@ def test_a_calm_deployment_spends_its_budget_and_no_more() -> None:
     assert result["consistent_with_budget"]
 
 
+@pytest.mark.slow  # tens of seconds on a busy 2-core machine
 def test_the_cli_prints_json(monkeypatch) -> None:
     from agent.cli import _register_plugins, app
     from evals.bench import alarms

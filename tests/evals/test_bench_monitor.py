@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from evals.bench import evidently_baseline
 from evals.bench.monitor import main, run, synthetic_pool
@@ -18,6 +19,7 @@ def test_draw_pair_keeps_windows_disjoint_and_mixes_the_share_of_new_topics() ->
     assert not {row.tobytes() for row in reference} & {row.tobytes() for row in current}
 
 
+@pytest.mark.slow  # tens of seconds on a busy 2-core machine
 def test_small_benchmark_reports_every_figure() -> None:
     result = run(
         (300, 600),
@@ -46,6 +48,7 @@ def test_main_prints_json(capsys, monkeypatch) -> None:
     assert json.loads(capsys.readouterr().out) == {"seconds": {"1000": 0.1}}
 
 
+@pytest.mark.slow  # tens of seconds on a busy 2-core machine
 def test_the_cli_prints_every_figure_and_fails_strictly_on_a_missed_target(monkeypatch) -> None:
     from typer.testing import CliRunner
 

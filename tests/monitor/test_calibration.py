@@ -88,6 +88,7 @@ def alarm_rates(reference, calibration, stream) -> dict[str, float]:
     return {name: float(np.mean(flags)) for name, flags in alarms.items()}
 
 
+@pytest.mark.slow  # tens of seconds on a busy 2-core machine
 def test_a_stationary_stream_alarms_at_about_the_target_rate(stationary_calibration) -> None:
     reference, calibrations, stream = stationary_calibration
     rates = alarm_rates(reference, calibrations[0.2], stream)

@@ -83,6 +83,7 @@ def test_worker_and_beat_have_help(cli) -> None:
     assert {"worker", "beat", "monitor"} <= set(command.commands)  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow  # tens of seconds on a busy 2-core machine
 def test_rebaseline_run_backfill_and_status(cli, traffic: str) -> None:
     day_end = (DAY + timedelta(days=1)).isoformat()
     out = cli("monitor", "rebaseline", "--from", DAY.isoformat(), "--to", day_end, "--note", "v1")

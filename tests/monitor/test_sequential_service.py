@@ -97,6 +97,7 @@ def test_a_drift_too_small_for_any_window_opens_one_alert_once_its_evidence_adds
     )
 
 
+@pytest.mark.slow  # tens of seconds on a busy 2-core machine
 def test_recomputing_a_window_continues_from_the_same_state(db: Session) -> None:
     reports = windows(db, topics(), 2, 0.08)
     before = [(r.value, r.details) for r in sequential_rows(db, reports)]

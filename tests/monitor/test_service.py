@@ -72,6 +72,7 @@ def stored(db: Session, window: Window = WINDOW) -> list[dict[str, Any]]:
     ]
 
 
+@pytest.mark.slow  # tens of seconds on a busy 2-core machine
 def test_recomputing_a_window_upserts_the_same_rows_and_reuses_the_calibration(
     db: Session, t: Topics, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -240,6 +241,7 @@ def test_a_new_content_window_opens_an_alert_with_its_evidence(db: Session, t: T
     assert alert.evidence["n"] == 150 and alert.evidence["reference"]["kind"] == "traffic"
 
 
+@pytest.mark.slow  # tens of seconds on a busy 2-core machine
 def test_a_drifting_canary_alerts_in_its_own_windows_not_in_productions(
     db: Session, t: Topics
 ) -> None:
