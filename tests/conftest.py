@@ -175,6 +175,8 @@ def _redis_db_range() -> range:
     """
     index, count = _worker()
     span = 64 // count
+    if span < 2:
+        raise pytest.UsageError(f"{count} workers leave no Redis database each: use at most 32")
     return range(index * span + 1, (index + 1) * span)
 
 
