@@ -168,6 +168,17 @@ def bench_alarms(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
     months: Annotated[int, typer.Option(min=10, help="Calm 30-day periods simulated.")] = 400,
     seed: Annotated[int, typer.Option(help="Seed of the simulated p-values.")] = 0,
+    reference_tickets: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Judge every window against one reference of this many tickets (its sampling "
+            "error shared by the windows); default: none shared.",
+        ),
+    ] = None,
+    per_hour: Annotated[
+        float, typer.Option(min=1.0, help="Tickets an hour, with --reference-tickets.")
+    ] = 150.0,
     strict: Annotated[
         bool, typer.Option(help="Exit 1 when the realized rate is above the budget.")
     ] = False,
@@ -176,7 +187,7 @@ def bench_alarms(
     its budget of one per period (window and sequential layers, hysteresis included)."""
     from evals.bench.alarms import run
 
-    result = run(months=months, seed=seed)
+    result = run(months=months, seed=seed, reference_tickets=reference_tickets, per_hour=per_hour)
     typer.echo(json.dumps(result, indent=None if as_json else 2))
     if strict and not result["consistent_with_budget"]:
         console.print("[red]more false alerts than the budget allows[/]")

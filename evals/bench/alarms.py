@@ -20,7 +20,16 @@ steady state rather than from 0, as in a deployment that has been running. The f
 realized number of alerts opened per deployment and period, with a 95% interval (exact
 Poisson on the total), against the budget of 1.
 
-    python -m evals.bench.alarms [--months 400] [--seed 0]
+With ``reference_tickets`` the windows also share their reference's sampling error, as a
+deployment's do: every stream's windows are judged against one reference of N tickets while
+traffic brings ``per_hour`` tickets an hour, so a window of w hours has n = per_hour * w
+tickets and, in every segment alike, a share rho = n / (n + N) of its z score's variance is the
+reference's offset, drawn once per stream, track and simulated deployment: z_t = sqrt(rho) C +
+sqrt(1 - rho) e_t (Tippett's maximum stays uniform). The streams then run with the monitor's
+allowance for it (:func:`monitor.stats.sequential.reference_allowance`) and, for comparison,
+without it (``without_allowance``).
+
+    python -m evals.bench.alarms [--months 400] [--seed 0] [--reference-tickets 10000]
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from monitor.stats.budget import StreamBudget, deployment_budget
-from monitor.stats.sequential import REFERENCE_VALUE, threshold_for_arl
+from monitor.stats.sequential import REFERENCE_VALUE, reference_allowance, threshold_for_arl
 
 PERIOD = timedelta(days=30)
 WINDOW_SIZES = (900, 3600, 86400)
@@ -79,13 +88,18 @@ def simulate_stream(
     rng: np.random.Generator,
     windows: int | None = None,
     tracks: int = TRACKS,
+    rho: float = 0.0,
+    allowance: float = 0.0,
 ) -> StreamAlarms:
     """One stream over ``months`` calm periods, every month a column (vectorised over months).
 
     Each window draws ``rng.random(months)`` twice (the sum's p-value, then the maximum's),
     then ``rng.random((tracks - 1, months))`` (the groups' p-values, drawn independent of the
-    sum's: more alarms in their union than correlated ones would give, so it errs high)."""
+    sum's: more alarms in their union than correlated ones would give, so it errs high). With
+    ``rho`` > 0 each track's p-value carries a reference offset drawn first (see the module
+    docstring); ``allowance`` is what each CUSUM step gives up for it."""
     windows = windows or round(PERIOD.total_seconds() / budget.window_size_s)
+    offset = np.sqrt(rho) * rng.standard_normal((tracks, months)) if rho > 0 else None
     statistic = np.zeros((tracks, months))
     episode = np.zeros((tracks, months), dtype=bool)
     is_open = np.zeros(months, dtype=bool)
@@ -99,9 +113,12 @@ def simulate_stream(
             by_window = by_sequential = 0
         p_sum, p_max = rng.random(months), rng.random(months)
         p = np.vstack([p_sum, rng.random((tracks - 1, months))])
-        window_alarm = (p_sum <= half) | (p_max <= half)
         z = stats.norm.isf(np.maximum(p, 1e-12))
-        statistic = np.maximum(0.0, statistic + z - REFERENCE_VALUE)
+        if offset is not None:
+            z = offset + np.sqrt(1.0 - rho) * z
+            p_sum = stats.norm.sf(z[0])
+        window_alarm = (p_sum <= half) | (p_max <= half)
+        statistic = np.maximum(0.0, statistic + z - REFERENCE_VALUE - allowance)
         alarm = statistic >= budget.sequential_threshold
         statistic = np.where(alarm, 0.0, statistic)
         episode = alarm | (episode & (statistic > 0.0))
@@ -183,11 +200,52 @@ def poisson_interval(total: int, exposure: float, level: float = 0.95) -> tuple[
     return float(low / exposure), float(high / exposure)
 
 
+def shared_error(window_size_s: int, reference_tickets: int | None, per_hour: float) -> float:
+    """rho = n / (n + N): the share of a window's z variance its reference's offset holds."""
+    if not reference_tickets:
+        return 0.0
+    n = per_hour * window_size_s / 3600.0
+    return n / (n + reference_tickets)
+
+
+def _streams(
+    budgets: list[StreamBudget],
+    *,
+    months: int,
+    clear_after: int,
+    seed: int,
+    reference_tickets: int | None,
+    per_hour: float,
+    allow: bool,
+) -> list[StreamAlarms]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for b in budgets:
+        rho = shared_error(b.window_size_s, reference_tickets, per_hour)
+        n = per_hour * b.window_size_s / 3600.0
+        allowance = (
+            reference_allowance(round(n), reference_tickets, b.reference_tail)
+            if allow and reference_tickets
+            else 0.0
+        )
+        out.append(
+            simulate_stream(
+                b, months=months, clear_after=clear_after, rng=rng, rho=rho, allowance=allowance
+            )
+        )
+    return out
+
+
 def run(
-    *, months: int = 400, clear_after: int = 3, seed: int = 0, alternative_runs: int = 1000
+    *,
+    months: int = 400,
+    clear_after: int = 3,
+    seed: int = 0,
+    alternative_runs: int = 1000,
+    reference_tickets: int | None = None,
+    per_hour: float = 150.0,
 ) -> dict[str, Any]:
     """All figures of the benchmark as one dict (see the module docstring)."""
-    rng = np.random.default_rng(seed)
     budgets = deployment_budget(
         volumes=volumes(),
         window_sizes=WINDOW_SIZES,
@@ -196,7 +254,14 @@ def run(
         tracks=TRACKS,
         horizons=HORIZONS,
     )
-    streams = [simulate_stream(b, months=months, clear_after=clear_after, rng=rng) for b in budgets]
+    common = {
+        "months": months,
+        "clear_after": clear_after,
+        "seed": seed,
+        "reference_tickets": reference_tickets,
+        "per_hour": per_hour,
+    }
+    streams = _streams(budgets, allow=True, **common)  # type: ignore[arg-type]
     late = late_label_alerts(budgets, months=months, rng=np.random.default_rng(seed + 1))
     per_month = np.sum([s.opened for s in streams], axis=0) + late.sum(axis=0)
     total = int(per_month.sum())
@@ -221,7 +286,28 @@ def run(
         )
         / months
     )
+    without = None
+    if reference_tickets:
+        bare = _streams(budgets, allow=False, **common)  # type: ignore[arg-type]
+        bare_total = int(np.sum([s.opened for s in bare])) + int(late.sum())
+        bare_low, bare_high = poisson_interval(bare_total, months)
+        without = {
+            "false_alerts_per_month": round(bare_total / months, 4),
+            "interval_95": [round(bare_low, 4), round(bare_high, 4)],
+            "opened_by_sequential_layer": round(sum(s.by_sequential for s in bare) / months, 4),
+        }
     return {
+        "reference": {
+            "tickets": reference_tickets,
+            "per_hour": per_hour,
+            "rho": {
+                str(size): round(shared_error(size, reference_tickets, per_hour), 4)
+                for size in WINDOW_SIZES
+            },
+        }
+        if reference_tickets
+        else None,
+        "without_allowance": without,
         "segments": 1 + len(volumes()),
         "window_sizes_s": list(WINDOW_SIZES),
         "streams": len(budgets),
@@ -249,8 +335,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--months", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reference-tickets", type=int, default=None)
+    parser.add_argument("--per-hour", type=float, default=150.0)
     args = parser.parse_args(argv)
-    result = run(months=args.months, seed=args.seed)
+    result = run(
+        months=args.months,
+        seed=args.seed,
+        reference_tickets=args.reference_tickets,
+        per_hour=args.per_hour,
+    )
     print(json.dumps(result, indent=2))
     return 0 if result["consistent_with_budget"] else 1
 

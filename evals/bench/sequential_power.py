@@ -37,7 +37,7 @@ from monitor.signals import WindowSample, all_signals
 from monitor.stats.budget import stream_budget
 from monitor.stats.calibration import Calibration, apply_thresholds, calibrate
 from monitor.stats.evidence import combine
-from monitor.stats.sequential import CusumState, step_tracks
+from monitor.stats.sequential import CusumState, reference_allowance, step_tracks
 
 NEW_INTENTS = (
     "getting_virtual_card",
@@ -170,6 +170,7 @@ def label_mix_delay(
         reference, n_current=size, alpha=budget.window_alpha, replicates=replicates, rng=seed
     )
     specs, found = all_signals(), []
+    allowance = reference_allowance(size, reference.n, budget.reference_tail)
     for _ in range(trials):
         states: dict[str, CusumState] = {}
         hit = None
@@ -178,7 +179,9 @@ def label_mix_delay(
             results = apply_thresholds([s(reference, current) for s in specs.values()], calibration)
             evidence = combine([r for r in results if specs[r.name].group in GROUPS], calibration)
             p_values = evidence.sequential_p_values()
-            step_ = step_tracks(states, p_values, threshold=budget.sequential_threshold)
+            step_ = step_tracks(
+                states, p_values, threshold=budget.sequential_threshold, allowance=allowance
+            )
             states = step_.states
             if evidence.severity != "none" or step_.alarm:
                 hit = (day, "window" if evidence.severity != "none" else "sequential")
@@ -217,6 +220,7 @@ def first_alarm(
     share: float,
     windows: int,
     threshold: float,
+    allowance: float,
     rng: np.random.Generator,
     taken: NDArray[np.bool_],
 ) -> tuple[int | None, str | None, list[float]]:
@@ -227,7 +231,9 @@ def first_alarm(
         current = window(p, share, rng, taken)
         results = apply_thresholds([s(reference, current) for s in specs.values()], calibration)
         evidence = combine([r for r in results if specs[r.name].group in GROUPS], calibration)
-        s = step_tracks(states, evidence.sequential_p_values(), threshold=threshold)
+        s = step_tracks(
+            states, evidence.sequential_p_values(), threshold=threshold, allowance=allowance
+        )
         states = s.states
         ps.append(evidence.sum_tail_prob)
         if evidence.severity != "none":
@@ -268,6 +274,7 @@ def run(
                 share=share,
                 windows=n_windows,
                 threshold=budget.sequential_threshold,
+                allowance=reference_allowance(WINDOW, reference.n, budget.reference_tail),
                 rng=rng,
                 taken=taken,
             )
@@ -295,6 +302,7 @@ def run(
         "window_alpha": budget.window_alpha,
         "sequential_threshold": budget.sequential_threshold,
         "sequential_arl": budget.sequential_arl,
+        "allowance": reference_allowance(WINDOW, reference.n, budget.reference_tail),
         "replicates": replicates,
         "rows": rows,
     }

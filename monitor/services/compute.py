@@ -133,6 +133,8 @@ def _judge(
         evidence=evidence,
         reference_id=reference.id,
         budget=budget,
+        n=current.n,
+        n_reference=ref_data.n,
     )
     if cusum.holds_alert and evidence.severity == "none":
         # evidence too weak for one window that has added up: the stream's alert opens (or

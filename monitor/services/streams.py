@@ -23,7 +23,7 @@ from monitor.stats.budget import StreamBudget, deployment_budget, stream_budget
 from monitor.stats.evidence import Evidence
 from monitor.stats.jsonable import jsonable
 from monitor.stats.samples import WindowData
-from monitor.stats.sequential import CusumState, TracksStep, step_tracks
+from monitor.stats.sequential import CusumState, TracksStep, reference_allowance, step_tracks
 from monitor.stats.windows import (
     ALL,
     Window,
@@ -88,8 +88,12 @@ def advance(
     evidence: Evidence,
     reference_id: uuid.UUID,
     budget: StreamBudget,
+    n: int,
+    n_reference: int,
 ) -> TracksStep:
-    """The stream's CUSUMs after this window (from the latest row before it)."""
+    """The stream's CUSUMs after this window (from the latest row before it), each step giving
+    up the allowance for the reference's sampling error at this window's and the reference's
+    sizes."""
     previous = repository.previous_signal_row(
         session, signal=SEQUENTIAL, segment=segment, window_size_s=window.size_s, before=window.end
     )
@@ -102,7 +106,8 @@ def advance(
                 for name, t in details.get("tracks", {}).items()
             }
     p_values = evidence.sequential_p_values()
-    return step_tracks(states, p_values, threshold=budget.sequential_threshold)
+    allowance = reference_allowance(n, n_reference, budget.reference_tail)
+    return step_tracks(states, p_values, threshold=budget.sequential_threshold, allowance=allowance)
 
 
 def sequential_row(
@@ -151,6 +156,8 @@ def sequential_row(
                 "sequential_arl": budget.sequential_arl,
                 "window_alpha": budget.window_alpha,
                 "late_label_alpha": budget.late_label_alpha,
+                "reference_tail": budget.reference_tail,
+                "allowance": reference_allowance(n, n_reference, budget.reference_tail),
                 "budget_share": budget.share,
             }
         ),

@@ -26,12 +26,21 @@ The split (expected false alerts per period, summing to 1):
 * each segment's share is split equally across the window sizes, and each stream's share
   between the layers: half to the sequential one (``SEQUENTIAL_SHARE``), a tenth to the late
   labels (``LATE_LABEL_SHARE``, itself split equally across the horizons), the rest to the
-  window judged at close.
+  window judged at close;
+* the sequential share is halved again (``REFERENCE_TAIL_SHARE``): one half sets the CUSUM's
+  ARL, the other is the probability, per reference, that the reference's own sampling error is
+  larger than the CUSUM's allowance for it (``reference_tail``, per track: Bonferroni over the
+  stream's tracks, as the ARL), which :func:`monitor.stats.sequential.reference_allowance`
+  turns into that allowance. A reference that errs past it makes the stream drift upwards in
+  calm traffic and hold one alert open; counting it as one false alert per period assumes a
+  reference serves at least a period (rebaselining more often spends more).
 
 A stream with share s and windows of size w in a period P has P / w windows per period, so
 ``window_alpha = (1 - SEQUENTIAL_SHARE - LATE_LABEL_SHARE) * s * w / P``, ``sequential_arl =
-(P / w) / (SEQUENTIAL_SHARE * s)`` and ``late_label_alpha = LATE_LABEL_SHARE * s * w / (P *
-horizons)``: its expected false alerts per period are s. Streams that are
+(P / w) / (SEQUENTIAL_SHARE * (1 - REFERENCE_TAIL_SHARE) * s)``, ``reference_tail =
+SEQUENTIAL_SHARE * REFERENCE_TAIL_SHARE * s / tracks`` and ``late_label_alpha =
+LATE_LABEL_SHARE * s * w / (P * horizons)``: its expected false alerts per period are s (the
+reference's tail counted once per period). Streams that are
 insufficient (too few tickets) spend nothing of theirs: the deployment errs on the quiet side.
 """
 
@@ -48,6 +57,7 @@ from monitor.stats.windows import ALL, is_candidate_stream, segment_kind
 ALL_SHARE = 0.5
 SEQUENTIAL_SHARE = 0.5
 LATE_LABEL_SHARE = 0.1
+REFERENCE_TAIL_SHARE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +71,7 @@ class StreamBudget:
     sequential_arl: float
     sequential_threshold: float
     late_label_alpha: float = 0.0
+    reference_tail: float = 0.0  # per track: P(the reference errs past the CUSUM's allowance)
 
     def as_dict(self) -> dict[str, float | int | str]:
         return {
@@ -71,6 +82,7 @@ class StreamBudget:
             "sequential_arl": self.sequential_arl,
             "sequential_threshold": self.sequential_threshold,
             "late_label_alpha": self.late_label_alpha,
+            "reference_tail": self.reference_tail,
         }
 
 
@@ -106,10 +118,13 @@ def stream_budget(
     windows_per_period = period.total_seconds() / window_size_s
     window_share = 1.0 - SEQUENTIAL_SHARE - LATE_LABEL_SHARE
     alpha = min(1.0, window_share * share / windows_per_period)
-    arl = windows_per_period / (SEQUENTIAL_SHARE * share) if share > 0 else math.inf
+    sequential = SEQUENTIAL_SHARE * share
+    arl_share = (1.0 - REFERENCE_TAIL_SHARE) * sequential
+    arl = windows_per_period / arl_share if share > 0 else math.inf
     threshold = threshold_for_arl(arl * tracks) if math.isfinite(arl) else math.inf
     late = min(1.0, LATE_LABEL_SHARE * share / (windows_per_period * max(horizons, 1)))
-    return StreamBudget(segment, window_size_s, share, alpha, arl, threshold, late)
+    tail = min(1.0, REFERENCE_TAIL_SHARE * sequential / max(tracks, 1))
+    return StreamBudget(segment, window_size_s, share, alpha, arl, threshold, late, tail)
 
 
 def deployment_budget(

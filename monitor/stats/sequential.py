@@ -25,6 +25,22 @@ moves the novelty group strongly while the other groups stay quiet and would dil
 whole sum). A stream with T tracks gives each the threshold of T times its ARL, so that by the
 union bound the stream's false alarms come at most once per ARL windows on average.
 
+The reference's own sampling error: every window of a stream is judged against the *same*
+reference, so the windows share its error. The calibrated p-values are uniform averaged over
+references, not given one: with n tickets a window and N in the reference, a window's z is
+about ``c + e_t`` with a shared offset ``c ~ N(0, rho)``, ``rho = n / (n + N)``, and ``e_t`` of
+variance ``1 - rho`` (for a difference of means exactly; the signals here behave alike). A
+CUSUM accumulates that offset: a reference drawn ``c`` above its mean makes the calm drift
+``c - k``, and past ``k`` the stream alarms however long its ARL says. So each step subtracts
+an *allowance* ``kappa * sqrt(rho)`` besides k, with ``kappa = Phi^-1(1 - tail)``: whenever
+the reference's offset is at most ``kappa`` of its standard deviations (probability at least
+``1 - tail`` over the reference's draw), the steps' mean is at most ``-k`` and their variance
+at most 1, so the ARL holds. The stream's budget (:mod:`budget`) spends ``tail`` of its
+sequential share on the references that are worse. The allowance shrinks with the reference:
+``sqrt(150 / 10,150) = 0.12`` for hourly windows of 150 against 10,000 tickets, 0.28 against
+1,800, 0.51 for a day of 3,600 against 10,000 (a day's windows can hardly accumulate against a
+reference not much larger than one of them).
+
 Reset rule: after an alarm the statistic restarts from 0 (a renewal: false alarms come at most
 once per ARL0 windows on average). The *episode* the alarm began lasts while S_t > 0, i.e. as
 long as the evidence gathered since the alarm still points to drift; the stream's alert is held
@@ -95,15 +111,29 @@ class TracksStep:
 
 
 def step_tracks(
-    states: Mapping[str, CusumState], p_values: Mapping[str, float], *, threshold: float
+    states: Mapping[str, CusumState],
+    p_values: Mapping[str, float],
+    *,
+    threshold: float,
+    allowance: float = 0.0,
 ) -> TracksStep:
     """Advance each track's CUSUM by its p-value (a track not seen before starts at 0)."""
     return TracksStep(
         {
-            name: step(states.get(name, CusumState()), p, threshold=threshold)
+            name: step(states.get(name, CusumState()), p, threshold=threshold, allowance=allowance)
             for name, p in p_values.items()
         }
     )
+
+
+def reference_allowance(n: int, n_reference: int, tail: float) -> float:
+    """What a window's step gives up for the reference's own sampling error: ``kappa *
+    sqrt(n / (n + N))`` with ``kappa = Phi^-1(1 - tail)`` (0 when ``tail`` is 0 or 1 or more,
+    or without tickets; see the module docstring)."""
+    if n <= 0 or n_reference <= 0 or not 0.0 < tail < 1.0:
+        return 0.0
+    kappa = max(0.0, float(stats.norm.isf(tail)))
+    return kappa * math.sqrt(n / (n + n_reference))
 
 
 def normal_score(p_value: float) -> float:
@@ -134,11 +164,17 @@ def threshold_for_arl(arl: float, *, k: float = REFERENCE_VALUE) -> float:
 
 
 def step(
-    state: CusumState, p_value: float, *, threshold: float, k: float = REFERENCE_VALUE
+    state: CusumState,
+    p_value: float,
+    *,
+    threshold: float,
+    k: float = REFERENCE_VALUE,
+    allowance: float = 0.0,
 ) -> CusumStep:
-    """Advance a stream's CUSUM by one window's p-value (reset to 0 after an alarm)."""
+    """Advance a stream's CUSUM by one window's p-value (reset to 0 after an alarm); each step
+    gives up ``k`` and the reference's ``allowance`` (:func:`reference_allowance`)."""
     z = normal_score(p_value)
-    statistic = max(0.0, state.statistic + max(z, -10.0) - k)
+    statistic = max(0.0, state.statistic + max(z, -10.0) - k - allowance)
     if statistic >= threshold:
         return CusumStep(CusumState(0.0, True), z, statistic, True, threshold)
     episode = state.episode and statistic > 0.0

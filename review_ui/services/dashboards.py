@@ -43,6 +43,7 @@ class StreamBudgetRow:
     window_alpha: float
     sequential_arl: float
     late_label_alpha: float
+    allowance: float  # what each CUSUM step gives up for the reference's sampling error
     threshold: float | None
     statistic: float | None
     holds_alert: bool
@@ -151,6 +152,7 @@ def budget_rows(rows: list[SignalValue]) -> list[StreamBudgetRow]:
                 float(d.get("window_alpha", 0.0)),
                 float(d.get("sequential_arl", 0.0)),
                 float(d.get("late_label_alpha", 0.0)),
+                float(d.get("allowance", 0.0)),
                 r.threshold,
                 r.value,
                 bool(r.drifted),

@@ -40,9 +40,29 @@ def test_the_split_spends_exactly_one_false_alert_per_period() -> None:
     window_layer = sum(s.window_alpha * windows[s.window_size_s] for s in streams)
     sequential = sum(windows[s.window_size_s] / s.sequential_arl for s in streams)
     late = sum(s.late_label_alpha * 3 * windows[s.window_size_s] for s in streams)
+    # a reference that errs past the CUSUM's allowance: one held-open alert per reference
+    reference = sum(s.reference_tail for s in streams)
     assert window_layer == pytest.approx(0.4)
-    assert sequential == pytest.approx(0.5)
+    assert sequential == pytest.approx(0.25)
+    assert reference == pytest.approx(0.25)
     assert late == pytest.approx(0.1)
+
+
+def test_the_reference_tail_is_split_across_the_tracks_as_the_arl_is() -> None:
+    one, six = (
+        stream_budget(
+            segment="all",
+            window_size_s=3600,
+            window_sizes=SIZES,
+            kinds=KINDS,
+            volume=1.0,
+            period=timedelta(days=30),
+            tracks=tracks,
+        )
+        for tracks in (1, 6)
+    )
+    assert six.reference_tail == pytest.approx(one.reference_tail / 6)
+    assert in_control_arl(six.sequential_threshold) == pytest.approx(6 * one.sequential_arl)
 
 
 def test_one_stream_of_known_values() -> None:
@@ -57,8 +77,9 @@ def test_one_stream_of_known_values() -> None:
     assert b.share == pytest.approx(1 / 6)
     assert b.window_alpha == pytest.approx(0.4 * (1 / 6) / 720)  # 9.3e-5
     assert b.late_label_alpha == pytest.approx(0.1 * (1 / 6) / (720 * 3))  # 7.7e-6
-    assert b.sequential_arl == pytest.approx(720 / (0.5 / 6))  # 8,640 windows
-    assert in_control_arl(b.sequential_threshold) == pytest.approx(8640)
+    assert b.sequential_arl == pytest.approx(720 / (0.25 / 6))  # 17,280 windows
+    assert in_control_arl(b.sequential_threshold) == pytest.approx(17280)
+    assert b.reference_tail == pytest.approx(0.25 / 6)  # 0.042 per reference
 
 
 def test_a_segment_the_reference_never_saw_gets_no_budget() -> None:
@@ -71,7 +92,7 @@ def test_a_segment_the_reference_never_saw_gets_no_budget() -> None:
         period=timedelta(days=30),
     )
     assert b.share == 0.0 and b.window_alpha == 0.0 and b.sequential_arl == float("inf")
-    assert b.late_label_alpha == 0.0
+    assert b.late_label_alpha == 0.0 and b.reference_tail == 0.0
 
 
 def test_a_candidate_stream_has_its_own_budget_like_all() -> None:

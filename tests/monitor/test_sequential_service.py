@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from agent.config import Settings
 from agent.models import Alert
 from monitor.services import compute, streams
-from monitor.stats.sequential import normal_score
+from monitor.stats.sequential import normal_score, reference_allowance
 from monitor.stats.windows import Window
 from monitor.storage import references, repository
 from tests.monitor.test_service import WINDOW, with_reference
@@ -33,9 +33,11 @@ def _fresh_reference_cache() -> None:
     references.clear_cache()
 
 
-def windows(db: Session, t: Topics, count: int, share: float) -> list[compute.WindowReport]:
+def windows(
+    db: Session, t: Topics, count: int, share: float, *, reference: int = 600
+) -> list[compute.WindowReport]:
     """``count`` hourly windows in a row, ``share`` of each from topics the reference lacks."""
-    version_id = with_reference(db, t)
+    version_id = with_reference(db, t, reference)
     reports = []
     for i in range(count):
         window = Window(3600, WINDOW.end + timedelta(hours=i))
@@ -62,20 +64,24 @@ def sequential_rows(db: Session, reports: list[compute.WindowReport]) -> list[An
     ]
 
 
+COUNT = 6
+
+
 def test_a_drift_too_small_for_any_window_opens_one_alert_once_its_evidence_adds_up(
     db: Session,
 ) -> None:
-    # 8% new content: measured per-window scores 15.5-21.8 under the warning threshold 28.2
-    # (p 0.02-0.003); the whole evidence's CUSUM 1.50, 3.29, 5.50, 7.93 against h = 7.21 (six
-    # tracks at six times the ARL): the fourth window alarms (novelty's track: 6.95)
-    reports = windows(db, topics(), 4, 0.08)
+    # 12% new content against a reference of 1,200: measured per-window scores 18.2-30.6
+    # under the warning threshold 39.4; each step gives up k = 0.5 and the reference's
+    # allowance 0.577 (1.73 sqrt(150 / 1,350)); the novelty track's CUSUM 1.56, 3.16, 4.72,
+    # 6.20, 7.80, 9.20 against h = 7.90 (six tracks at six times the ARL): the sixth alarms
+    reports = windows(db, topics(), COUNT, 0.12, reference=1200)
     assert all(r.score is not None and r.threshold is not None for r in reports)
     assert all(r.score < r.threshold for r in reports)  # type: ignore[operator]
     rows = sequential_rows(db, reports)
     alarms = [bool(r.details["alarm"]) for r in rows]
-    assert alarms[:2] == [False, False] and True in alarms
+    assert alarms[:3] == [False] * 3 and True in alarms
     first = alarms.index(True)
-    assert [r.severity for r in reports] == ["none"] * first + ["warning"] * (4 - first)
+    assert [r.severity for r in reports] == ["none"] * first + ["warning"] * (COUNT - first)
     opened = [e.kind for r in reports for e in r.events]
     assert opened == ["opened"]  # the episode holds the same alert open
     alert = db.scalars(select(Alert)).one()
@@ -88,10 +94,14 @@ def test_a_drift_too_small_for_any_window_opens_one_alert_once_its_evidence_adds
         assert {"evidence", "embedding", "novelty"} <= set(tracks)
         for name, t in tracks.items():
             z = -math.inf if t["z"] is None else t["z"]
-            assert t["statistic"] == pytest.approx(max(0.0, states.get(name, 0.0) + z - 0.5))
+            step = z - 0.5 - row.details["allowance"]
+            assert t["statistic"] == pytest.approx(max(0.0, states.get(name, 0.0) + step))
             assert t["alarm"] == (t["statistic"] >= row.threshold)
             states[name] = t["state"]
         assert row.value == pytest.approx(max(t["statistic"] for t in tracks.values()))
+    assert rows[0].details["allowance"] == pytest.approx(
+        reference_allowance(150, 1200, rows[0].details["reference_tail"])
+    )
     assert normal_score(rows[0].p_value) == pytest.approx(
         rows[0].details["tracks"]["evidence"]["z"]
     )
@@ -122,4 +132,7 @@ def test_the_window_layer_gets_its_share_of_the_deployment_budget(db: Session) -
     # all: half the budget, a third of it to 1-hour windows, four tenths of that to the window
     # layer (half to the sequential one, a tenth to the late labels)
     assert report.sequential["window_alpha"] == pytest.approx(0.5 / 3 * 0.4 / 720)
-    assert report.sequential["sequential_arl"] == pytest.approx(720 / (0.5 / 3 * 0.5))
+    assert report.sequential["sequential_arl"] == pytest.approx(720 / (0.5 / 3 * 0.25))
+    # the other half of the sequential share covers a reference that errs past the
+    # allowance, per track (six)
+    assert report.sequential["reference_tail"] == pytest.approx(0.5 / 3 * 0.25 / 6)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from agent.config import Settings
 from agent.services.operators import Actor
 from monitor.services import compute, streams
-from monitor.stats.budget import SEQUENTIAL_SHARE
+from monitor.stats.budget import REFERENCE_TAIL_SHARE, SEQUENTIAL_SHARE
 from monitor.stats.samples import traffic_window
 from monitor.storage import references, repository
 from tests.factories import make_tenant
@@ -85,7 +85,7 @@ def test_each_tenant_segment_takes_its_share_of_the_budget_by_volume(
     share = 0.5 / 4 * volume / 3
     assert report.sequential is not None
     assert report.sequential["budget_share"] == pytest.approx(share)
-    sequential = PERIOD_HOURS / (SEQUENTIAL_SHARE * share)
+    sequential = PERIOD_HOURS / (SEQUENTIAL_SHARE * (1 - REFERENCE_TAIL_SHARE) * share)
     assert report.sequential["sequential_arl"] == pytest.approx(sequential)
     assert 0 < report.sequential["window_alpha"] < share / PERIOD_HOURS
 
