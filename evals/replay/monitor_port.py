@@ -5,7 +5,11 @@ Each window is computed by ``monitor.services.compute.compute_window`` (what the
 its own committed transaction, for segment ``all``; the verdict is then read back from
 ``signal_values`` and ``alerts``. Then, as the live monitor would, every other stream that
 closes with it: each segment seen, at each configured window size whose window ends in it
-(``every_stream``), so the report counts every alert the deployment would have raised. The
+(``every_stream``), and every past window whose late-label horizon
+(``monitor_label_horizons``) falls in it, re-judged on the labels known by then by
+``monitor.services.late_labels.rejudge_window`` (what the ``monitor.rejudge_window`` task
+calls), so the report counts every alert the deployment would have raised, late-label alerts
+included. The
 reference is set by the monitor's own rebaseline, and the arrays the peers judge are loaded by
 the monitor's own window and reference queries, so every detector sees the same tickets.
 """
@@ -26,13 +30,15 @@ from agent.services.operators import Actor
 from evals.replay import readback
 from evals.replay.stream import WindowSpec
 from evals.replay.verdicts import CompositeVerdict, StreamVerdict, WindowArrays
-from monitor.services import compute
+from monitor.services import compute, late_labels
 from monitor.stats.budget import stream_budget
 from monitor.stats.samples import WindowData, class_names, traffic_window
 from monitor.stats.windows import (
     ALL,
     Window,
+    format_duration,
     parse_duration,
+    parse_horizons,
     parse_segment_kinds,
     parse_window_sizes,
     windows_between,
@@ -65,6 +71,8 @@ class ServiceMonitor:
         configured = set(parse_window_sizes(settings.monitor_window_sizes))
         self._sizes = sorted(configured | {self._size_s}) if every_stream else [self._size_s]
         self._every_stream = every_stream
+        self._horizons = parse_horizons(settings.monitor_label_horizons) if every_stream else []
+        self._grace = timedelta(seconds=settings.monitor_window_grace_s)
         # the peers judge at the rate of the composite's segment `all` at the replay's size
         self._alpha = stream_budget(
             segment=ALL,
@@ -118,7 +126,49 @@ class ServiceMonitor:
         verdict = _verdict(rows, is_open, events, report.reason, seconds)
         main = _stream(report, is_open)
         others = self._other_streams(window) if self._every_stream else []
-        return replace(verdict, streams=[main, *others])
+        return replace(verdict, streams=[main, *others, *self._rejudged(window)])
+
+    def _rejudged(self, window: WindowSpec) -> list[StreamVerdict]:
+        """Every past window whose horizon came due within the replay's window (its end plus
+        the grace plus the horizon), re-judged on the labels known at that moment, for each
+        segment that was judged at its close: as ``monitor.schedule_rejudgements`` does."""
+        out = []
+        for horizon_s in self._horizons:
+            horizon = timedelta(seconds=horizon_s)
+            for size in self._sizes:
+                due_from = window.start - self._grace - horizon
+                due_to = window.end - self._grace - horizon
+                for spec in windows_between(size, due_from, due_to):
+                    judged_at = spec.end + self._grace + horizon
+                    with session_scope(self._sessions) as session:
+                        segments = compute.judged_segments(session, window=spec)
+                    for segment in segments:
+                        with session_scope(self._sessions) as session:
+                            report = late_labels.rejudge_window(
+                                session,
+                                settings=self._settings,
+                                window=spec,
+                                segment=segment,
+                                horizon_s=horizon_s,
+                                judged_at=judged_at,
+                            )
+                        with session_scope(self._sessions) as session:
+                            is_open = readback.alert_open(
+                                session, segment=segment, window_size_s=size
+                            )
+                        out.append(
+                            StreamVerdict(
+                                segment=segment,
+                                window_size_s=size,
+                                window_end=spec.end.isoformat(),
+                                severity=report.severity,
+                                insufficient=report.result.insufficient,
+                                opened=any(e.kind == "opened" for e in report.events),
+                                alert_open=is_open,
+                                horizon=format_duration(horizon_s),
+                            )
+                        )
+        return out
 
     def _other_streams(self, window: WindowSpec) -> list[StreamVerdict]:
         """Every other stream whose window closes within the replay's window."""

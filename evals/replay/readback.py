@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from agent.models import Alert, SignalValue
 from evals.replay.verdicts import SignalPoint
+from monitor.storage.alerts import WINDOW_RULE
 
 EVIDENCE = "evidence"
 OPEN_STATUSES = ("open", "acknowledged")
@@ -39,8 +40,10 @@ def point(row: SignalValue) -> SignalPoint:
 
 
 def alert_open(session: Session, *, segment: str, window_size_s: int) -> bool:
-    """Whether the alert stream of (segment, window size) has an open alert now."""
+    """Whether the alert stream of (segment, window size) has its own alert open now (a
+    late-label alert is about one past window: counted when it opens, never held open)."""
     stmt = select(Alert.id).where(
+        Alert.rule == WINDOW_RULE,
         Alert.segment == segment,
         Alert.window_size_s == window_size_s,
         Alert.status.in_(OPEN_STATUSES),

@@ -211,7 +211,8 @@ def write_scenario_report(result: ReplayResult, directory: Path) -> dict[str, An
         f"<h1>Replay: {html.escape(title)}</h1><p>{html.escape(result.scenario.description)}</p>"
         f"<p>{len(result.stream.tickets)} tickets, window {data['window']}, alpha "
         f"{result.meta.get('alpha', 0):.2g} per window, Evidently "
-        f"{html.escape(str(result.meta.get('evidently')))}; timings {result.timings}</p>"
+        f"{html.escape(str(result.meta.get('evidently')))}; late-label re-judgements "
+        f"{html.escape(str(result.meta.get('late_labels')))}; timings {result.timings}</p>"
         f"{_html_table([data])}<h2>What the composite said moved</h2><ul>{moved}</ul>"
         f"{_img(timeline)}{_img(grid)}<h2>Windows</h2>{_windows_table(data)}"
     )

@@ -129,9 +129,21 @@ def run_replay(
         "alpha": alpha,
         "evidently": peers.evidently_version() if with_evidently else None,
         "review_sample_rate": scenario.reviewers.share,
+        "late_labels": late_label_counts(state.records),
     }
     timings = {k: round(v, 2) for k, v in state.timings.items()}
     return ReplayResult(scenario, stream, state.records, scores, meta, timings, per_stream)
+
+
+def late_label_counts(records: list[WindowRecord]) -> dict[str, int]:
+    """Past windows re-judged on their late labels over the replay (stream and horizon), how
+    many had enough labels, and the alerts those re-judgements opened."""
+    late = [s for r in records if r.composite for s in r.composite.streams if s.horizon]
+    return {
+        "rejudged": len(late),
+        "with_enough_labels": sum(not s.insufficient for s in late),
+        "alerts_opened": sum(s.opened for s in late),
+    }
 
 
 def _warm_up(env: ReplayEnv, pools: Pools, stream: Stream, concurrency: int) -> None:

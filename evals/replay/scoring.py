@@ -5,7 +5,9 @@ it flags the window). For each drift phase, the delay is counted from the phase'
 (its onset): 1 window when the onset window itself alarms, 2 when the next one does, and so on;
 tickets are those that arrived from the onset to the end of the detecting window. *Calm*
 windows are those of stationary phases before the first drift onset: an alarm there is a false
-alarm (for the composite, each alert *opened* there, in any segment and window size).
+alarm (for the composite, each alert *opened* there, in any segment and window size, the
+late-label layer's included: a re-judged past window's alert counts in the window in which it
+opened).
 Stationary windows after a drift are recovery, reported but not counted as false alarms.
 """
 

@@ -34,6 +34,8 @@ class StreamVerdict:
     insufficient: bool
     opened: bool
     alert_open: bool
+    # a past window re-judged on its late labels at this horizon ("1h"); None: judged at close
+    horizon: str | None = None
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,10 @@ def test_a_small_replay_catches_a_strong_launch_and_writes_the_report(
         "ks_probabilities",
     }
     assert sum(r.reviews.get("overridden", 0) for r in result.records) > 0
+    # past windows re-judged on their late labels as the replay's clock passed their horizon
+    # (1 h: windows 6-8 of the hourly streams, in windows 7-9), as the live monitor would
+    late = result.meta["late_labels"]
+    assert late["with_enough_labels"] > 0 and late["rejudged"] >= late["with_enough_labels"]
 
     engine = create_engine(sqlalchemy_url(kept[0]))
     try:
@@ -100,11 +104,21 @@ def test_a_small_replay_catches_a_strong_launch_and_writes_the_report(
                     SignalValue.window_size_s == int(scenario.clock.window.total_seconds()),
                 )
             )
+            rejudged = session.scalars(
+                select(SignalValue.window_end)
+                .where(
+                    SignalValue.segment == "all",
+                    SignalValue.window_size_s == 3600,
+                    SignalValue.signal == "label_accuracy@1h",
+                )
+                .order_by(SignalValue.window_end)
+            ).all()
             reviews = session.scalar(select(func.count()).select_from(Review))
             helpdesk = session.scalar(
                 select(func.count()).select_from(Outcome).where(Outcome.source == "helpdesk")
             )
         assert stored == 4 and reviews and reviews > 20
+        assert rejudged == [result.stream.windows[i].end for i in (6, 7, 8)]
         assert helpdesk and helpdesk > 100  # half of every window's tickets, reported at once
     finally:
         engine.dispose()

@@ -144,3 +144,48 @@ def test_every_segment_and_window_size_counts_and_each_gets_a_verdict() -> None:
     assert by_name["all @ 1h"].false_alarms == 0
     table = markdown_table([summary(r)])
     assert "| wave | channel:app @ 1h | wave: missed | 1 (of 3) |" in table
+
+
+def test_a_late_label_alert_on_a_past_window_counts_as_the_streams_false_alarm() -> None:
+    from dataclasses import replace
+
+    from evals.replay.runner import late_label_counts, stream_scores
+    from evals.replay.verdicts import StreamVerdict
+
+    base = result("wave", caught_at=6)
+    records = []
+    for rec in base.records:
+        c = rec.composite
+        assert c is not None
+        i = rec.window.index
+        end = rec.window.end.isoformat()
+        streams = [StreamVerdict("all", 3600, end, c.severity, False, c.opened, c.alert_open)]
+        if i >= 3:  # a past window re-judged on its late labels (calm window 3 alarms)
+            past = base.records[i - 3].window.end.isoformat()
+            late = StreamVerdict(
+                "queue:cards",
+                3600,
+                past,
+                "warning" if i == 3 else "none",
+                i == 4,
+                i == 3,
+                i >= 3,
+                horizon="1h",
+            )
+            streams.append(late)
+        records.append(replace(rec, composite=replace(c, streams=streams)))
+    r = replace(
+        base,
+        records=records,
+        scores=score_all(base.stream, records),
+        stream_scores=stream_scores(base.stream, records),
+    )
+    assert r.score_of("composite").false_alarms == 1  # opened in calm window 3
+    cards = next(s for s in r.stream_scores if s.detector == "queue:cards @ 1h")
+    assert cards.false_alarms == 1
+    # windows 3-7 re-judge one past window each; window 4's had too few labels
+    assert late_label_counts(records) == {
+        "rejudged": 5,
+        "with_enough_labels": 4,
+        "alerts_opened": 1,
+    }
